@@ -1,0 +1,206 @@
+//! The `latchkey` command line (CONTRACT §1).
+
+use std::io::Read;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use ipnet::IpNet;
+
+use crate::clock::Clock;
+use crate::config::{self, Config, FileConfig, Overrides};
+use crate::domain::email::Email;
+use crate::domain::password::Password;
+use crate::error::Error;
+use crate::server;
+use crate::service;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "latchkey",
+    version,
+    about = "Account security: passwords, 2FA, sessions and login history"
+)]
+pub struct Cli {
+    /// TOML configuration file (default ./latchkey.toml when it exists)
+    #[arg(long, env = "LATCHKEY_CONFIG", global = true)]
+    config: Option<PathBuf>,
+    /// sqlite://PATH or postgres://... (default sqlite in the data dir)
+    #[arg(long = "database", env = "LATCHKEY_DATABASE_URL", global = true)]
+    database: Option<String>,
+    /// Where the embedded database and generated keys live (default ./latchkey-data)
+    #[arg(long, env = "LATCHKEY_DATA_DIR", global = true)]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run migrations, then serve the API and web pages
+    Serve(ServeArgs),
+    /// Apply migrations and exit
+    Migrate,
+    /// Manage accounts
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Apply the retention of login history and expired sessions
+    Prune,
+}
+
+#[derive(Debug, Args, Default)]
+struct ServeArgs {
+    /// Address to listen on (default 127.0.0.1:8080)
+    #[arg(long, env = "LATCHKEY_LISTEN")]
+    listen: Option<SocketAddr>,
+    /// The URL people reach Latchkey at (default http://localhost:PORT)
+    #[arg(long, env = "LATCHKEY_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// A proxy range whose X-Forwarded-For is believed; repeatable
+    #[arg(
+        long = "trusted-proxy",
+        env = "LATCHKEY_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    trusted_proxy: Option<Vec<IpNet>>,
+    /// A MaxMind/DB-IP .mmdb file for locations; repeatable
+    #[arg(long = "geoip-db", env = "LATCHKEY_GEOIP_DB", value_delimiter = ',')]
+    geoip_db: Option<Vec<PathBuf>>,
+    /// Whether anyone may sign up (default true)
+    #[arg(long, env = "LATCHKEY_SIGNUP")]
+    signup: Option<bool>,
+    /// Days a remembered device skips 2FA (default 30)
+    #[arg(long, env = "LATCHKEY_TRUSTED_DEVICE_DAYS")]
+    trusted_device_days: Option<u32>,
+    /// Minutes a sign-in counts as recent for sensitive actions (default 10)
+    #[arg(long, env = "LATCHKEY_REAUTH_MINUTES")]
+    reauth_minutes: Option<u32>,
+    /// Days an unused session lives (default 14)
+    #[arg(long, env = "LATCHKEY_SESSION_IDLE_DAYS")]
+    session_idle_days: Option<u32>,
+    /// Days any session lives (default 90)
+    #[arg(long, env = "LATCHKEY_SESSION_ABSOLUTE_DAYS")]
+    session_absolute_days: Option<u32>,
+    /// Days login history is kept (default 90)
+    #[arg(long, env = "LATCHKEY_LOGIN_HISTORY_DAYS")]
+    login_history_days: Option<u32>,
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create an account
+    Add {
+        email: String,
+        /// Read the password from standard input; without it the account has none
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Emails, 2FA state and last sign-in
+    List,
+}
+
+impl Cli {
+    fn config(&self, serve: &ServeArgs) -> anyhow::Result<Config> {
+        let file = match &self.config {
+            Some(path) => FileConfig::load(path, true)?,
+            None => FileConfig::load(std::path::Path::new("latchkey.toml"), false)?,
+        };
+        let overrides = Overrides {
+            listen: serve.listen,
+            database_url: self.database.clone(),
+            data_dir: self.data_dir.clone(),
+            public_url: serve.public_url.clone(),
+            trusted_proxies: serve.trusted_proxy.clone(),
+            geoip_db: serve.geoip_db.clone(),
+            signup: serve.signup,
+            trusted_device_days: serve.trusted_device_days,
+            reauth_minutes: serve.reauth_minutes,
+            session_idle_days: serve.session_idle_days,
+            session_absolute_days: serve.session_absolute_days,
+            login_history_days: serve.login_history_days,
+        };
+        config::resolve(overrides, file)
+    }
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let no_serve_args = ServeArgs::default();
+    let serve_args = match &cli.command {
+        Command::Serve(args) => args,
+        _ => &no_serve_args,
+    };
+    let config = cli.config(serve_args)?;
+    match cli.command {
+        Command::Serve(_) => server::serve(config).await,
+        Command::Migrate => {
+            server::build_state(config, Clock::default()).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::User(cmd) => {
+            let state = server::build_state(config, Clock::default()).await?;
+            match cmd {
+                UserCommand::Add {
+                    email,
+                    password_stdin,
+                } => user_add(&state, &email, password_stdin).await,
+                UserCommand::List => user_list(&state).await,
+            }
+        }
+        Command::Prune => {
+            let state = server::build_state(config, Clock::default()).await?;
+            let pruned = service::maintenance::prune(&state)
+                .await
+                .map_err(describe)?;
+            println!(
+                "pruned {} sessions and {} login-history rows",
+                pruned.sessions, pruned.login_history
+            );
+            Ok(())
+        }
+    }
+}
+
+async fn user_add(
+    state: &crate::state::AppState,
+    email: &str,
+    password_stdin: bool,
+) -> anyhow::Result<()> {
+    let email = Email::parse(email).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let password = if password_stdin {
+        let mut raw = String::new();
+        std::io::stdin().read_to_string(&mut raw)?;
+        Some(Password::new(raw.trim_end_matches(['\r', '\n']).to_owned()))
+    } else {
+        None
+    };
+    let user = service::auth::create_account(state, &email, password)
+        .await
+        .map_err(describe)?;
+    println!("created {} ({})", user.email, user.id);
+    Ok(())
+}
+
+async fn user_list(state: &crate::state::AppState) -> anyhow::Result<()> {
+    let users = state.store.list_users().await?;
+    println!("{:<40} {:<8} LAST SIGN-IN", "EMAIL", "2FA");
+    for u in users {
+        let last = u.last_login_at.map_or_else(
+            || "never".to_owned(),
+            |t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        );
+        println!("{:<40} {:<8} {last}", u.email, "off");
+    }
+    Ok(())
+}
+
+/// One line for the terminal, with the policy's reasons spelled out.
+fn describe(e: Error) -> anyhow::Error {
+    match e {
+        Error::PasswordPolicy(v) => {
+            let reasons: Vec<_> = v.iter().map(|v| v.describe()).collect();
+            anyhow::anyhow!("the password {}", reasons.join("; "))
+        }
+        other => anyhow::anyhow!("{other}"),
+    }
+}

@@ -1,0 +1,237 @@
+//! Configuration: flags beat `LATCHKEY_*` variables (clap reads both), which beat
+//! `latchkey.toml`, which beats the defaults. Everything is checked here, at start.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use chrono::Duration;
+use ipnet::IpNet;
+use serde::Deserialize;
+
+use crate::domain::session_policy::SessionPolicy;
+
+/// The settings of CONTRACT §1 with their defaults.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub signup_open: bool,
+    pub trusted_device_days: u32,
+    pub reauth_window: Duration,
+    pub session: SessionPolicy,
+    pub login_history_days: u32,
+    pub totp_issuer: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            signup_open: true,
+            trusted_device_days: 30,
+            reauth_window: Duration::minutes(10),
+            session: SessionPolicy::default(),
+            login_history_days: 90,
+            totp_issuer: "Latchkey".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub database_url: String,
+    pub data_dir: PathBuf,
+    pub public_url: String,
+    pub trusted_proxies: Vec<IpNet>,
+    pub geoip_dbs: Vec<PathBuf>,
+    pub settings: Settings,
+}
+
+impl Config {
+    /// The defaults of CONTRACT §1, for the given data dir.
+    pub fn defaults(data_dir: PathBuf) -> Self {
+        let listen: SocketAddr = SocketAddr::from(([127, 0, 0, 1], 8080));
+        Self {
+            listen,
+            database_url: default_database_url(&data_dir),
+            data_dir,
+            public_url: format!("http://localhost:{}", listen.port()),
+            trusted_proxies: Vec::new(),
+            geoip_dbs: Vec::new(),
+            settings: Settings::default(),
+        }
+    }
+
+    /// Whether the cookie must be `Secure`.
+    pub fn is_https(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+}
+
+pub fn default_database_url(data_dir: &Path) -> String {
+    format!("sqlite://{}", data_dir.join("latchkey.db").display())
+}
+
+/// `latchkey.toml`: every key optional, unknown keys refused so typos do not pass silently.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub listen: Option<SocketAddr>,
+    pub database_url: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub public_url: Option<String>,
+    pub trusted_proxies: Option<Vec<IpNet>>,
+    pub geoip_db: Option<Vec<PathBuf>>,
+    pub signup: Option<bool>,
+    pub trusted_device_days: Option<u32>,
+    pub reauth_minutes: Option<u32>,
+    pub session_idle_days: Option<u32>,
+    pub session_absolute_days: Option<u32>,
+    pub login_history_days: Option<u32>,
+    pub totp_issuer: Option<String>,
+}
+
+impl FileConfig {
+    /// Reads `path`; `required` is false for the implicit `./latchkey.toml`.
+    pub fn load(path: &Path, required: bool) -> anyhow::Result<Self> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => {
+                toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+            }
+            Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
+            Err(e) => Err(anyhow::anyhow!("cannot read {}: {e}", path.display())),
+        }
+    }
+}
+
+/// What flags and environment gave; `None` means "not given", so the file may fill it.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub listen: Option<SocketAddr>,
+    pub database_url: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub public_url: Option<String>,
+    pub trusted_proxies: Option<Vec<IpNet>>,
+    pub geoip_db: Option<Vec<PathBuf>>,
+    pub signup: Option<bool>,
+    pub trusted_device_days: Option<u32>,
+    pub reauth_minutes: Option<u32>,
+    pub session_idle_days: Option<u32>,
+    pub session_absolute_days: Option<u32>,
+    pub login_history_days: Option<u32>,
+}
+
+pub fn resolve(o: Overrides, f: FileConfig) -> anyhow::Result<Config> {
+    let data_dir = o
+        .data_dir
+        .or(f.data_dir)
+        .unwrap_or_else(|| PathBuf::from("./latchkey-data"));
+    let mut c = Config::defaults(data_dir);
+    c.listen = o.listen.or(f.listen).unwrap_or(c.listen);
+    c.database_url = o.database_url.or(f.database_url).unwrap_or(c.database_url);
+    c.public_url = o
+        .public_url
+        .or(f.public_url)
+        .unwrap_or_else(|| format!("http://localhost:{}", c.listen.port()))
+        .trim_end_matches('/')
+        .to_owned();
+    c.trusted_proxies = o.trusted_proxies.or(f.trusted_proxies).unwrap_or_default();
+    c.geoip_dbs = o.geoip_db.or(f.geoip_db).unwrap_or_default();
+
+    let s = &mut c.settings;
+    s.signup_open = o.signup.or(f.signup).unwrap_or(s.signup_open);
+    s.trusted_device_days = positive(
+        "trusted_device_days",
+        o.trusted_device_days.or(f.trusted_device_days),
+        s.trusted_device_days,
+    )?;
+    let reauth = positive("reauth_minutes", o.reauth_minutes.or(f.reauth_minutes), 10)?;
+    s.reauth_window = Duration::minutes(reauth.into());
+    let idle = positive(
+        "session_idle_days",
+        o.session_idle_days.or(f.session_idle_days),
+        14,
+    )?;
+    let absolute = positive(
+        "session_absolute_days",
+        o.session_absolute_days.or(f.session_absolute_days),
+        90,
+    )?;
+    if idle > absolute {
+        anyhow::bail!(
+            "session_idle_days ({idle}) cannot exceed session_absolute_days ({absolute})"
+        );
+    }
+    s.session.idle = Duration::days(idle.into());
+    s.session.absolute = Duration::days(absolute.into());
+    s.login_history_days = positive(
+        "login_history_days",
+        o.login_history_days.or(f.login_history_days),
+        s.login_history_days,
+    )?;
+    if let Some(issuer) = f.totp_issuer {
+        s.totp_issuer = issuer;
+    }
+
+    if !(c.public_url.starts_with("http://") || c.public_url.starts_with("https://")) {
+        anyhow::bail!(
+            "public URL {:?} must start with http:// or https://",
+            c.public_url
+        );
+    }
+    if !(c.database_url.starts_with("sqlite:")
+        || c.database_url.starts_with("postgres:")
+        || c.database_url.starts_with("postgresql:"))
+    {
+        anyhow::bail!("database URL must start with sqlite:// or postgres://");
+    }
+    Ok(c)
+}
+
+fn positive(name: &str, given: Option<u32>, default: u32) -> anyhow::Result<u32> {
+    match given {
+        Some(0) => anyhow::bail!("{name} must be at least 1"),
+        Some(v) => Ok(v),
+        None => Ok(default),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_beat_the_file_which_beats_defaults() {
+        let file: FileConfig =
+            toml::from_str("listen = \"0.0.0.0:9000\"\nsignup = false\nreauth_minutes = 5")
+                .unwrap();
+        let flags = Overrides {
+            reauth_minutes: Some(3),
+            ..Default::default()
+        };
+        let c = resolve(flags, file).unwrap();
+        assert_eq!(c.listen.port(), 9000);
+        assert!(!c.settings.signup_open);
+        assert_eq!(c.settings.reauth_window, Duration::minutes(3));
+        assert_eq!(c.public_url, "http://localhost:9000");
+        assert_eq!(c.database_url, "sqlite://./latchkey-data/latchkey.db");
+    }
+
+    #[test]
+    fn nonsense_is_refused_at_start() {
+        assert!(toml::from_str::<FileConfig>("lisen = \"x\"").is_err());
+        let bad = Overrides {
+            session_idle_days: Some(100),
+            ..Default::default()
+        };
+        assert!(resolve(bad, FileConfig::default()).is_err());
+        let bad = Overrides {
+            database_url: Some("mysql://x".into()),
+            ..Default::default()
+        };
+        assert!(resolve(bad, FileConfig::default()).is_err());
+        let bad = Overrides {
+            reauth_minutes: Some(0),
+            ..Default::default()
+        };
+        assert!(resolve(bad, FileConfig::default()).is_err());
+    }
+}

@@ -1,0 +1,10 @@
+//! The rules of Latchkey as plain Rust: no I/O, no clock reads, no database.
+//! Everything here is unit tested in place.
+
+pub mod client_ip;
+pub mod device;
+pub mod email;
+pub mod location;
+pub mod password;
+pub mod session_policy;
+pub mod token;

@@ -1,0 +1,49 @@
+//! The one error type. Every failure a client can see is a variant here, and
+//! `http::error` turns each into the contract's `{"error", "message"}` JSON.
+
+use crate::domain::password::Violation;
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    InvalidRequest(String),
+    #[error("not found")]
+    NotFound,
+    #[error("authentication required")]
+    Unauthenticated,
+    #[error("email or password is incorrect")]
+    InvalidCredentials,
+    #[error("the current password is incorrect")]
+    InvalidPassword,
+    #[error("an account with this email already exists")]
+    EmailTaken,
+    #[error("sign-up is closed on this server")]
+    SignupClosed,
+    #[error("the password does not meet the policy")]
+    PasswordPolicy(Vec<Violation>),
+    #[error("confirm your password or a second factor again to do this")]
+    ReauthRequired,
+    #[error("the request failed its cross-site request forgery check")]
+    CsrfFailed,
+    #[error("too many attempts; try again later")]
+    RateLimited { retry_after: u64 },
+    #[error("the server is busy; try again shortly")]
+    Overloaded,
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl Error {
+    pub fn internal(e: impl Into<anyhow::Error>) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

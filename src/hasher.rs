@@ -1,0 +1,132 @@
+//! Argon2id on the blocking pool, a few at a time.
+//!
+//! Each hash takes 19 MiB and tens of milliseconds of one core. A semaphore sized to the
+//! cores caps both, so a flood of sign-ins queues (and, past a wait, is answered 503)
+//! instead of exhausting memory or starving the async workers.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
+use argon2::{Algorithm, Argon2, Params, Version};
+use tokio::sync::Semaphore;
+
+use crate::domain::password::Password;
+use crate::error::{Error, Result};
+
+/// OWASP's Argon2id baseline: 19 MiB, 2 passes, 1 lane.
+const MEMORY_KIB: u32 = 19 * 1024;
+const PASSES: u32 = 2;
+const LANES: u32 = 1;
+/// How long a request may queue for a hashing slot before it is turned away.
+const MAX_WAIT: Duration = Duration::from_secs(10);
+
+#[derive(Clone)]
+pub struct Hasher {
+    permits: Arc<Semaphore>,
+    /// Verified against when the email is unknown, so both failures cost the same.
+    dummy_hash: Arc<str>,
+}
+
+fn argon2() -> Result<Argon2<'static>> {
+    let params = Params::new(MEMORY_KIB, PASSES, LANES, None)
+        .map_err(|e| Error::internal(anyhow::anyhow!("argon2 params: {e}")))?;
+    Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+}
+
+fn hash_blocking(password: &str) -> Result<String> {
+    let hash = argon2()?
+        .hash_password(password.as_bytes())
+        .map_err(|e| Error::internal(anyhow::anyhow!("argon2 hash: {e}")))?;
+    Ok(hash.to_string())
+}
+
+fn verify_blocking(password: &str, phc: &str) -> bool {
+    match PasswordHash::new(phc) {
+        Ok(parsed) => {
+            argon2().is_ok_and(|a| a.verify_password(password.as_bytes(), &parsed).is_ok())
+        }
+        Err(_) => false,
+    }
+}
+
+impl Hasher {
+    pub fn new(concurrency: usize) -> Result<Self> {
+        let dummy = hash_blocking("latchkey dummy password, never matches anything")?;
+        Ok(Self {
+            permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            dummy_hash: dummy.into(),
+        })
+    }
+
+    /// One slot per core: more would only make every hash slower.
+    pub fn for_this_machine() -> Result<Self> {
+        Self::new(std::thread::available_parallelism().map_or(2, usize::from))
+    }
+
+    async fn run<T: Send + 'static>(&self, job: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+        let permit = tokio::time::timeout(MAX_WAIT, self.permits.clone().acquire_owned())
+            .await
+            .map_err(|_| Error::Overloaded)?
+            .map_err(Error::internal)?;
+        let out = tokio::task::spawn_blocking(job)
+            .await
+            .map_err(Error::internal)?;
+        drop(permit);
+        Ok(out)
+    }
+
+    pub async fn hash(&self, password: &Password) -> Result<String> {
+        let p = password.expose().to_owned();
+        self.run(move || hash_blocking(&p)).await?
+    }
+
+    /// Checks `password` against `phc`; with no hash (unknown email, or an account that
+    /// has only ever used OAuth) it verifies against the dummy and answers false.
+    pub async fn verify(&self, password: &Password, phc: Option<&str>) -> Result<bool> {
+        let p = password.expose().to_owned();
+        let (target, real) = match phc {
+            Some(h) => (h.to_owned(), true),
+            None => (self.dummy_hash.to_string(), false),
+        };
+        let ok = self.run(move || verify_blocking(&p, &target)).await?;
+        Ok(ok && real)
+    }
+
+    /// Whether `password` matches any of `hashes` (password history).
+    pub async fn matches_any(&self, password: &Password, hashes: &[String]) -> Result<bool> {
+        for h in hashes {
+            if self.verify(password, Some(h)).await? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_hash_verifies_only_its_own_password() {
+        let h = Hasher::new(1).unwrap();
+        let p = Password::new("Correct-Horse-Battery-9".into());
+        let phc = h.hash(&p).await.unwrap();
+        assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert!(h.verify(&p, Some(&phc)).await.unwrap());
+        assert!(
+            !h.verify(&Password::new("wrong".into()), Some(&phc))
+                .await
+                .unwrap()
+        );
+    }
+
+    #[tokio::test]
+    async fn no_hash_never_verifies_even_the_dummy_password() {
+        let h = Hasher::new(1).unwrap();
+        let p = Password::new("latchkey dummy password, never matches anything".into());
+        assert!(!h.verify(&p, None).await.unwrap());
+    }
+}

@@ -1,0 +1,91 @@
+//! The contract's error body: `{"error": "<code>", "message": "<text>"}` plus extra fields.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::domain::password::Violation;
+use crate::error::Error;
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// Stable snake_case code to branch on.
+    pub error: &'static str,
+    /// Human-readable text; may change between versions.
+    pub message: String,
+    /// With `password_policy`: every rule the new password breaks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub violations: Option<Vec<Violation>>,
+    /// With `rate_limited`: seconds to wait before trying again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
+}
+
+impl Error {
+    pub fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            Self::InvalidRequest(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
+            Self::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            Self::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
+            Self::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
+            Self::InvalidPassword => (StatusCode::UNAUTHORIZED, "invalid_password"),
+            Self::EmailTaken => (StatusCode::CONFLICT, "email_taken"),
+            Self::SignupClosed => (StatusCode::FORBIDDEN, "signup_closed"),
+            Self::PasswordPolicy(_) => (StatusCode::UNPROCESSABLE_ENTITY, "password_policy"),
+            Self::ReauthRequired => (StatusCode::FORBIDDEN, "reauth_required"),
+            Self::CsrfFailed => (StatusCode::FORBIDDEN, "csrf_failed"),
+            Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            Self::Overloaded => (StatusCode::SERVICE_UNAVAILABLE, "overloaded"),
+            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        if let Self::Internal(cause) = &self {
+            // The cause goes to the log only; the client learns nothing about internals.
+            tracing::error!(error = ?cause, "internal error");
+        }
+        let mut message = self.to_string();
+        if let Self::PasswordPolicy(v) = &self {
+            let reasons: Vec<_> = v.iter().map(|v| v.describe()).collect();
+            message = format!("the password {}", reasons.join("; "));
+        }
+        let body = ErrorBody {
+            error: code,
+            message,
+            violations: match &self {
+                Self::PasswordPolicy(v) => Some(v.clone()),
+                _ => None,
+            },
+            retry_after: match &self {
+                Self::RateLimited { retry_after } => Some(*retry_after),
+                _ => None,
+            },
+        };
+        let mut response = (status, Json(body)).into_response();
+        if let Self::RateLimited { retry_after } = self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+        }
+        response
+    }
+}
+
+/// A bare error answer for layers outside the handlers (404 fallback, 405, 413).
+pub fn plain(status: StatusCode, code: &'static str, message: impl Into<String>) -> Response {
+    (
+        status,
+        Json(ErrorBody {
+            error: code,
+            message: message.into(),
+            violations: None,
+            retry_after: None,
+        }),
+    )
+        .into_response()
+}

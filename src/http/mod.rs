@@ -1,0 +1,54 @@
+//! The HTTP API: one router per area, merged here with the cross-cutting layers.
+
+mod auth;
+pub mod error;
+pub mod extract;
+mod history;
+mod me;
+pub mod metrics;
+mod openapi;
+mod ops;
+mod sessions;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use tower_http::trace::TraceLayer;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::state::AppState;
+
+/// Bodies are small JSON documents; anything bigger is refused before it is read.
+const MAX_BODY_BYTES: usize = 64 * 1024;
+
+pub fn app(state: AppState) -> Router {
+    let (api, spec) = api_router().split_for_parts();
+    Router::new()
+        .merge(api)
+        .merge(ops::router(&spec))
+        .fallback(|| async { error::plain(StatusCode::NOT_FOUND, "not_found", "no such route") })
+        .method_not_allowed_fallback(|| async {
+            error::plain(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this route does not answer that method",
+            )
+        })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Every `/api/v1` route, with its OpenAPI description.
+pub fn api_router() -> OpenApiRouter<AppState> {
+    let routes = OpenApiRouter::new()
+        .merge(auth::router())
+        .merge(me::router())
+        .merge(sessions::router())
+        .merge(history::router());
+    OpenApiRouter::with_openapi(openapi::base()).nest("/api/v1", routes)
+}

@@ -1,0 +1,93 @@
+//! `/me/sessions`: where the account is signed in.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::domain::device::Device;
+use crate::domain::location::Location;
+use crate::error::Result;
+use crate::service::sessions;
+use crate::state::AppState;
+
+use super::error::ErrorBody;
+use super::extract::{ApiPath, Auth};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(revoke))
+        .routes(routes!(revoke_others))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SessionView {
+    id: String,
+    device: Device,
+    ip: String,
+    location: Location,
+    created_at: DateTime<Utc>,
+    /// Written at most once a minute per session.
+    last_activity_at: DateTime<Utc>,
+    /// True for the session making this request.
+    current: bool,
+}
+
+/// Active sessions, newest activity first.
+#[utoipa::path(get, path = "/me/sessions", tag = "sessions", security(("bearer" = [])), responses(
+    (status = 200, body = [SessionView]), (status = 401, body = ErrorBody),
+))]
+async fn list(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+) -> Result<axum::Json<Vec<SessionView>>> {
+    let rows = sessions::list(&state, &caller).await?;
+    Ok(axum::Json(
+        rows.into_iter()
+            .map(|s| SessionView {
+                current: s.id == caller.session_id,
+                id: s.id,
+                device: s.device,
+                ip: s.ip,
+                location: s.location,
+                created_at: s.created_at,
+                last_activity_at: s.last_activity_at,
+            })
+            .collect(),
+    ))
+}
+
+/// Signs one session out; its token is refused from the next request on.
+#[utoipa::path(delete, path = "/me/sessions/{id}", tag = "sessions", security(("bearer" = [])),
+    params(("id" = String, Path)), responses(
+    (status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+))]
+async fn revoke(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    ApiPath(id): ApiPath<String>,
+) -> Result<StatusCode> {
+    sessions::revoke(&state, &caller, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RevokedCount {
+    revoked: u64,
+}
+
+/// Signs out every session but the calling one.
+#[utoipa::path(post, path = "/me/sessions/revoke-others", tag = "sessions", security(("bearer" = [])), responses(
+    (status = 200, body = RevokedCount), (status = 401, body = ErrorBody),
+))]
+async fn revoke_others(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+) -> Result<axum::Json<RevokedCount>> {
+    let revoked = sessions::revoke_others(&state, &caller).await?;
+    Ok(axum::Json(RevokedCount { revoked }))
+}

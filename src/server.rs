@@ -1,0 +1,99 @@
+//! Putting the pieces together: state from configuration, and the running server.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::geo::GeoLookup;
+use crate::hasher::Hasher;
+use crate::state::AppState;
+use crate::store::Store;
+
+/// Connects to the database, applies migrations and builds the shared state.
+pub async fn build_state(config: Config, clock: Clock) -> anyhow::Result<AppState> {
+    let store = Store::connect(&config.database_url, pool_size(&config.database_url))
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot open the database: {e}"))?;
+    store.migrate().await?;
+    Ok(AppState {
+        store,
+        hasher: Hasher::for_this_machine()?,
+        config: Arc::new(config),
+        geo: Arc::new(GeoLookup::without_database()),
+        metrics: Arc::default(),
+        clock,
+    })
+}
+
+/// SQLite serialises writers anyway; PostgreSQL gets enough for concurrent readers
+/// without crowding a server that several instances share.
+fn pool_size(url: &str) -> u32 {
+    if url.starts_with("sqlite:") { 8 } else { 16 }
+}
+
+/// Serves until the listener fails; the caller decides when to stop (tests drop the task).
+pub async fn run(state: AppState, listener: TcpListener) -> std::io::Result<()> {
+    let app = crate::http::app(state);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .await
+}
+
+/// `latchkey serve`: migrations, the listener, retention in the background, and a
+/// graceful stop on Ctrl-C or SIGTERM.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let listen = config.listen;
+    let state = build_state(config, Clock::default()).await?;
+    let listener = TcpListener::bind(listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+    let public_url = state.config.public_url.clone();
+    tokio::spawn(prune_periodically(state.clone()));
+    let app = crate::http::app(state.clone());
+    println!(
+        "Latchkey is listening on http://{} (public URL {public_url})",
+        listener.local_addr()?
+    );
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
+    state.store.close().await;
+    Ok(())
+}
+
+async fn prune_periodically(state: AppState) {
+    let mut every = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        every.tick().await;
+        if let Err(e) = crate::service::maintenance::prune(&state).await {
+            tracing::warn!(error = %e, "retention pass failed; will retry");
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { () = ctrl_c => {}, () = term => {} }
+}

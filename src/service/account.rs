@@ -1,0 +1,61 @@
+//! The account itself: who it is, and its password.
+
+use crate::domain::email::Email;
+use crate::domain::password::{self, HISTORY_DEPTH, Password, Violation};
+use crate::error::{Error, Result};
+use crate::state::AppState;
+use crate::store::UserRecord;
+
+use super::Caller;
+use super::sessions::require_recent_auth;
+
+pub async fn me(state: &AppState, caller: &Caller) -> Result<UserRecord> {
+    // A session outliving its account is impossible (ON DELETE CASCADE), so a missing
+    // row means the account went away mid-request.
+    state
+        .store
+        .user_by_id(&caller.user_id)
+        .await?
+        .ok_or(Error::Unauthenticated)
+}
+
+/// Changes the password and signs out every other session of the account.
+///
+/// `current` may be left out only while the account has no password (it was made
+/// through OAuth); the re-auth window applies either way.
+pub async fn change_password(
+    state: &AppState,
+    caller: &Caller,
+    current: Option<Password>,
+    new: Password,
+) -> Result<()> {
+    require_recent_auth(state, caller)?;
+    let user = me(state, caller).await?;
+    if let Some(existing) = user.password_hash.as_deref() {
+        let Some(current) = current else {
+            return Err(Error::InvalidPassword);
+        };
+        if !state.hasher.verify(&current, Some(existing)).await? {
+            return Err(Error::InvalidPassword);
+        }
+    }
+    let email = Email::parse(&user.email)
+        .map_err(|e| Error::internal(anyhow::anyhow!("stored email is invalid: {e}")))?;
+    let mut violations = password::check(&new, &email);
+    let recent = state
+        .store
+        .recent_password_hashes(&user.id, HISTORY_DEPTH)
+        .await?;
+    if state.hasher.matches_any(&new, &recent).await? {
+        violations.push(Violation::Reused);
+    }
+    if !violations.is_empty() {
+        return Err(Error::PasswordPolicy(violations));
+    }
+    let hash = state.hasher.hash(&new).await?;
+    state
+        .store
+        .change_password(&user.id, &hash, Some(&caller.session_id), state.clock.now())
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,172 @@
+//! Sign-up, sign-in and sign-out.
+
+use crate::domain::device::{Device, DeviceKind};
+use crate::domain::email::Email;
+use crate::domain::password::{self, Password};
+use crate::domain::token::{SecretToken, TokenKind};
+use crate::error::{Error, Result};
+use crate::state::AppState;
+use crate::store::{LoginEvent, NewSession, StoreError, UserRecord};
+
+use super::{Caller, ClientContext};
+
+pub struct LoginInput {
+    pub email: String,
+    pub password: Password,
+    pub device_kind: Option<DeviceKind>,
+    pub device_name: Option<String>,
+}
+
+pub enum LoginOutcome {
+    SignedIn {
+        token: SecretToken,
+        session_id: String,
+    },
+}
+
+/// 256 bits from the operating system's CSPRNG.
+pub fn mint(kind: TokenKind) -> Result<SecretToken> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| Error::internal(anyhow::anyhow!("OS random source failed: {e}")))?;
+    Ok(SecretToken::generate(kind, bytes))
+}
+
+pub async fn signup(state: &AppState, email: &str, password: Password) -> Result<UserRecord> {
+    if !state.config.settings.signup_open {
+        return Err(Error::SignupClosed);
+    }
+    let email = Email::parse(email).map_err(Error::InvalidRequest)?;
+    create_account(state, &email, Some(password)).await
+}
+
+/// Creates an account; without a password it can sign in only through OAuth until it sets one.
+pub async fn create_account(
+    state: &AppState,
+    email: &Email,
+    password: Option<Password>,
+) -> Result<UserRecord> {
+    let hash = match &password {
+        Some(p) => {
+            let violations = password::check(p, email);
+            if !violations.is_empty() {
+                return Err(Error::PasswordPolicy(violations));
+            }
+            Some(state.hasher.hash(p).await?)
+        }
+        None => None,
+    };
+    match state
+        .store
+        .create_user(email, hash.as_deref(), state.clock.now())
+        .await
+    {
+        Err(StoreError::Conflict) => Err(Error::EmailTaken),
+        other => Ok(other?),
+    }
+}
+
+/// Password sign-in. Unknown emails, malformed emails and wrong passwords all cost one
+/// Argon2 verification and end in the same `invalid_credentials`.
+pub async fn login(
+    state: &AppState,
+    ctx: &ClientContext,
+    input: LoginInput,
+) -> Result<LoginOutcome> {
+    let user = match Email::parse(&input.email) {
+        Ok(email) => state.store.user_by_email(&email).await?,
+        Err(_) => None,
+    };
+    let hash = user.as_ref().and_then(|u| u.password_hash.as_deref());
+    let verified = state.hasher.verify(&input.password, hash).await?;
+    let device = Device::identify(
+        input.device_kind,
+        input.device_name.as_deref(),
+        ctx.user_agent.as_deref(),
+    );
+
+    let Some(user) = user else {
+        state.metrics.login(false);
+        return Err(Error::InvalidCredentials);
+    };
+    if !verified {
+        record(
+            state,
+            ctx,
+            &user.id,
+            &device,
+            false,
+            Some("invalid_password"),
+        )
+        .await?;
+        state.metrics.login(false);
+        return Err(Error::InvalidCredentials);
+    }
+
+    let (token, session_id) = start_session(state, ctx, &user.id, &device).await?;
+    record(state, ctx, &user.id, &device, true, None).await?;
+    state
+        .store
+        .record_sign_in(&user.id, state.clock.now())
+        .await?;
+    state.metrics.login(true);
+    Ok(LoginOutcome::SignedIn { token, session_id })
+}
+
+pub async fn start_session(
+    state: &AppState,
+    ctx: &ClientContext,
+    user_id: &str,
+    device: &Device,
+) -> Result<(SecretToken, String)> {
+    let token = mint(TokenKind::Session)?;
+    let now = state.clock.now();
+    let id = state
+        .store
+        .create_session(NewSession {
+            user_id,
+            token_hash: &token.hash(),
+            device,
+            ip: &ctx.ip.to_string(),
+            location: &ctx.location,
+            user_agent: ctx.user_agent.as_deref(),
+            now,
+            expires_at: state.config.settings.session.expires_at(now),
+        })
+        .await?;
+    Ok((token, id))
+}
+
+async fn record(
+    state: &AppState,
+    ctx: &ClientContext,
+    user_id: &str,
+    device: &Device,
+    success: bool,
+    failure: Option<&str>,
+) -> Result<()> {
+    state
+        .store
+        .record_login(&LoginEvent {
+            user_id: user_id.to_owned(),
+            at: state.clock.now(),
+            success,
+            ip: ctx.ip.to_string(),
+            user_agent: ctx.user_agent.clone(),
+            device_kind: device.kind,
+            location: ctx.location.clone(),
+            mfa_challenged: false,
+            method: "password".into(),
+            failure: failure.map(str::to_owned),
+        })
+        .await?;
+    Ok(())
+}
+
+pub async fn logout(state: &AppState, caller: &Caller) -> Result<()> {
+    state
+        .store
+        .delete_session(&caller.user_id, &caller.session_id)
+        .await?;
+    Ok(())
+}

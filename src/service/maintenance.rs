@@ -1,0 +1,29 @@
+//! Retention: expired sessions and old login history go.
+
+use chrono::Duration;
+
+use crate::error::Result;
+use crate::state::AppState;
+
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Pruned {
+    pub sessions: u64,
+    pub login_history: u64,
+}
+
+pub async fn prune(state: &AppState) -> Result<Pruned> {
+    let now = state.clock.now();
+    let s = &state.config.settings;
+    let sessions = state
+        .store
+        .prune_sessions(now, now - s.session.idle)
+        .await?;
+    let login_history = state
+        .store
+        .prune_login_history(now - Duration::days(s.login_history_days.into()))
+        .await?;
+    Ok(Pruned {
+        sessions,
+        login_history,
+    })
+}

@@ -1,0 +1,28 @@
+//! What Latchkey does, one use case per function: the HTTP handlers and the command
+//! line both call in here, so the rules are enforced the same way on every surface.
+
+pub mod account;
+pub mod auth;
+pub mod history;
+pub mod maintenance;
+pub mod sessions;
+
+use std::net::IpAddr;
+
+use crate::domain::location::Location;
+
+/// Who is asking, as far as the network can tell.
+#[derive(Debug, Clone)]
+pub struct ClientContext {
+    pub ip: IpAddr,
+    pub user_agent: Option<String>,
+    pub location: Location,
+}
+
+/// A signed-in caller, as the authentication extractor found them.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user_id: String,
+    pub session_id: String,
+    pub auth_at: chrono::DateTime<chrono::Utc>,
+}

@@ -1,0 +1,70 @@
+//! Validating bearer tokens and managing the account's sessions.
+
+use crate::domain::token::SecretToken;
+use crate::error::{Error, Result};
+use crate::state::AppState;
+use crate::store::SessionRecord;
+
+use super::Caller;
+
+/// The hot path: every authenticated request comes through here.
+pub async fn authenticate(state: &AppState, token: &SecretToken) -> Result<Caller> {
+    let Some(session) = state.store.session_by_token(&token.hash()).await? else {
+        return Err(Error::Unauthenticated);
+    };
+    let now = state.clock.now();
+    let policy = state.config.settings.session;
+    if !policy.is_live(session.expires_at, session.last_activity_at, now) {
+        state
+            .store
+            .delete_session(&session.user_id, &session.id)
+            .await?;
+        return Err(Error::Unauthenticated);
+    }
+    if policy.needs_touch(session.last_activity_at, now) {
+        // Off the request's critical path; losing one touch only costs resolution.
+        let store = state.store.clone();
+        let id = session.id.clone();
+        tokio::spawn(async move {
+            if let Err(e) = store.touch_session(&id, now).await {
+                tracing::warn!(error = %e, "could not record session activity");
+            }
+        });
+    }
+    Ok(Caller {
+        user_id: session.user_id,
+        session_id: session.id,
+        auth_at: session.auth_at,
+    })
+}
+
+/// 403 `reauth_required` unless the caller proved a password or factor recently.
+pub fn require_recent_auth(state: &AppState, caller: &Caller) -> Result<()> {
+    if state.clock.now() - caller.auth_at > state.config.settings.reauth_window {
+        return Err(Error::ReauthRequired);
+    }
+    Ok(())
+}
+
+pub async fn list(state: &AppState, caller: &Caller) -> Result<Vec<SessionRecord>> {
+    Ok(state.store.sessions_of(&caller.user_id).await?)
+}
+
+pub async fn revoke(state: &AppState, caller: &Caller, session_id: &str) -> Result<()> {
+    if state
+        .store
+        .delete_session(&caller.user_id, session_id)
+        .await?
+    {
+        Ok(())
+    } else {
+        Err(Error::NotFound)
+    }
+}
+
+pub async fn revoke_others(state: &AppState, caller: &Caller) -> Result<u64> {
+    Ok(state
+        .store
+        .delete_other_sessions(&caller.user_id, &caller.session_id)
+        .await?)
+}

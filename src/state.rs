@@ -1,0 +1,19 @@
+use std::sync::Arc;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::geo::GeoLookup;
+use crate::hasher::Hasher;
+use crate::http::metrics::Metrics;
+use crate::store::Store;
+
+/// Everything a request handler may use; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub hasher: Hasher,
+    pub config: Arc<Config>,
+    pub geo: Arc<GeoLookup>,
+    pub metrics: Arc<Metrics>,
+    pub clock: Clock,
+}

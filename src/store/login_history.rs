@@ -1,0 +1,97 @@
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+use super::{Store, StoreResult, from_millis, new_id, to_millis};
+use crate::domain::device::DeviceKind;
+use crate::domain::location::Location;
+
+/// One sign-in attempt on a known account, as it is written.
+#[derive(Debug, Clone)]
+pub struct LoginEvent {
+    pub user_id: String,
+    pub at: DateTime<Utc>,
+    pub success: bool,
+    pub ip: String,
+    pub user_agent: Option<String>,
+    pub device_kind: DeviceKind,
+    pub location: Location,
+    pub mfa_challenged: bool,
+    pub method: String,
+    pub failure: Option<String>,
+}
+
+/// A stored attempt, as it is read back.
+#[derive(Debug, Clone)]
+pub struct LoginRecord {
+    pub id: String,
+    pub event: LoginEvent,
+}
+
+impl Store {
+    pub async fn record_login(&self, e: &LoginEvent) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO login_history (id, user_id, at, success, ip, user_agent, device_kind, country, city, location_label, mfa_challenged, method, failure)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        )
+        .bind(new_id())
+        .bind(&e.user_id)
+        .bind(to_millis(e.at))
+        .bind(i64::from(e.success))
+        .bind(&e.ip)
+        .bind(e.user_agent.as_deref())
+        .bind(e.device_kind.as_str())
+        .bind(e.location.country.as_deref())
+        .bind(e.location.city.as_deref())
+        .bind(&e.location.label)
+        .bind(i64::from(e.mfa_challenged))
+        .bind(&e.method)
+        .bind(e.failure.as_deref())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The newest `limit` attempts on an account, newest first.
+    pub async fn login_history(&self, user_id: &str, limit: u32) -> StoreResult<Vec<LoginRecord>> {
+        let rows = sqlx::query(
+            "SELECT id, user_id, at, success, ip, user_agent, device_kind, country, city, location_label, mfa_challenged, method, failure
+             FROM login_history WHERE user_id = $1 ORDER BY at DESC, id DESC LIMIT $2",
+        )
+        .bind(user_id)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(LoginRecord {
+                    id: row.try_get("id")?,
+                    event: LoginEvent {
+                        user_id: row.try_get("user_id")?,
+                        at: from_millis(row.try_get("at")?),
+                        success: row.try_get::<i64, _>("success")? != 0,
+                        ip: row.try_get("ip")?,
+                        user_agent: row.try_get("user_agent")?,
+                        device_kind: DeviceKind::from_db(row.try_get::<&str, _>("device_kind")?),
+                        location: Location {
+                            country: row.try_get("country")?,
+                            city: row.try_get("city")?,
+                            label: row.try_get("location_label")?,
+                        },
+                        mfa_challenged: row.try_get::<i64, _>("mfa_challenged")? != 0,
+                        method: row.try_get("method")?,
+                        failure: row.try_get("failure")?,
+                    },
+                })
+            })
+            .collect()
+    }
+
+    /// Applies the retention period.
+    pub async fn prune_login_history(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM login_history WHERE at < $1")
+            .bind(to_millis(before))
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+}

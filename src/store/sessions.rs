@@ -1,0 +1,163 @@
+use chrono::{DateTime, Utc};
+use sqlx::{AssertSqlSafe, Row};
+
+use super::{Store, StoreResult, from_millis, new_id, to_millis};
+use crate::domain::device::{Device, DeviceKind};
+use crate::domain::location::Location;
+use crate::domain::token::TokenHash;
+
+pub struct NewSession<'a> {
+    pub user_id: &'a str,
+    pub token_hash: &'a TokenHash,
+    pub device: &'a Device,
+    pub ip: &'a str,
+    pub location: &'a Location,
+    pub user_agent: Option<&'a str>,
+    pub now: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SessionRecord {
+    pub id: String,
+    pub user_id: String,
+    pub device: Device,
+    pub ip: String,
+    pub location: Location,
+    pub created_at: DateTime<Utc>,
+    pub last_activity_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub auth_at: DateTime<Utc>,
+}
+
+const SESSION_COLUMNS: &str = "id, user_id, device_kind, device_name, ip, country, city, location_label, created_at, last_activity_at, expires_at, auth_at";
+
+impl SessionRecord {
+    fn from_row(row: &sqlx::any::AnyRow) -> StoreResult<Self> {
+        Ok(Self {
+            id: row.try_get("id")?,
+            user_id: row.try_get("user_id")?,
+            device: Device {
+                kind: DeviceKind::from_db(row.try_get::<&str, _>("device_kind")?),
+                name: row.try_get("device_name")?,
+            },
+            ip: row.try_get("ip")?,
+            location: Location {
+                country: row.try_get("country")?,
+                city: row.try_get("city")?,
+                label: row.try_get("location_label")?,
+            },
+            created_at: from_millis(row.try_get("created_at")?),
+            last_activity_at: from_millis(row.try_get("last_activity_at")?),
+            expires_at: from_millis(row.try_get("expires_at")?),
+            auth_at: from_millis(row.try_get("auth_at")?),
+        })
+    }
+}
+
+impl Store {
+    pub async fn create_session(&self, s: NewSession<'_>) -> StoreResult<String> {
+        let id = new_id();
+        sqlx::query(
+            "INSERT INTO sessions (id, user_id, token_hash, device_kind, device_name, ip, country, city, location_label, user_agent, created_at, last_activity_at, expires_at, auth_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $11)",
+        )
+        .bind(&id)
+        .bind(s.user_id)
+        .bind(s.token_hash.as_str())
+        .bind(s.device.kind.as_str())
+        .bind(&s.device.name)
+        .bind(s.ip)
+        .bind(s.location.country.as_deref())
+        .bind(s.location.city.as_deref())
+        .bind(&s.location.label)
+        .bind(s.user_agent)
+        .bind(to_millis(s.now))
+        .bind(to_millis(s.expires_at))
+        .execute(&self.pool)
+        .await?;
+        Ok(id)
+    }
+
+    /// The hot path: one indexed lookup by token hash.
+    pub async fn session_by_token(
+        &self,
+        token_hash: &TokenHash,
+    ) -> StoreResult<Option<SessionRecord>> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions WHERE token_hash = $1"
+        )))
+        .bind(token_hash.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(SessionRecord::from_row).transpose()
+    }
+
+    pub async fn sessions_of(&self, user_id: &str) -> StoreResult<Vec<SessionRecord>> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions WHERE user_id = $1 ORDER BY last_activity_at DESC, id DESC"
+        )))
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(SessionRecord::from_row).collect()
+    }
+
+    pub async fn touch_session(&self, id: &str, now: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE sessions SET last_activity_at = $1 WHERE id = $2 AND last_activity_at < $1",
+        )
+        .bind(to_millis(now))
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn mark_session_authenticated(
+        &self,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query("UPDATE sessions SET auth_at = $1 WHERE id = $2")
+            .bind(to_millis(now))
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes one session of one account; false when there was no such session.
+    pub async fn delete_session(&self, user_id: &str, id: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM sessions WHERE id = $1 AND user_id = $2")
+            .bind(id)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    pub async fn delete_other_sessions(&self, user_id: &str, keep: &str) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id <> $2")
+            .bind(user_id)
+            .bind(keep)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Removes sessions past their absolute expiry or idle for longer than `idle_before`.
+    pub async fn prune_sessions(
+        &self,
+        now: DateTime<Utc>,
+        idle_before: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        let done =
+            sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_activity_at <= $2")
+                .bind(to_millis(now))
+                .bind(to_millis(idle_before))
+                .execute(&self.pool)
+                .await?;
+        Ok(done.rows_affected())
+    }
+}

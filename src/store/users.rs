@@ -1,0 +1,159 @@
+use chrono::{DateTime, Utc};
+use sqlx::{AssertSqlSafe, Row};
+
+use super::{Store, StoreResult, from_millis, new_id, to_millis};
+use crate::domain::email::Email;
+
+#[derive(Debug, Clone)]
+pub struct UserRecord {
+    pub id: String,
+    pub email: String,
+    pub password_hash: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub last_login_at: Option<DateTime<Utc>>,
+}
+
+impl UserRecord {
+    fn from_row(row: &sqlx::any::AnyRow) -> StoreResult<Self> {
+        Ok(Self {
+            id: row.try_get("id")?,
+            email: row.try_get("email")?,
+            password_hash: row.try_get("password_hash")?,
+            created_at: from_millis(row.try_get("created_at")?),
+            last_login_at: row
+                .try_get::<Option<i64>, _>("last_login_at")?
+                .map(from_millis),
+        })
+    }
+}
+
+const USER_COLUMNS: &str = "id, email, password_hash, created_at, last_login_at";
+
+impl Store {
+    /// Creates an account; its first password (if any) also opens its password history.
+    pub async fn create_user(
+        &self,
+        email: &Email,
+        password_hash: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<UserRecord> {
+        let id = new_id();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO users (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&id)
+        .bind(email.as_str())
+        .bind(password_hash)
+        .bind(to_millis(now))
+        .execute(&mut *tx)
+        .await?;
+        if let Some(hash) = password_hash {
+            insert_history(&mut tx, &id, hash, now).await?;
+        }
+        tx.commit().await?;
+        Ok(UserRecord {
+            id,
+            email: email.as_str().to_owned(),
+            password_hash: password_hash.map(str::to_owned),
+            created_at: now,
+            last_login_at: None,
+        })
+    }
+
+    pub async fn user_by_email(&self, email: &Email) -> StoreResult<Option<UserRecord>> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE email = $1"
+        )))
+        .bind(email.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(UserRecord::from_row).transpose()
+    }
+
+    pub async fn user_by_id(&self, id: &str) -> StoreResult<Option<UserRecord>> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(UserRecord::from_row).transpose()
+    }
+
+    pub async fn list_users(&self) -> StoreResult<Vec<UserRecord>> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS} FROM users ORDER BY email"
+        )))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(UserRecord::from_row).collect()
+    }
+
+    /// The newest `limit` password hashes of an account, newest first.
+    pub async fn recent_password_hashes(
+        &self,
+        user_id: &str,
+        limit: usize,
+    ) -> StoreResult<Vec<String>> {
+        let rows = sqlx::query("SELECT hash FROM password_history WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2")
+            .bind(user_id)
+            .bind(limit as i64)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| Ok(r.try_get("hash")?)).collect()
+    }
+
+    /// Sets a new password and signs out every session but `keep_session`, in one
+    /// transaction: a crash leaves either the old password and sessions or neither.
+    pub async fn change_password(
+        &self,
+        user_id: &str,
+        hash: &str,
+        keep_session: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+            .bind(hash)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        insert_history(&mut tx, user_id, hash, now).await?;
+        let revoked = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id <> $2")
+            .bind(user_id)
+            .bind(keep_session.unwrap_or(""))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(revoked)
+    }
+
+    pub async fn record_sign_in(&self, user_id: &str, now: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query("UPDATE users SET last_login_at = $1 WHERE id = $2")
+            .bind(to_millis(now))
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+async fn insert_history(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    user_id: &str,
+    hash: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO password_history (id, user_id, hash, created_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(new_id())
+    .bind(user_id)
+    .bind(hash)
+    .bind(to_millis(now))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,132 @@
+//! `spawn_app`: a real Latchkey on port 0 with a fresh database.
+//!
+//! The database is SQLite in a temporary folder unless `LATCHKEY_TEST_DATABASE_URL`
+//! names a PostgreSQL server, in which case every app gets a database of its own there.
+//! CI runs the whole suite once each way.
+
+use std::net::SocketAddr;
+
+use latchkey::clock::Clock;
+use latchkey::config::Config;
+use latchkey::state::AppState;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use sqlx::Connection;
+
+pub const PASSWORD: &str = "Correct-Horse-Battery-9";
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    pub client: reqwest::Client,
+    _data_dir: tempfile::TempDir,
+}
+
+pub struct Response {
+    pub status: StatusCode,
+    pub body: Value,
+    pub text: String,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let mut config = Config::defaults(data_dir.path().to_path_buf());
+    config.database_url = match std::env::var("LATCHKEY_TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => fresh_postgres_database(&url).await,
+        _ => latchkey::config::default_database_url(data_dir.path()),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    config.listen = addr;
+    config.public_url = format!("http://{addr}");
+    configure(&mut config);
+    let state = latchkey::server::build_state(config, Clock::default()).await.expect("state");
+    tokio::spawn(latchkey::server::run(state.clone(), listener));
+    let client = reqwest::Client::builder().user_agent("latchkey-tests/1.0").build().expect("client");
+    TestApp { addr, state, client, _data_dir: data_dir }
+}
+
+/// Creates `lk_test_<random>` on the server behind `admin_url` and returns its URL.
+async fn fresh_postgres_database(admin_url: &str) -> String {
+    assert!(admin_url.starts_with("postgres"), "LATCHKEY_TEST_DATABASE_URL must be a postgres:// URL");
+    let name = format!("lk_test_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = sqlx::PgConnection::connect(admin_url)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {admin_url} is required for this run and does not answer: {e}"));
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.expect("create database");
+    let (base, query) = admin_url.split_once('?').unwrap_or((admin_url, ""));
+    let server = base.rsplit_once('/').map_or(base, |(server, _db)| server);
+    if query.is_empty() { format!("{server}/{name}") } else { format!("{server}/{name}?{query}") }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub async fn request(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Response {
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        read(req.send().await.expect("request")).await
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Response {
+        self.request(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Response {
+        self.request(Method::POST, path, token, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> Response {
+        self.request(Method::DELETE, path, Some(token), None).await
+    }
+
+    pub async fn signup(&self, email: &str, password: &str) -> Response {
+        self.post("/api/v1/auth/signup", None, json!({"email": email, "password": password})).await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Response {
+        self.post("/api/v1/auth/login", None, json!({"email": email, "password": password})).await
+    }
+
+    /// A new account with [`PASSWORD`], signed in; returns its bearer token.
+    pub async fn signed_in_user(&self, email: &str) -> String {
+        assert_eq!(self.signup(email, PASSWORD).await.status, StatusCode::CREATED);
+        self.token_for(email, PASSWORD).await
+    }
+
+    pub async fn token_for(&self, email: &str, password: &str) -> String {
+        let r = self.login(email, password).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        r.body["token"].as_str().expect("token").to_owned()
+    }
+
+    pub fn advance_clock(&self, by: chrono::Duration) {
+        self.state.clock.advance(by);
+    }
+}
+
+pub async fn read(r: reqwest::Response) -> Response {
+    let status = r.status();
+    let text = r.text().await.expect("body");
+    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+    Response { status, body, text }
+}
+
+/// Asserts the contract's error shape and code.
+#[track_caller]
+pub fn assert_error(r: &Response, status: StatusCode, code: &str) {
+    assert_eq!(r.status, status, "body: {}", r.text);
+    assert_eq!(r.body["error"], code, "body: {}", r.text);
+    assert!(r.body["message"].as_str().is_some_and(|m| !m.is_empty()), "message missing: {}", r.text);
+}

@@ -1,0 +1,14 @@
+//! The HTTP API, driven over real sockets. One test binary on purpose: each extra
+//! binary costs a link. Add modules here, not files next to this one.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod helpers;
+
+mod account;
+mod cli;
+mod errors;
+mod history;
+mod ops;
+mod sessions;
+mod signup_login;
+mod store;

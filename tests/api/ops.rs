@@ -1,0 +1,46 @@
+use reqwest::StatusCode;
+
+use crate::helpers::{PASSWORD, spawn_app};
+
+#[tokio::test]
+async fn health_answers_when_the_database_does() {
+    let app = spawn_app().await;
+    let r = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    app.state.store.close().await;
+    let r = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_and_logins_by_outcome() {
+    let app = spawn_app().await;
+    app.signup("ada@example.com", PASSWORD).await;
+    app.login("ada@example.com", "Wrong-Password-1!").await;
+    let text = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(text.contains(r#"latchkey_http_requests_total{method="POST",route="/api/v1/auth/signup",status="201"} 1"#), "{text}");
+    assert!(text.contains(r#"latchkey_logins_total{outcome="failure"} 1"#), "{text}");
+    assert!(text.contains("latchkey_http_request_duration_seconds_bucket"), "{text}");
+}
+
+#[tokio::test]
+async fn the_openapi_description_lists_every_route() {
+    let app = spawn_app().await;
+    let spec: serde_json::Value = app.client.get(app.url("/api/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
+    assert!(spec["openapi"].as_str().unwrap().starts_with("3.1"));
+    let expected = [
+        ("/api/v1/auth/signup", "post"),
+        ("/api/v1/auth/login", "post"),
+        ("/api/v1/auth/logout", "post"),
+        ("/api/v1/me", "get"),
+        ("/api/v1/me/password", "post"),
+        ("/api/v1/me/sessions", "get"),
+        ("/api/v1/me/sessions/{id}", "delete"),
+        ("/api/v1/me/sessions/revoke-others", "post"),
+        ("/api/v1/me/login-history", "get"),
+    ];
+    for (path, method) in expected {
+        assert!(spec["paths"][path][method].is_object(), "{method} {path} missing");
+    }
+    assert_eq!(spec["paths"].as_object().unwrap().len(), expected.len(), "a route is missing from this test's list");
+}

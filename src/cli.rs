@@ -16,11 +16,7 @@ use crate::server;
 use crate::service;
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "latchkey",
-    version,
-    about = "Account security: passwords, 2FA, sessions and login history"
-)]
+#[command(name = "latchkey", version, about = "Account security: passwords, 2FA, sessions and login history")]
 pub struct Cli {
     /// TOML configuration file (default ./latchkey.toml when it exists)
     #[arg(long, env = "LATCHKEY_CONFIG", global = true)]
@@ -57,11 +53,7 @@ struct ServeArgs {
     #[arg(long, env = "LATCHKEY_PUBLIC_URL")]
     public_url: Option<String>,
     /// A proxy range whose X-Forwarded-For is believed; repeatable
-    #[arg(
-        long = "trusted-proxy",
-        env = "LATCHKEY_TRUSTED_PROXIES",
-        value_delimiter = ','
-    )]
+    #[arg(long = "trusted-proxy", env = "LATCHKEY_TRUSTED_PROXIES", value_delimiter = ',')]
     trusted_proxy: Option<Vec<IpNet>>,
     /// A MaxMind/DB-IP .mmdb file for locations; repeatable
     #[arg(long = "geoip-db", env = "LATCHKEY_GEOIP_DB", value_delimiter = ',')]
@@ -97,6 +89,9 @@ enum UserCommand {
     },
     /// Emails, 2FA state and last sign-in
     List,
+    /// Admin recovery: remove every second factor, backup code and trusted device, and sign out everywhere
+    #[command(name = "reset-2fa")]
+    Reset2fa { email: String },
 }
 
 impl Cli {
@@ -118,6 +113,8 @@ impl Cli {
             session_idle_days: serve.session_idle_days,
             session_absolute_days: serve.session_absolute_days,
             login_history_days: serve.login_history_days,
+            // Only from the environment: a flag would show in `ps`.
+            secret_key: std::env::var("LATCHKEY_SECRET_KEY").ok().filter(|k| !k.is_empty()).map(Into::into),
         };
         config::resolve(overrides, file)
     }
@@ -140,32 +137,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(cmd) => {
             let state = server::build_state(config, Clock::default()).await?;
             match cmd {
-                UserCommand::Add {
-                    email,
-                    password_stdin,
-                } => user_add(&state, &email, password_stdin).await,
+                UserCommand::Add { email, password_stdin } => user_add(&state, &email, password_stdin).await,
                 UserCommand::List => user_list(&state).await,
+                UserCommand::Reset2fa { email } => user_reset_2fa(&state, &email).await,
             }
         }
         Command::Prune => {
             let state = server::build_state(config, Clock::default()).await?;
-            let pruned = service::maintenance::prune(&state)
-                .await
-                .map_err(describe)?;
-            println!(
-                "pruned {} sessions and {} login-history rows",
-                pruned.sessions, pruned.login_history
-            );
+            let pruned = service::maintenance::prune(&state).await.map_err(describe)?;
+            println!("pruned {} sessions and {} login-history rows", pruned.sessions, pruned.login_history);
             Ok(())
         }
     }
 }
 
-async fn user_add(
-    state: &crate::state::AppState,
-    email: &str,
-    password_stdin: bool,
-) -> anyhow::Result<()> {
+async fn user_add(state: &crate::state::AppState, email: &str, password_stdin: bool) -> anyhow::Result<()> {
     let email = Email::parse(email).map_err(|e| anyhow::anyhow!("{e}"))?;
     let password = if password_stdin {
         let mut raw = String::new();
@@ -174,23 +160,31 @@ async fn user_add(
     } else {
         None
     };
-    let user = service::auth::create_account(state, &email, password)
-        .await
-        .map_err(describe)?;
+    let user = service::auth::create_account(state, &email, password).await.map_err(describe)?;
     println!("created {} ({})", user.email, user.id);
     Ok(())
 }
 
 async fn user_list(state: &crate::state::AppState) -> anyhow::Result<()> {
     let users = state.store.list_users().await?;
-    println!("{:<40} {:<8} LAST SIGN-IN", "EMAIL", "2FA");
+    println!("{:<40} {:<16} LAST SIGN-IN", "EMAIL", "2FA");
     for u in users {
-        let last = u.last_login_at.map_or_else(
-            || "never".to_owned(),
-            |t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        );
-        println!("{:<40} {:<8} {last}", u.email, "off");
+        let last = u
+            .last_login_at
+            .map_or_else(|| "never".to_owned(), |t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+        let factors = state.store.factors(&u.id).await?;
+        let two_factor = if factors.enabled() { factors.methods().join("+") } else { "off".to_owned() };
+        println!("{:<40} {:<16} {last}", u.email, two_factor);
     }
+    Ok(())
+}
+
+async fn user_reset_2fa(state: &crate::state::AppState, email: &str) -> anyhow::Result<()> {
+    let email = Email::parse(email).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let user =
+        state.store.user_by_email(&email).await?.ok_or_else(|| anyhow::anyhow!("no account with email {email}"))?;
+    service::two_factor::admin_reset(state, &user.id).await.map_err(describe)?;
+    println!("removed every second factor of {email} and signed it out everywhere");
     Ok(())
 }
 

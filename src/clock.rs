@@ -18,7 +18,6 @@ impl Clock {
 
     /// Moves this clock (and only this one) forward.
     pub fn advance(&self, by: Duration) {
-        self.offset_ms
-            .fetch_add(by.num_milliseconds(), Ordering::Relaxed);
+        self.offset_ms.fetch_add(by.num_milliseconds(), Ordering::Relaxed);
     }
 }

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::Duration;
 use ipnet::IpNet;
+use secrecy::SecretString;
 use serde::Deserialize;
 
 use crate::domain::session_policy::SessionPolicy;
@@ -42,6 +43,8 @@ pub struct Config {
     pub public_url: String,
     pub trusted_proxies: Vec<IpNet>,
     pub geoip_dbs: Vec<PathBuf>,
+    /// `LATCHKEY_SECRET_KEY`; when absent a key is generated into the data dir.
+    pub secret_key: Option<SecretString>,
     pub settings: Settings,
 }
 
@@ -56,6 +59,7 @@ impl Config {
             public_url: format!("http://localhost:{}", listen.port()),
             trusted_proxies: Vec::new(),
             geoip_dbs: Vec::new(),
+            secret_key: None,
             settings: Settings::default(),
         }
     }
@@ -93,9 +97,7 @@ impl FileConfig {
     /// Reads `path`; `required` is false for the implicit `./latchkey.toml`.
     pub fn load(path: &Path, required: bool) -> anyhow::Result<Self> {
         match std::fs::read_to_string(path) {
-            Ok(text) => {
-                toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
-            }
+            Ok(text) => toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display())),
             Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
             Err(e) => Err(anyhow::anyhow!("cannot read {}: {e}", path.display())),
         }
@@ -117,13 +119,11 @@ pub struct Overrides {
     pub session_idle_days: Option<u32>,
     pub session_absolute_days: Option<u32>,
     pub login_history_days: Option<u32>,
+    pub secret_key: Option<SecretString>,
 }
 
 pub fn resolve(o: Overrides, f: FileConfig) -> anyhow::Result<Config> {
-    let data_dir = o
-        .data_dir
-        .or(f.data_dir)
-        .unwrap_or_else(|| PathBuf::from("./latchkey-data"));
+    let data_dir = o.data_dir.or(f.data_dir).unwrap_or_else(|| PathBuf::from("./latchkey-data"));
     let mut c = Config::defaults(data_dir);
     c.listen = o.listen.or(f.listen).unwrap_or(c.listen);
     c.database_url = o.database_url.or(f.database_url).unwrap_or(c.database_url);
@@ -135,47 +135,29 @@ pub fn resolve(o: Overrides, f: FileConfig) -> anyhow::Result<Config> {
         .to_owned();
     c.trusted_proxies = o.trusted_proxies.or(f.trusted_proxies).unwrap_or_default();
     c.geoip_dbs = o.geoip_db.or(f.geoip_db).unwrap_or_default();
+    c.secret_key = o.secret_key;
 
     let s = &mut c.settings;
     s.signup_open = o.signup.or(f.signup).unwrap_or(s.signup_open);
-    s.trusted_device_days = positive(
-        "trusted_device_days",
-        o.trusted_device_days.or(f.trusted_device_days),
-        s.trusted_device_days,
-    )?;
+    s.trusted_device_days =
+        positive("trusted_device_days", o.trusted_device_days.or(f.trusted_device_days), s.trusted_device_days)?;
     let reauth = positive("reauth_minutes", o.reauth_minutes.or(f.reauth_minutes), 10)?;
     s.reauth_window = Duration::minutes(reauth.into());
-    let idle = positive(
-        "session_idle_days",
-        o.session_idle_days.or(f.session_idle_days),
-        14,
-    )?;
-    let absolute = positive(
-        "session_absolute_days",
-        o.session_absolute_days.or(f.session_absolute_days),
-        90,
-    )?;
+    let idle = positive("session_idle_days", o.session_idle_days.or(f.session_idle_days), 14)?;
+    let absolute = positive("session_absolute_days", o.session_absolute_days.or(f.session_absolute_days), 90)?;
     if idle > absolute {
-        anyhow::bail!(
-            "session_idle_days ({idle}) cannot exceed session_absolute_days ({absolute})"
-        );
+        anyhow::bail!("session_idle_days ({idle}) cannot exceed session_absolute_days ({absolute})");
     }
     s.session.idle = Duration::days(idle.into());
     s.session.absolute = Duration::days(absolute.into());
-    s.login_history_days = positive(
-        "login_history_days",
-        o.login_history_days.or(f.login_history_days),
-        s.login_history_days,
-    )?;
+    s.login_history_days =
+        positive("login_history_days", o.login_history_days.or(f.login_history_days), s.login_history_days)?;
     if let Some(issuer) = f.totp_issuer {
         s.totp_issuer = issuer;
     }
 
     if !(c.public_url.starts_with("http://") || c.public_url.starts_with("https://")) {
-        anyhow::bail!(
-            "public URL {:?} must start with http:// or https://",
-            c.public_url
-        );
+        anyhow::bail!("public URL {:?} must start with http:// or https://", c.public_url);
     }
     if !(c.database_url.starts_with("sqlite:")
         || c.database_url.starts_with("postgres:")
@@ -200,13 +182,8 @@ mod tests {
 
     #[test]
     fn flags_beat_the_file_which_beats_defaults() {
-        let file: FileConfig =
-            toml::from_str("listen = \"0.0.0.0:9000\"\nsignup = false\nreauth_minutes = 5")
-                .unwrap();
-        let flags = Overrides {
-            reauth_minutes: Some(3),
-            ..Default::default()
-        };
+        let file: FileConfig = toml::from_str("listen = \"0.0.0.0:9000\"\nsignup = false\nreauth_minutes = 5").unwrap();
+        let flags = Overrides { reauth_minutes: Some(3), ..Default::default() };
         let c = resolve(flags, file).unwrap();
         assert_eq!(c.listen.port(), 9000);
         assert!(!c.settings.signup_open);
@@ -218,20 +195,11 @@ mod tests {
     #[test]
     fn nonsense_is_refused_at_start() {
         assert!(toml::from_str::<FileConfig>("lisen = \"x\"").is_err());
-        let bad = Overrides {
-            session_idle_days: Some(100),
-            ..Default::default()
-        };
+        let bad = Overrides { session_idle_days: Some(100), ..Default::default() };
         assert!(resolve(bad, FileConfig::default()).is_err());
-        let bad = Overrides {
-            database_url: Some("mysql://x".into()),
-            ..Default::default()
-        };
+        let bad = Overrides { database_url: Some("mysql://x".into()), ..Default::default() };
         assert!(resolve(bad, FileConfig::default()).is_err());
-        let bad = Overrides {
-            reauth_minutes: Some(0),
-            ..Default::default()
-        };
+        let bad = Overrides { reauth_minutes: Some(0), ..Default::default() };
         assert!(resolve(bad, FileConfig::default()).is_err());
     }
 }

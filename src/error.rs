@@ -22,6 +22,19 @@ pub enum Error {
     SignupClosed,
     #[error("the password does not meet the policy")]
     PasswordPolicy(Vec<Violation>),
+    #[error("the code is not valid")]
+    InvalidCode,
+    /// A wrong code while enrolling: 422, as nothing was authenticated.
+    #[error("the code is not valid for this secret; check the authenticator's clock and try the next code")]
+    CodeRejected,
+    #[error("the sign-in attempt expired or had too many wrong codes; sign in again")]
+    MfaTokenExpired,
+    #[error("this is the last second factor; add another first, or disable two-factor authentication")]
+    LastFactor,
+    #[error("start the authenticator setup first")]
+    SetupRequired,
+    #[error("two-factor authentication is not enabled")]
+    TwoFactorNotEnabled,
     #[error("confirm your password or a second factor again to do this")]
     ReauthRequired,
     #[error("the request failed its cross-site request forgery check")]

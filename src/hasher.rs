@@ -44,9 +44,7 @@ fn hash_blocking(password: &str) -> Result<String> {
 
 fn verify_blocking(password: &str, phc: &str) -> bool {
     match PasswordHash::new(phc) {
-        Ok(parsed) => {
-            argon2().is_ok_and(|a| a.verify_password(password.as_bytes(), &parsed).is_ok())
-        }
+        Ok(parsed) => argon2().is_ok_and(|a| a.verify_password(password.as_bytes(), &parsed).is_ok()),
         Err(_) => false,
     }
 }
@@ -54,10 +52,7 @@ fn verify_blocking(password: &str, phc: &str) -> bool {
 impl Hasher {
     pub fn new(concurrency: usize) -> Result<Self> {
         let dummy = hash_blocking("latchkey dummy password, never matches anything")?;
-        Ok(Self {
-            permits: Arc::new(Semaphore::new(concurrency.max(1))),
-            dummy_hash: dummy.into(),
-        })
+        Ok(Self { permits: Arc::new(Semaphore::new(concurrency.max(1))), dummy_hash: dummy.into() })
     }
 
     /// One slot per core: more would only make every hash slower.
@@ -70,9 +65,7 @@ impl Hasher {
             .await
             .map_err(|_| Error::Overloaded)?
             .map_err(Error::internal)?;
-        let out = tokio::task::spawn_blocking(job)
-            .await
-            .map_err(Error::internal)?;
+        let out = tokio::task::spawn_blocking(job).await.map_err(Error::internal)?;
         drop(permit);
         Ok(out)
     }
@@ -116,11 +109,7 @@ mod tests {
         let phc = h.hash(&p).await.unwrap();
         assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
         assert!(h.verify(&p, Some(&phc)).await.unwrap());
-        assert!(
-            !h.verify(&Password::new("wrong".into()), Some(&phc))
-                .await
-                .unwrap()
-        );
+        assert!(!h.verify(&Password::new("wrong".into()), Some(&phc)).await.unwrap());
     }
 
     #[tokio::test]

@@ -13,6 +13,7 @@ pub mod error;
 pub mod geo;
 pub mod hasher;
 pub mod http;
+pub mod secrets;
 pub mod server;
 pub mod service;
 pub mod state;

@@ -4,12 +4,14 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::geo::GeoLookup;
 use crate::hasher::Hasher;
+use crate::secrets::Secrets;
 use crate::state::AppState;
 use crate::store::Store;
 
@@ -19,14 +21,32 @@ pub async fn build_state(config: Config, clock: Clock) -> anyhow::Result<AppStat
         .await
         .map_err(|e| anyhow::anyhow!("cannot open the database: {e}"))?;
     store.migrate().await?;
+    let secret_key = config.secret_key.as_ref().map(ExposeSecret::expose_secret);
+    let secrets = Secrets::load(secret_key, &config.data_dir)?;
+    check_key(&store, &secrets).await?;
     Ok(AppState {
         store,
         hasher: Hasher::for_this_machine()?,
         config: Arc::new(config),
         geo: Arc::new(GeoLookup::without_database()),
+        secrets: Arc::new(secrets),
         metrics: Arc::default(),
         clock,
     })
+}
+
+/// The first start seals a sample; every later start must open it, so a wrong or lost
+/// key stops the server with a clear message instead of failing every 2FA sign-in.
+async fn check_key(store: &Store, secrets: &Secrets) -> anyhow::Result<()> {
+    const SAMPLE: &[u8] = b"latchkey key check";
+    let sealed = store.key_check(&secrets.seal(SAMPLE, "key-check")?).await?;
+    match secrets.open(&sealed, "key-check") {
+        Ok(v) if v == SAMPLE => Ok(()),
+        _ => anyhow::bail!(
+            "the secret key does not match the one this database was set up with \
+             (check LATCHKEY_SECRET_KEY, or secret.key in the data dir)"
+        ),
+    }
 }
 
 /// SQLite serialises writers anyway; PostgreSQL gets enough for concurrent readers
@@ -38,11 +58,7 @@ fn pool_size(url: &str) -> u32 {
 /// Serves until the listener fails; the caller decides when to stop (tests drop the task).
 pub async fn run(state: AppState, listener: TcpListener) -> std::io::Result<()> {
     let app = crate::http::app(state);
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .await
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await
 }
 
 /// `latchkey serve`: migrations, the listener, retention in the background, and a
@@ -50,22 +66,14 @@ pub async fn run(state: AppState, listener: TcpListener) -> std::io::Result<()> 
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let listen = config.listen;
     let state = build_state(config, Clock::default()).await?;
-    let listener = TcpListener::bind(listen)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+    let listener = TcpListener::bind(listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
     let public_url = state.config.public_url.clone();
     tokio::spawn(prune_periodically(state.clone()));
     let app = crate::http::app(state.clone());
-    println!(
-        "Latchkey is listening on http://{} (public URL {public_url})",
-        listener.local_addr()?
-    );
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
+    println!("Latchkey is listening on http://{} (public URL {public_url})", listener.local_addr()?);
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
     state.store.close().await;
     Ok(())
 }

@@ -5,6 +5,7 @@ use crate::config::Config;
 use crate::geo::GeoLookup;
 use crate::hasher::Hasher;
 use crate::http::metrics::Metrics;
+use crate::secrets::Secrets;
 use crate::store::Store;
 
 /// Everything a request handler may use; cheap to clone.
@@ -14,6 +15,7 @@ pub struct AppState {
     pub hasher: Hasher,
     pub config: Arc<Config>,
     pub geo: Arc<GeoLookup>,
+    pub secrets: Arc<Secrets>,
     pub metrics: Arc<Metrics>,
     pub clock: Clock,
 }

@@ -55,29 +55,19 @@ mod tests {
     fn the_header_is_ignored_from_an_untrusted_peer() {
         let got = resolve(ip("198.51.100.7"), Some("1.2.3.4"), &nets(&["10.0.0.0/8"]));
         assert_eq!(got, ip("198.51.100.7"));
-        assert_eq!(
-            resolve(ip("127.0.0.1"), Some("1.2.3.4"), &[]),
-            ip("127.0.0.1")
-        );
+        assert_eq!(resolve(ip("127.0.0.1"), Some("1.2.3.4"), &[]), ip("127.0.0.1"));
     }
 
     #[test]
     fn the_right_most_untrusted_hop_is_the_client() {
         let trusted = nets(&["10.0.0.0/8", "127.0.0.1/32"]);
-        let got = resolve(
-            ip("127.0.0.1"),
-            Some("6.6.6.6, 81.2.69.142, 10.1.1.1"),
-            &trusted,
-        );
+        let got = resolve(ip("127.0.0.1"), Some("6.6.6.6, 81.2.69.142, 10.1.1.1"), &trusted);
         assert_eq!(got, ip("81.2.69.142"));
     }
 
     #[test]
     fn a_trusted_peer_without_a_header_is_the_client() {
-        assert_eq!(
-            resolve(ip("10.0.0.1"), None, &nets(&["10.0.0.0/8"])),
-            ip("10.0.0.1")
-        );
+        assert_eq!(resolve(ip("10.0.0.1"), None, &nets(&["10.0.0.0/8"])), ip("10.0.0.1"));
     }
 
     #[test]

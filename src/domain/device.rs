@@ -38,24 +38,13 @@ const MAX_NAME: usize = 100;
 impl Device {
     /// What the client said about itself wins (the desktop app knows it is one); the
     /// User-Agent fills in whatever it left out.
-    pub fn identify(
-        claimed_kind: Option<DeviceKind>,
-        claimed_name: Option<&str>,
-        user_agent: Option<&str>,
-    ) -> Self {
+    pub fn identify(claimed_kind: Option<DeviceKind>, claimed_name: Option<&str>, user_agent: Option<&str>) -> Self {
         let parsed = user_agent.map(parse_user_agent);
-        let kind = claimed_kind
-            .or(parsed.as_ref().map(|p| p.0))
-            .unwrap_or(DeviceKind::Browser);
+        let kind = claimed_kind.or(parsed.as_ref().map(|p| p.0)).unwrap_or(DeviceKind::Browser);
         let name = claimed_name
             .map(str::trim)
             .filter(|n| !n.is_empty())
-            .map(|n| {
-                n.chars()
-                    .filter(|c| !c.is_control())
-                    .take(MAX_NAME)
-                    .collect()
-            })
+            .map(|n| n.chars().filter(|c| !c.is_control()).take(MAX_NAME).collect())
             .or(parsed.map(|p| p.1))
             .unwrap_or_else(|| "Unknown device".to_owned());
         Self { kind, name }
@@ -84,68 +73,35 @@ fn parse_user_agent(ua: &str) -> (DeviceKind, String) {
 
 /// `curl/8.5.0` → `curl`: the product name of the first token, for agents woothee does not know.
 fn fallback_label(ua: &str) -> String {
-    let product: String = ua
-        .split(['/', ' '])
-        .next()
-        .unwrap_or_default()
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(40)
-        .collect();
-    if product.is_empty() {
-        "Unknown device".to_owned()
-    } else {
-        product
-    }
+    let product: String =
+        ua.split(['/', ' ']).next().unwrap_or_default().chars().filter(|c| !c.is_control()).take(40).collect();
+    if product.is_empty() { "Unknown device".to_owned() } else { product }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const FIREFOX_LINUX: &str =
-        "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
+    const FIREFOX_LINUX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
     const SAFARI_IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1";
     const CHROME_ANDROID: &str = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36";
 
     #[test]
     fn desktop_browsers_are_browsers_with_a_readable_label() {
         let d = Device::identify(None, None, Some(FIREFOX_LINUX));
-        assert_eq!(
-            d,
-            Device {
-                kind: DeviceKind::Browser,
-                name: "Firefox on Linux".into()
-            }
-        );
+        assert_eq!(d, Device { kind: DeviceKind::Browser, name: "Firefox on Linux".into() });
     }
 
     #[test]
     fn phones_are_mobile() {
-        assert_eq!(
-            Device::identify(None, None, Some(SAFARI_IPHONE)).kind,
-            DeviceKind::Mobile
-        );
-        assert_eq!(
-            Device::identify(None, None, Some(CHROME_ANDROID)).kind,
-            DeviceKind::Mobile
-        );
+        assert_eq!(Device::identify(None, None, Some(SAFARI_IPHONE)).kind, DeviceKind::Mobile);
+        assert_eq!(Device::identify(None, None, Some(CHROME_ANDROID)).kind, DeviceKind::Mobile);
     }
 
     #[test]
     fn the_clients_own_claim_wins() {
-        let d = Device::identify(
-            Some(DeviceKind::Desktop),
-            Some("CMDOP Desktop 2.3 (macOS)"),
-            Some(FIREFOX_LINUX),
-        );
-        assert_eq!(
-            d,
-            Device {
-                kind: DeviceKind::Desktop,
-                name: "CMDOP Desktop 2.3 (macOS)".into()
-            }
-        );
+        let d = Device::identify(Some(DeviceKind::Desktop), Some("CMDOP Desktop 2.3 (macOS)"), Some(FIREFOX_LINUX));
+        assert_eq!(d, Device { kind: DeviceKind::Desktop, name: "CMDOP Desktop 2.3 (macOS)".into() });
     }
 
     #[test]
@@ -159,14 +115,8 @@ mod tests {
     #[test]
     fn claimed_names_are_cleaned_and_capped() {
         let long = "x".repeat(500);
-        assert_eq!(
-            Device::identify(None, Some(&long), None).name.len(),
-            MAX_NAME
-        );
+        assert_eq!(Device::identify(None, Some(&long), None).name.len(), MAX_NAME);
         assert_eq!(Device::identify(None, Some("a\u{0}b"), None).name, "ab");
-        assert_eq!(
-            Device::identify(None, Some("   "), Some("curl/1")).name,
-            "curl"
-        );
+        assert_eq!(Device::identify(None, Some("   "), Some("curl/1")).name, "curl");
     }
 }

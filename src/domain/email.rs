@@ -25,9 +25,7 @@ impl Email {
         if local.is_empty() || local.len() > 64 || domain.contains('@') {
             return Err("email is not of the form name@domain".into());
         }
-        let labels_ok = domain
-            .split('.')
-            .all(|l| !l.is_empty() && !l.starts_with('-'));
+        let labels_ok = domain.split('.').all(|l| !l.is_empty() && !l.starts_with('-'));
         if !domain.contains('.') || !labels_ok {
             return Err("email domain is not valid".into());
         }

@@ -14,27 +14,15 @@ pub struct Location {
 
 impl Location {
     pub fn local_network() -> Self {
-        Self {
-            country: None,
-            city: None,
-            label: "Local network".into(),
-        }
+        Self { country: None, city: None, label: "Local network".into() }
     }
 
     pub fn unknown() -> Self {
-        Self {
-            country: None,
-            city: None,
-            label: "Unknown".into(),
-        }
+        Self { country: None, city: None, label: "Unknown".into() }
     }
 
     /// `Berlin, Germany`, or just the country when the city is not known.
-    pub fn from_parts(
-        country_code: Option<String>,
-        country_name: Option<String>,
-        city: Option<String>,
-    ) -> Self {
+    pub fn from_parts(country_code: Option<String>, country_name: Option<String>, city: Option<String>) -> Self {
         let place = country_name.clone().or(country_code.clone());
         let label = match (&city, place) {
             (Some(c), Some(p)) => format!("{c}, {p}"),
@@ -42,11 +30,7 @@ impl Location {
             (Some(c), None) => c.clone(),
             (None, None) => return Self::unknown(),
         };
-        Self {
-            country: country_code,
-            city,
-            label,
-        }
+        Self { country: country_code, city, label }
     }
 }
 
@@ -54,18 +38,9 @@ impl Location {
 pub fn is_local(ip: IpAddr) -> bool {
     match super::client_ip::canonical(ip) {
         IpAddr::V4(v4) => {
-            v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || is_carrier_nat(v4)
+            v4.is_loopback() || v4.is_private() || v4.is_link_local() || v4.is_unspecified() || is_carrier_nat(v4)
         }
-        IpAddr::V6(v6) => {
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_unique_local()
-                || v6.is_unicast_link_local()
-        }
+        IpAddr::V6(v6) => v6.is_loopback() || v6.is_unspecified() || v6.is_unique_local() || v6.is_unicast_link_local(),
     }
 }
 
@@ -101,16 +76,9 @@ mod tests {
 
     #[test]
     fn labels_read_like_a_place() {
-        let l = Location::from_parts(
-            Some("DE".into()),
-            Some("Germany".into()),
-            Some("Berlin".into()),
-        );
+        let l = Location::from_parts(Some("DE".into()), Some("Germany".into()), Some("Berlin".into()));
         assert_eq!(l.label, "Berlin, Germany");
-        assert_eq!(
-            Location::from_parts(Some("DE".into()), None, None).label,
-            "DE"
-        );
+        assert_eq!(Location::from_parts(Some("DE".into()), None, None).label, "DE");
         assert_eq!(Location::from_parts(None, None, None), Location::unknown());
     }
 

@@ -1,6 +1,7 @@
 //! The rules of Latchkey as plain Rust: no I/O, no clock reads, no database.
 //! Everything here is unit tested in place.
 
+pub mod backup_codes;
 pub mod client_ip;
 pub mod device;
 pub mod email;
@@ -8,3 +9,4 @@ pub mod location;
 pub mod password;
 pub mod session_policy;
 pub mod token;
+pub mod totp;

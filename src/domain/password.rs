@@ -83,10 +83,7 @@ pub fn check(password: &Password, email: &Email) -> Vec<Violation> {
     if !p.chars().any(|c| c.is_ascii_digit()) {
         out.push(Violation::MissingDigit);
     }
-    if !p
-        .chars()
-        .any(|c| !c.is_alphanumeric() && !c.is_whitespace())
-    {
+    if !p.chars().any(|c| !c.is_alphanumeric() && !c.is_whitespace()) {
         out.push(Violation::MissingSymbol);
     }
     if contains_email(p, email) {
@@ -134,27 +131,12 @@ mod tests {
     #[test]
     fn each_rule_is_reported_on_its_own() {
         assert_eq!(violations("Sh0rt!Pw"), vec![Violation::TooShort]);
-        assert_eq!(
-            violations("NO-LOWER-CASE-HERE-9"),
-            vec![Violation::MissingLowercase]
-        );
-        assert_eq!(
-            violations("no-upper-case-here-9"),
-            vec![Violation::MissingUppercase]
-        );
-        assert_eq!(
-            violations("No-Digits-Anywhere-Here"),
-            vec![Violation::MissingDigit]
-        );
-        assert_eq!(
-            violations("NoSymbolsAnywhere9Here"),
-            vec![Violation::MissingSymbol]
-        );
+        assert_eq!(violations("NO-LOWER-CASE-HERE-9"), vec![Violation::MissingLowercase]);
+        assert_eq!(violations("no-upper-case-here-9"), vec![Violation::MissingUppercase]);
+        assert_eq!(violations("No-Digits-Anywhere-Here"), vec![Violation::MissingDigit]);
+        assert_eq!(violations("NoSymbolsAnywhere9Here"), vec![Violation::MissingSymbol]);
         assert_eq!(violations("Password123!"), vec![Violation::TooCommon]);
-        assert_eq!(
-            violations("Ada.Lovelace-Rules-99"),
-            vec![Violation::ContainsEmail]
-        );
+        assert_eq!(violations("Ada.Lovelace-Rules-99"), vec![Violation::ContainsEmail]);
     }
 
     #[test]

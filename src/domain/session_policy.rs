@@ -14,11 +14,7 @@ pub struct SessionPolicy {
 
 impl Default for SessionPolicy {
     fn default() -> Self {
-        Self {
-            idle: Duration::days(14),
-            absolute: Duration::days(90),
-            activity_resolution: Duration::seconds(60),
-        }
+        Self { idle: Duration::days(14), absolute: Duration::days(90), activity_resolution: Duration::seconds(60) }
     }
 }
 
@@ -27,12 +23,7 @@ impl SessionPolicy {
         created_at + self.absolute
     }
 
-    pub fn is_live(
-        &self,
-        expires_at: DateTime<Utc>,
-        last_activity_at: DateTime<Utc>,
-        now: DateTime<Utc>,
-    ) -> bool {
+    pub fn is_live(&self, expires_at: DateTime<Utc>, last_activity_at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
         now < expires_at && now < last_activity_at + self.idle
     }
 

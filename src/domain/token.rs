@@ -31,11 +31,7 @@ pub struct SecretToken(String);
 impl SecretToken {
     /// 256 random bits from the operating system, base64url with a kind prefix.
     pub fn generate(kind: TokenKind, random: [u8; 32]) -> Self {
-        Self(format!(
-            "{}{}",
-            kind.prefix(),
-            URL_SAFE_NO_PAD.encode(random)
-        ))
+        Self(format!("{}{}", kind.prefix(), URL_SAFE_NO_PAD.encode(random)))
     }
 
     /// Accepts what a client sends back; anything not shaped like one of ours is refused
@@ -44,9 +40,7 @@ impl SecretToken {
         let raw = raw.trim();
         if raw.len() > 128
             || raw.is_empty()
-            || !raw
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            || !raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
         {
             return None;
         }

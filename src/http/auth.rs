@@ -10,8 +10,9 @@ use utoipa_axum::routes;
 
 use crate::domain::device::DeviceKind;
 use crate::domain::password::Password;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::service::auth::{self, LoginInput, LoginOutcome};
+use crate::service::mfa;
 use crate::state::AppState;
 
 use super::error::ErrorBody;
@@ -21,6 +22,8 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(signup))
         .routes(routes!(login))
+        .routes(routes!(mfa))
+        .routes(routes!(reauth))
         .routes(routes!(logout))
 }
 
@@ -44,18 +47,9 @@ pub struct SignupResponse {
     (status = 409, description = "`email_taken`", body = ErrorBody),
     (status = 422, description = "`password_policy` with `violations`", body = ErrorBody),
 ))]
-async fn signup(
-    State(state): State<AppState>,
-    ApiJson(body): ApiJson<SignupBody>,
-) -> Result<impl IntoResponse> {
+async fn signup(State(state): State<AppState>, ApiJson(body): ApiJson<SignupBody>) -> Result<impl IntoResponse> {
     let user = auth::signup(&state, &body.email, Password::new(body.password)).await?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(SignupResponse {
-            id: user.id,
-            email: user.email,
-        }),
-    ))
+    Ok((StatusCode::CREATED, axum::Json(SignupResponse { id: user.id, email: user.email })))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -70,11 +64,10 @@ pub struct DeviceClaim {
 pub struct LoginBody {
     email: String,
     password: String,
+    /// Ask for a trusted-device token that skips 2FA on this device for a while.
     #[serde(default)]
-    #[allow(dead_code)]
-    // Read once trusted devices land; accepted now so clients need not change.
     remember_device: bool,
-    #[allow(dead_code)]
+    #[allow(dead_code)] // Read once trusted devices land; accepted now so clients need not change.
     trusted_device_token: Option<String>,
     device: Option<DeviceClaim>,
 }
@@ -84,6 +77,21 @@ pub struct LoginBody {
 pub enum LoginResponse {
     /// Signed in: `token` is the bearer token of the new session.
     Ok { token: String, session_id: String },
+    /// The password was right and a second factor is needed: send `mfa_token` to
+    /// `POST /auth/mfa` within 5 minutes. `methods` lists what the account can use.
+    MfaRequired { mfa_token: String, methods: Vec<String> },
+}
+
+impl From<LoginOutcome> for LoginResponse {
+    fn from(outcome: LoginOutcome) -> Self {
+        match outcome {
+            LoginOutcome::SignedIn { token, session_id } => Self::Ok { token: token.expose().to_owned(), session_id },
+            LoginOutcome::MfaRequired { mfa_token, methods } => Self::MfaRequired {
+                mfa_token: mfa_token.expose().to_owned(),
+                methods: methods.into_iter().map(str::to_owned).collect(),
+            },
+        }
+    }
 }
 
 /// Signs in with email and password. Unknown email and wrong password answer the same
@@ -103,15 +111,81 @@ async fn login(
     let input = LoginInput {
         email: body.email,
         password: Password::new(body.password),
+        remember_device: body.remember_device,
         device_kind,
         device_name,
     };
-    match auth::login(&state, &ctx, input).await? {
-        LoginOutcome::SignedIn { token, session_id } => Ok(axum::Json(LoginResponse::Ok {
-            token: token.expose().to_owned(),
-            session_id,
-        })),
-    }
+    Ok(axum::Json(auth::login(&state, &ctx, input).await?.into()))
+}
+
+#[derive(Deserialize, ToSchema, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+pub enum MfaMethod {
+    Totp,
+    BackupCode,
+    Webauthn,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct MfaBody {
+    mfa_token: String,
+    method: MfaMethod,
+    /// The 6-digit code, or a backup code (`xxxxx-xxxxx`, any case, dash optional).
+    code: Option<String>,
+    #[allow(dead_code)] // Read once security keys land.
+    credential: Option<serde_json::Value>,
+    #[serde(default)]
+    #[allow(dead_code)] // Read once trusted devices land.
+    remember_device: bool,
+}
+
+/// The second sign-in step. Five wrong codes, or five minutes, end the `mfa_token`.
+#[utoipa::path(post, path = "/auth/mfa", tag = "auth", request_body = MfaBody, responses(
+    (status = 200, body = LoginResponse),
+    (status = 400, body = ErrorBody),
+    (status = 401, description = "`invalid_code` or `mfa_token_expired`", body = ErrorBody),
+))]
+async fn mfa(
+    State(state): State<AppState>,
+    Client(ctx): Client,
+    ApiJson(body): ApiJson<MfaBody>,
+) -> Result<axum::Json<LoginResponse>> {
+    let method = match body.method {
+        MfaMethod::Totp => mfa::Method::Totp,
+        MfaMethod::BackupCode => mfa::Method::BackupCode,
+        MfaMethod::Webauthn => mfa::Method::Webauthn,
+    };
+    let input = mfa::MfaInput { mfa_token: body.mfa_token, method, code: body.code };
+    Ok(axum::Json(mfa::complete(&state, &ctx, input).await?.into()))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ReauthBody {
+    /// The account's password...
+    password: Option<String>,
+    /// ...or a fresh code from its authenticator app.
+    code: Option<String>,
+}
+
+/// Proves the password or a second factor again, refreshing the 10-minute window that
+/// sensitive actions (password change, disabling 2FA, backup codes, removing a factor) need.
+#[utoipa::path(post, path = "/auth/reauth", tag = "auth", security(("bearer" = [])), request_body = ReauthBody, responses(
+    (status = 204),
+    (status = 400, description = "neither `password` nor `code`", body = ErrorBody),
+    (status = 401, description = "`invalid_password`, `invalid_code` or `unauthenticated`", body = ErrorBody),
+))]
+async fn reauth(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    ApiJson(body): ApiJson<ReauthBody>,
+) -> Result<StatusCode> {
+    let proof = match (body.password, body.code) {
+        (Some(p), _) => auth::Proof::Password(Password::new(p)),
+        (None, Some(c)) => auth::Proof::Code(c),
+        (None, None) => return Err(Error::InvalidRequest("send `password` or `code`".into())),
+    };
+    auth::reauth(&state, &caller, proof).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Ends the calling session; its token is refused from the next request on.

@@ -33,6 +33,12 @@ impl Error {
             Self::EmailTaken => (StatusCode::CONFLICT, "email_taken"),
             Self::SignupClosed => (StatusCode::FORBIDDEN, "signup_closed"),
             Self::PasswordPolicy(_) => (StatusCode::UNPROCESSABLE_ENTITY, "password_policy"),
+            Self::InvalidCode => (StatusCode::UNAUTHORIZED, "invalid_code"),
+            Self::CodeRejected => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_code"),
+            Self::MfaTokenExpired => (StatusCode::UNAUTHORIZED, "mfa_token_expired"),
+            Self::LastFactor => (StatusCode::CONFLICT, "last_factor"),
+            Self::SetupRequired => (StatusCode::CONFLICT, "setup_required"),
+            Self::TwoFactorNotEnabled => (StatusCode::CONFLICT, "2fa_not_enabled"),
             Self::ReauthRequired => (StatusCode::FORBIDDEN, "reauth_required"),
             Self::CsrfFailed => (StatusCode::FORBIDDEN, "csrf_failed"),
             Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
@@ -68,9 +74,7 @@ impl IntoResponse for Error {
         };
         let mut response = (status, Json(body)).into_response();
         if let Self::RateLimited { retry_after } = self {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
         }
         response
     }
@@ -78,14 +82,6 @@ impl IntoResponse for Error {
 
 /// A bare error answer for layers outside the handlers (404 fallback, 405, 413).
 pub fn plain(status: StatusCode, code: &'static str, message: impl Into<String>) -> Response {
-    (
-        status,
-        Json(ErrorBody {
-            error: code,
-            message: message.into(),
-            violations: None,
-            retry_after: None,
-        }),
-    )
+    (status, Json(ErrorBody { error: code, message: message.into(), violations: None, retry_after: None }))
         .into_response()
 }

@@ -36,21 +36,15 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
 
 fn json_rejection(rejection: JsonRejection) -> Response {
     match rejection.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => plain(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            "the request body is too large",
-        ),
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            plain(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "the request body is too large")
+        }
         StatusCode::UNSUPPORTED_MEDIA_TYPE => plain(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
             "send the body as Content-Type: application/json",
         ),
-        _ => plain(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            rejection.body_text(),
-        ),
+        _ => plain(StatusCode::BAD_REQUEST, "invalid_request", rejection.body_text()),
     }
 }
 
@@ -64,9 +58,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|q| Self(q.0))
-            .map_err(|e: QueryRejection| {
-                plain(StatusCode::BAD_REQUEST, "invalid_request", e.body_text())
-            })
+            .map_err(|e: QueryRejection| plain(StatusCode::BAD_REQUEST, "invalid_request", e.body_text()))
     }
 }
 
@@ -80,9 +72,7 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|p| Self(p.0))
-            .map_err(|e: PathRejection| {
-                plain(StatusCode::BAD_REQUEST, "invalid_request", e.body_text())
-            })
+            .map_err(|e: PathRejection| plain(StatusCode::BAD_REQUEST, "invalid_request", e.body_text()))
     }
 }
 
@@ -92,26 +82,17 @@ pub struct Client(pub ClientContext);
 impl FromRequestParts<AppState> for Client {
     type Rejection = Error;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0.ip())
-            .ok_or_else(|| {
-                Error::internal(anyhow::anyhow!("server started without connect info"))
-            })?;
+            .ok_or_else(|| Error::internal(anyhow::anyhow!("server started without connect info")))?;
         let forwarded = header_str(&parts.headers, "x-forwarded-for");
         let ip = client_ip::resolve(peer, forwarded, &state.config.trusted_proxies);
-        let user_agent = header_str(&parts.headers, header::USER_AGENT.as_str())
-            .map(|ua| ua.chars().take(512).collect());
-        Ok(Self(ClientContext {
-            ip,
-            user_agent,
-            location: state.geo.locate(ip),
-        }))
+        let user_agent =
+            header_str(&parts.headers, header::USER_AGENT.as_str()).map(|ua| ua.chars().take(512).collect());
+        Ok(Self(ClientContext { ip, user_agent, location: state.geo.locate(ip) }))
     }
 }
 
@@ -122,22 +103,13 @@ impl FromRequestParts<AppState> for Auth {
     type Rejection = Error;
 
     #[tracing::instrument(name = "authenticate", skip_all)]
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let (raw, by_cookie) = match bearer(&parts.headers) {
             Some(t) => (t, false),
-            None => (
-                cookie(&parts.headers, SESSION_COOKIE).ok_or(Error::Unauthenticated)?,
-                true,
-            ),
+            None => (cookie(&parts.headers, SESSION_COOKIE).ok_or(Error::Unauthenticated)?, true),
         };
         let token = SecretToken::parse(raw).ok_or(Error::Unauthenticated)?;
-        if by_cookie
-            && !is_safe(&parts.method)
-            && !same_origin(&parts.headers, &state.config.public_url)
-        {
+        if by_cookie && !is_safe(&parts.method) && !same_origin(&parts.headers, &state.config.public_url) {
             return Err(Error::CsrfFailed);
         }
         Ok(Self(sessions::authenticate(state, &token).await?))
@@ -151,9 +123,7 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = header_str(headers, header::AUTHORIZATION.as_str())?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then_some(token.trim())
+    scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
 }
 
 pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -195,20 +165,14 @@ mod tests {
 
     #[test]
     fn origins_drop_the_path() {
-        assert_eq!(
-            origin_of("https://id.example.com:8443/base"),
-            "https://id.example.com:8443"
-        );
+        assert_eq!(origin_of("https://id.example.com:8443/base"), "https://id.example.com:8443");
         assert_eq!(origin_of("http://localhost:8080"), "http://localhost:8080");
     }
 
     #[test]
     fn cookies_are_found_by_name() {
         let mut h = HeaderMap::new();
-        h.insert(
-            header::COOKIE,
-            "a=1; latchkey_session=tok; b=2".parse().unwrap(),
-        );
+        h.insert(header::COOKIE, "a=1; latchkey_session=tok; b=2".parse().unwrap());
         assert_eq!(cookie(&h, SESSION_COOKIE), Some("tok"));
         assert_eq!(cookie(&h, "missing"), None);
     }

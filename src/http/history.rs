@@ -81,22 +81,15 @@ async fn login_history(
     Auth(caller): Auth,
     ApiQuery(q): ApiQuery<HistoryQuery>,
 ) -> Result<Response> {
-    let rows: Vec<LoginView> = history::list(&state, &caller, q.limit)
-        .await?
-        .into_iter()
-        .map(LoginView::from)
-        .collect();
+    let rows: Vec<LoginView> =
+        history::list(&state, &caller, q.limit).await?.into_iter().map(LoginView::from).collect();
     Ok(match q.format {
         None => axum::Json(rows).into_response(),
         Some(ExportFormat::Json) => {
             let body = serde_json::to_vec_pretty(&rows).map_err(Error::internal)?;
             download("application/json", "login-history.json", body)
         }
-        Some(ExportFormat::Csv) => download(
-            "text/csv; charset=utf-8",
-            "login-history.csv",
-            to_csv(&rows)?,
-        ),
+        Some(ExportFormat::Csv) => download("text/csv; charset=utf-8", "login-history.csv", to_csv(&rows)?),
     })
 }
 
@@ -104,10 +97,7 @@ fn download(content_type: &'static str, filename: &str, body: Vec<u8>) -> Respon
     (
         [
             (header::CONTENT_TYPE, content_type.to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{filename}\""),
-            ),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}\"")),
         ],
         body,
     )
@@ -132,8 +122,7 @@ fn to_csv(rows: &[LoginView]) -> Result<Vec<u8>> {
     w.write_record(header).map_err(Error::internal)?;
     for r in rows {
         w.write_record([
-            r.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-                .as_str(),
+            r.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true).as_str(),
             if r.success { "true" } else { "false" },
             &r.ip,
             r.user_agent.as_deref().unwrap_or(""),
@@ -147,6 +136,5 @@ fn to_csv(rows: &[LoginView]) -> Result<Vec<u8>> {
         ])
         .map_err(Error::internal)?;
     }
-    w.into_inner()
-        .map_err(|e| Error::internal(anyhow::anyhow!("csv: {e}")))
+    w.into_inner().map_err(|e| Error::internal(anyhow::anyhow!("csv: {e}")))
 }

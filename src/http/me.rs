@@ -14,12 +14,10 @@ use crate::service::account;
 use crate::state::AppState;
 
 use super::error::ErrorBody;
-use super::extract::{ApiJson, Auth};
+use super::extract::{ApiJson, Auth, Client};
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(me))
-        .routes(routes!(change_password))
+    OpenApiRouter::new().routes(routes!(me)).routes(routes!(change_password))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -44,14 +42,14 @@ pub struct MeResponse {
     (status = 200, body = MeResponse), (status = 401, body = ErrorBody),
 ))]
 async fn me(State(state): State<AppState>, Auth(caller): Auth) -> Result<axum::Json<MeResponse>> {
-    let user = account::me(&state, &caller).await?;
+    let (user, factors) = account::me_with_factors(&state, &caller).await?;
     Ok(axum::Json(MeResponse {
         id: user.id,
         email: user.email,
         has_password: user.password_hash.is_some(),
         two_factor: TwoFactorSummary {
-            enabled: false,
-            methods: Vec::new(),
+            enabled: factors.enabled(),
+            methods: factors.methods().into_iter().map(str::to_owned).collect(),
         },
         created_at: user.created_at,
     }))
@@ -74,9 +72,10 @@ pub struct ChangePasswordBody {
 async fn change_password(
     State(state): State<AppState>,
     Auth(caller): Auth,
+    Client(ctx): Client,
     ApiJson(body): ApiJson<ChangePasswordBody>,
 ) -> Result<StatusCode> {
     let current = body.current_password.map(Password::new);
-    account::change_password(&state, &caller, current, Password::new(body.new_password)).await?;
+    account::change_password(&state, &caller, &ctx, current, Password::new(body.new_password)).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -45,27 +45,12 @@ impl Default for Metrics {
     fn default() -> Self {
         let mut registry = Registry::with_prefix("latchkey");
         let requests = Family::<RequestLabels, Counter>::default();
-        let latency = Family::<RouteLabels, Histogram>::new_with_constructor(
-            latency_histogram as fn() -> Histogram,
-        );
+        let latency = Family::<RouteLabels, Histogram>::new_with_constructor(latency_histogram as fn() -> Histogram);
         let logins = Family::<OutcomeLabels, Counter>::default();
         registry.register("http_requests", "HTTP requests answered", requests.clone());
-        registry.register(
-            "http_request_duration_seconds",
-            "Time to answer an HTTP request",
-            latency.clone(),
-        );
-        registry.register(
-            "logins",
-            "Password sign-in attempts by outcome",
-            logins.clone(),
-        );
-        Self {
-            registry,
-            requests,
-            latency,
-            logins,
-        }
+        registry.register("http_request_duration_seconds", "Time to answer an HTTP request", latency.clone());
+        registry.register("logins", "Password sign-in attempts by outcome", logins.clone());
+        Self { registry, requests, latency, logins }
     }
 }
 
@@ -87,28 +72,12 @@ impl Metrics {
 /// Counts and times every request by its route template (never the raw path, whose ids
 /// would make unbounded label sets).
 pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("unmatched", |p| p.as_str())
-        .to_owned();
+    let route = req.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str()).to_owned();
     let method = req.method().to_string();
     let started = Instant::now();
     let response = next.run(req).await;
     let status = response.status().as_u16();
-    state
-        .metrics
-        .requests
-        .get_or_create(&RequestLabels {
-            method,
-            route: route.clone(),
-            status,
-        })
-        .inc();
-    state
-        .metrics
-        .latency
-        .get_or_create(&RouteLabels { route })
-        .observe(started.elapsed().as_secs_f64());
+    state.metrics.requests.get_or_create(&RequestLabels { method, route: route.clone(), status }).inc();
+    state.metrics.latency.get_or_create(&RouteLabels { route }).observe(started.elapsed().as_secs_f64());
     response
 }

@@ -8,7 +8,9 @@ mod me;
 pub mod metrics;
 mod openapi;
 mod ops;
+mod security_events;
 mod sessions;
+mod two_factor;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -28,16 +30,9 @@ pub fn app(state: AppState) -> Router {
         .merge(ops::router(&spec))
         .fallback(|| async { error::plain(StatusCode::NOT_FOUND, "not_found", "no such route") })
         .method_not_allowed_fallback(|| async {
-            error::plain(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
-                "this route does not answer that method",
-            )
+            error::plain(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this route does not answer that method")
         })
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            metrics::track,
-        ))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -49,6 +44,8 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(auth::router())
         .merge(me::router())
         .merge(sessions::router())
-        .merge(history::router());
+        .merge(history::router())
+        .merge(two_factor::router())
+        .merge(security_events::router());
     OpenApiRouter::with_openapi(openapi::base()).nest("/api/v1", routes)
 }

@@ -15,13 +15,10 @@ use crate::service::sessions;
 use crate::state::AppState;
 
 use super::error::ErrorBody;
-use super::extract::{ApiPath, Auth};
+use super::extract::{ApiPath, Auth, Client};
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(list))
-        .routes(routes!(revoke))
-        .routes(routes!(revoke_others))
+    OpenApiRouter::new().routes(routes!(list)).routes(routes!(revoke)).routes(routes!(revoke_others))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -41,10 +38,7 @@ pub struct SessionView {
 #[utoipa::path(get, path = "/me/sessions", tag = "sessions", security(("bearer" = [])), responses(
     (status = 200, body = [SessionView]), (status = 401, body = ErrorBody),
 ))]
-async fn list(
-    State(state): State<AppState>,
-    Auth(caller): Auth,
-) -> Result<axum::Json<Vec<SessionView>>> {
+async fn list(State(state): State<AppState>, Auth(caller): Auth) -> Result<axum::Json<Vec<SessionView>>> {
     let rows = sessions::list(&state, &caller).await?;
     Ok(axum::Json(
         rows.into_iter()
@@ -69,9 +63,10 @@ async fn list(
 async fn revoke(
     State(state): State<AppState>,
     Auth(caller): Auth,
+    Client(ctx): Client,
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode> {
-    sessions::revoke(&state, &caller, &id).await?;
+    sessions::revoke(&state, &caller, &ctx, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -87,7 +82,8 @@ pub struct RevokedCount {
 async fn revoke_others(
     State(state): State<AppState>,
     Auth(caller): Auth,
+    Client(ctx): Client,
 ) -> Result<axum::Json<RevokedCount>> {
-    let revoked = sessions::revoke_others(&state, &caller).await?;
+    let revoked = sessions::revoke_others(&state, &caller, &ctx).await?;
     Ok(axum::Json(RevokedCount { revoked }))
 }

@@ -4,19 +4,22 @@ use crate::domain::email::Email;
 use crate::domain::password::{self, HISTORY_DEPTH, Password, Violation};
 use crate::error::{Error, Result};
 use crate::state::AppState;
-use crate::store::UserRecord;
+use crate::store::{Factors, UserRecord};
 
-use super::Caller;
 use super::sessions::require_recent_auth;
+use super::{Caller, ClientContext, events};
 
 pub async fn me(state: &AppState, caller: &Caller) -> Result<UserRecord> {
     // A session outliving its account is impossible (ON DELETE CASCADE), so a missing
     // row means the account went away mid-request.
-    state
-        .store
-        .user_by_id(&caller.user_id)
-        .await?
-        .ok_or(Error::Unauthenticated)
+    state.store.user_by_id(&caller.user_id).await?.ok_or(Error::Unauthenticated)
+}
+
+/// The account and its second factors: what `GET /me` shows.
+pub async fn me_with_factors(state: &AppState, caller: &Caller) -> Result<(UserRecord, Factors)> {
+    let user = me(state, caller).await?;
+    let factors = state.store.factors(&user.id).await?;
+    Ok((user, factors))
 }
 
 /// Changes the password and signs out every other session of the account.
@@ -26,6 +29,7 @@ pub async fn me(state: &AppState, caller: &Caller) -> Result<UserRecord> {
 pub async fn change_password(
     state: &AppState,
     caller: &Caller,
+    ctx: &ClientContext,
     current: Option<Password>,
     new: Password,
 ) -> Result<()> {
@@ -39,13 +43,10 @@ pub async fn change_password(
             return Err(Error::InvalidPassword);
         }
     }
-    let email = Email::parse(&user.email)
-        .map_err(|e| Error::internal(anyhow::anyhow!("stored email is invalid: {e}")))?;
+    let email =
+        Email::parse(&user.email).map_err(|e| Error::internal(anyhow::anyhow!("stored email is invalid: {e}")))?;
     let mut violations = password::check(&new, &email);
-    let recent = state
-        .store
-        .recent_password_hashes(&user.id, HISTORY_DEPTH)
-        .await?;
+    let recent = state.store.recent_password_hashes(&user.id, HISTORY_DEPTH).await?;
     if state.hasher.matches_any(&new, &recent).await? {
         violations.push(Violation::Reused);
     }
@@ -53,9 +54,8 @@ pub async fn change_password(
         return Err(Error::PasswordPolicy(violations));
     }
     let hash = state.hasher.hash(&new).await?;
-    state
-        .store
-        .change_password(&user.id, &hash, Some(&caller.session_id), state.clock.now())
-        .await?;
-    Ok(())
+    let now = state.clock.now();
+    let signed_out = state.store.change_password(&user.id, &hash, Some(&caller.session_id), now).await?;
+    let detail = format!("{signed_out} other sessions signed out");
+    events::record(state, &user.id, events::PASSWORD_CHANGED, Some(ctx), Some(detail)).await
 }

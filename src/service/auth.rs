@@ -1,4 +1,4 @@
-//! Sign-up, sign-in and sign-out.
+//! Sign-up, sign-in, re-authentication and sign-out.
 
 use crate::domain::device::{Device, DeviceKind};
 use crate::domain::email::Email;
@@ -8,11 +8,14 @@ use crate::error::{Error, Result};
 use crate::state::AppState;
 use crate::store::{LoginEvent, NewSession, StoreError, UserRecord};
 
-use super::{Caller, ClientContext};
+use super::{Caller, ClientContext, mfa};
+
+const PASSWORD: &str = "password";
 
 pub struct LoginInput {
     pub email: String,
     pub password: Password,
+    pub remember_device: bool,
     pub device_kind: Option<DeviceKind>,
     pub device_name: Option<String>,
 }
@@ -22,13 +25,17 @@ pub enum LoginOutcome {
         token: SecretToken,
         session_id: String,
     },
+    /// The password was right; `mfa_token` carries it to `POST /auth/mfa`.
+    MfaRequired {
+        mfa_token: SecretToken,
+        methods: Vec<&'static str>,
+    },
 }
 
 /// 256 bits from the operating system's CSPRNG.
 pub fn mint(kind: TokenKind) -> Result<SecretToken> {
     let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| Error::internal(anyhow::anyhow!("OS random source failed: {e}")))?;
+    getrandom::fill(&mut bytes).map_err(|e| Error::internal(anyhow::anyhow!("OS random source failed: {e}")))?;
     Ok(SecretToken::generate(kind, bytes))
 }
 
@@ -41,11 +48,7 @@ pub async fn signup(state: &AppState, email: &str, password: Password) -> Result
 }
 
 /// Creates an account; without a password it can sign in only through OAuth until it sets one.
-pub async fn create_account(
-    state: &AppState,
-    email: &Email,
-    password: Option<Password>,
-) -> Result<UserRecord> {
+pub async fn create_account(state: &AppState, email: &Email, password: Option<Password>) -> Result<UserRecord> {
     let hash = match &password {
         Some(p) => {
             let violations = password::check(p, email);
@@ -56,11 +59,7 @@ pub async fn create_account(
         }
         None => None,
     };
-    match state
-        .store
-        .create_user(email, hash.as_deref(), state.clock.now())
-        .await
-    {
+    match state.store.create_user(email, hash.as_deref(), state.clock.now()).await {
         Err(StoreError::Conflict) => Err(Error::EmailTaken),
         other => Ok(other?),
     }
@@ -68,48 +67,44 @@ pub async fn create_account(
 
 /// Password sign-in. Unknown emails, malformed emails and wrong passwords all cost one
 /// Argon2 verification and end in the same `invalid_credentials`.
-pub async fn login(
-    state: &AppState,
-    ctx: &ClientContext,
-    input: LoginInput,
-) -> Result<LoginOutcome> {
+pub async fn login(state: &AppState, ctx: &ClientContext, input: LoginInput) -> Result<LoginOutcome> {
     let user = match Email::parse(&input.email) {
         Ok(email) => state.store.user_by_email(&email).await?,
         Err(_) => None,
     };
     let hash = user.as_ref().and_then(|u| u.password_hash.as_deref());
     let verified = state.hasher.verify(&input.password, hash).await?;
-    let device = Device::identify(
-        input.device_kind,
-        input.device_name.as_deref(),
-        ctx.user_agent.as_deref(),
-    );
+    let device = Device::identify(input.device_kind, input.device_name.as_deref(), ctx.user_agent.as_deref());
 
     let Some(user) = user else {
         state.metrics.login(false);
         return Err(Error::InvalidCredentials);
     };
     if !verified {
-        record(
-            state,
-            ctx,
-            &user.id,
-            &device,
-            false,
-            Some("invalid_password"),
-        )
-        .await?;
+        record_attempt(state, ctx, &user.id, &device, PASSWORD, false, Some("invalid_password")).await?;
         state.metrics.login(false);
         return Err(Error::InvalidCredentials);
     }
-
-    let (token, session_id) = start_session(state, ctx, &user.id, &device).await?;
-    record(state, ctx, &user.id, &device, true, None).await?;
-    state
-        .store
-        .record_sign_in(&user.id, state.clock.now())
-        .await?;
     state.metrics.login(true);
+
+    let factors = state.store.factors(&user.id).await?;
+    if factors.enabled() {
+        return mfa::begin(
+            state,
+            mfa::FirstStep {
+                user_id: &user.id,
+                factors: &factors,
+                remember_device: input.remember_device,
+                device_kind: input.device_kind,
+                device_name: input.device_name.as_deref(),
+                method: PASSWORD,
+            },
+        )
+        .await;
+    }
+    let (token, session_id) = start_session(state, ctx, &user.id, &device).await?;
+    record_attempt(state, ctx, &user.id, &device, PASSWORD, false, None).await?;
+    state.store.record_sign_in(&user.id, state.clock.now()).await?;
     Ok(LoginOutcome::SignedIn { token, session_id })
 }
 
@@ -137,12 +132,14 @@ pub async fn start_session(
     Ok((token, id))
 }
 
-async fn record(
+/// One row of login history; a failure is a row with `failure` set.
+pub async fn record_attempt(
     state: &AppState,
     ctx: &ClientContext,
     user_id: &str,
     device: &Device,
-    success: bool,
+    method: &str,
+    mfa_challenged: bool,
     failure: Option<&str>,
 ) -> Result<()> {
     state
@@ -150,23 +147,45 @@ async fn record(
         .record_login(&LoginEvent {
             user_id: user_id.to_owned(),
             at: state.clock.now(),
-            success,
+            success: failure.is_none(),
             ip: ctx.ip.to_string(),
             user_agent: ctx.user_agent.clone(),
             device_kind: device.kind,
             location: ctx.location.clone(),
-            mfa_challenged: false,
-            method: "password".into(),
+            mfa_challenged,
+            method: method.to_owned(),
             failure: failure.map(str::to_owned),
         })
         .await?;
     Ok(())
 }
 
+/// What a re-authentication proves: the password, or a fresh authenticator code.
+pub enum Proof {
+    Password(Password),
+    Code(String),
+}
+
+/// Refreshes the session's re-auth window (`POST /auth/reauth`).
+pub async fn reauth(state: &AppState, caller: &Caller, proof: Proof) -> Result<()> {
+    match proof {
+        Proof::Password(p) => {
+            let user = super::account::me(state, caller).await?;
+            if !state.hasher.verify(&p, user.password_hash.as_deref()).await? {
+                return Err(Error::InvalidPassword);
+            }
+        }
+        Proof::Code(code) => {
+            if !mfa::accept_totp(state, &caller.user_id, &code).await? {
+                return Err(Error::InvalidCode);
+            }
+        }
+    }
+    state.store.mark_session_authenticated(&caller.session_id, state.clock.now()).await?;
+    Ok(())
+}
+
 pub async fn logout(state: &AppState, caller: &Caller) -> Result<()> {
-    state
-        .store
-        .delete_session(&caller.user_id, &caller.session_id)
-        .await?;
+    state.store.delete_session(&caller.user_id, &caller.session_id).await?;
     Ok(())
 }

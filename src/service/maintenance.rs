@@ -14,16 +14,8 @@ pub struct Pruned {
 pub async fn prune(state: &AppState) -> Result<Pruned> {
     let now = state.clock.now();
     let s = &state.config.settings;
-    let sessions = state
-        .store
-        .prune_sessions(now, now - s.session.idle)
-        .await?;
-    let login_history = state
-        .store
-        .prune_login_history(now - Duration::days(s.login_history_days.into()))
-        .await?;
-    Ok(Pruned {
-        sessions,
-        login_history,
-    })
+    let sessions = state.store.prune_sessions(now, now - s.session.idle).await?;
+    let login_history = state.store.prune_login_history(now - Duration::days(s.login_history_days.into())).await?;
+    state.store.prune_mfa_challenges(now).await?;
+    Ok(Pruned { sessions, login_history })
 }

@@ -3,9 +3,12 @@
 
 pub mod account;
 pub mod auth;
+pub mod events;
 pub mod history;
 pub mod maintenance;
+pub mod mfa;
 pub mod sessions;
+pub mod two_factor;
 
 use std::net::IpAddr;
 

@@ -5,7 +5,7 @@ use crate::error::{Error, Result};
 use crate::state::AppState;
 use crate::store::SessionRecord;
 
-use super::Caller;
+use super::{Caller, ClientContext, events};
 
 /// The hot path: every authenticated request comes through here.
 pub async fn authenticate(state: &AppState, token: &SecretToken) -> Result<Caller> {
@@ -15,10 +15,7 @@ pub async fn authenticate(state: &AppState, token: &SecretToken) -> Result<Calle
     let now = state.clock.now();
     let policy = state.config.settings.session;
     if !policy.is_live(session.expires_at, session.last_activity_at, now) {
-        state
-            .store
-            .delete_session(&session.user_id, &session.id)
-            .await?;
+        state.store.delete_session(&session.user_id, &session.id).await?;
         return Err(Error::Unauthenticated);
     }
     if policy.needs_touch(session.last_activity_at, now) {
@@ -31,11 +28,7 @@ pub async fn authenticate(state: &AppState, token: &SecretToken) -> Result<Calle
             }
         });
     }
-    Ok(Caller {
-        user_id: session.user_id,
-        session_id: session.id,
-        auth_at: session.auth_at,
-    })
+    Ok(Caller { user_id: session.user_id, session_id: session.id, auth_at: session.auth_at })
 }
 
 /// 403 `reauth_required` unless the caller proved a password or factor recently.
@@ -50,21 +43,19 @@ pub async fn list(state: &AppState, caller: &Caller) -> Result<Vec<SessionRecord
     Ok(state.store.sessions_of(&caller.user_id).await?)
 }
 
-pub async fn revoke(state: &AppState, caller: &Caller, session_id: &str) -> Result<()> {
-    if state
-        .store
-        .delete_session(&caller.user_id, session_id)
-        .await?
-    {
-        Ok(())
-    } else {
-        Err(Error::NotFound)
+pub async fn revoke(state: &AppState, caller: &Caller, ctx: &ClientContext, session_id: &str) -> Result<()> {
+    if !state.store.delete_session(&caller.user_id, session_id).await? {
+        return Err(Error::NotFound);
     }
+    let detail = format!("session {session_id}");
+    events::record(state, &caller.user_id, events::SESSION_REVOKED, Some(ctx), Some(detail)).await
 }
 
-pub async fn revoke_others(state: &AppState, caller: &Caller) -> Result<u64> {
-    Ok(state
-        .store
-        .delete_other_sessions(&caller.user_id, &caller.session_id)
-        .await?)
+pub async fn revoke_others(state: &AppState, caller: &Caller, ctx: &ClientContext) -> Result<u64> {
+    let revoked = state.store.delete_other_sessions(&caller.user_id, &caller.session_id).await?;
+    if revoked > 0 {
+        let detail = format!("{revoked} other sessions");
+        events::record(state, &caller.user_id, events::SESSION_REVOKED, Some(ctx), Some(detail)).await?;
+    }
+    Ok(revoked)
 }

@@ -88,10 +88,8 @@ impl Store {
 
     /// Applies the retention period.
     pub async fn prune_login_history(&self, before: DateTime<Utc>) -> StoreResult<u64> {
-        let done = sqlx::query("DELETE FROM login_history WHERE at < $1")
-            .bind(to_millis(before))
-            .execute(&self.pool)
-            .await?;
+        let done =
+            sqlx::query("DELETE FROM login_history WHERE at < $1").bind(to_millis(before)).execute(&self.pool).await?;
         Ok(done.rows_affected())
     }
 }

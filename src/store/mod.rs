@@ -6,7 +6,10 @@
 //! they come, live in the two migration folders.
 
 mod login_history;
+mod mfa;
+mod security_events;
 mod sessions;
+mod two_factor;
 mod users;
 
 use std::path::Path;
@@ -18,7 +21,10 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
 pub use login_history::{LoginEvent, LoginRecord};
+pub use mfa::{MfaChallenge, NewMfaChallenge};
+pub use security_events::{SecurityEvent, SecurityEventRecord};
 pub use sessions::{NewSession, SessionRecord};
+pub use two_factor::{Factors, TotpRecord};
 pub use users::UserRecord;
 
 #[derive(Debug, thiserror::Error)]
@@ -98,11 +104,7 @@ impl Store {
     pub async fn migrate(&self) -> StoreResult<()> {
         match self.backend {
             Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&self.pool).await?,
-            Backend::Postgres => {
-                sqlx::migrate!("migrations/postgres")
-                    .run(&self.pool)
-                    .await?
-            }
+            Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&self.pool).await?,
         }
         Ok(())
     }
@@ -120,29 +122,15 @@ impl Store {
 
 /// Makes sure the folder of a SQLite file exists and asks sqlx to create the file.
 fn sqlite_url(url: &str) -> StoreResult<String> {
-    let rest = url
-        .trim_start_matches("sqlite://")
-        .trim_start_matches("sqlite:");
+    let rest = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
     if path != ":memory:" {
-        if let Some(dir) = Path::new(path)
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-        {
+        if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| StoreError::Db(sqlx::Error::Io(e)))?;
         }
     }
-    let mode = if query.contains("mode=") {
-        String::new()
-    } else {
-        "mode=rwc".to_owned()
-    };
-    let joined = [query, mode.as_str()]
-        .iter()
-        .filter(|s| !s.is_empty())
-        .copied()
-        .collect::<Vec<_>>()
-        .join("&");
+    let mode = if query.contains("mode=") { String::new() } else { "mode=rwc".to_owned() };
+    let joined = [query, mode.as_str()].iter().filter(|s| !s.is_empty()).copied().collect::<Vec<_>>().join("&");
     Ok(format!("sqlite://{path}?{joined}"))
 }
 

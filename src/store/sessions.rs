@@ -80,16 +80,11 @@ impl Store {
     }
 
     /// The hot path: one indexed lookup by token hash.
-    pub async fn session_by_token(
-        &self,
-        token_hash: &TokenHash,
-    ) -> StoreResult<Option<SessionRecord>> {
-        let row = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {SESSION_COLUMNS} FROM sessions WHERE token_hash = $1"
-        )))
-        .bind(token_hash.as_str())
-        .fetch_optional(&self.pool)
-        .await?;
+    pub async fn session_by_token(&self, token_hash: &TokenHash) -> StoreResult<Option<SessionRecord>> {
+        let row = sqlx::query(AssertSqlSafe(format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE token_hash = $1")))
+            .bind(token_hash.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
         row.as_ref().map(SessionRecord::from_row).transpose()
     }
 
@@ -104,21 +99,15 @@ impl Store {
     }
 
     pub async fn touch_session(&self, id: &str, now: DateTime<Utc>) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE sessions SET last_activity_at = $1 WHERE id = $2 AND last_activity_at < $1",
-        )
-        .bind(to_millis(now))
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
+        sqlx::query("UPDATE sessions SET last_activity_at = $1 WHERE id = $2 AND last_activity_at < $1")
+            .bind(to_millis(now))
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
-    pub async fn mark_session_authenticated(
-        &self,
-        id: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<()> {
+    pub async fn mark_session_authenticated(&self, id: &str, now: DateTime<Utc>) -> StoreResult<()> {
         sqlx::query("UPDATE sessions SET auth_at = $1 WHERE id = $2")
             .bind(to_millis(now))
             .bind(id)
@@ -147,17 +136,12 @@ impl Store {
     }
 
     /// Removes sessions past their absolute expiry or idle for longer than `idle_before`.
-    pub async fn prune_sessions(
-        &self,
-        now: DateTime<Utc>,
-        idle_before: DateTime<Utc>,
-    ) -> StoreResult<u64> {
-        let done =
-            sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_activity_at <= $2")
-                .bind(to_millis(now))
-                .bind(to_millis(idle_before))
-                .execute(&self.pool)
-                .await?;
+    pub async fn prune_sessions(&self, now: DateTime<Utc>, idle_before: DateTime<Utc>) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_activity_at <= $2")
+            .bind(to_millis(now))
+            .bind(to_millis(idle_before))
+            .execute(&self.pool)
+            .await?;
         Ok(done.rows_affected())
     }
 }

@@ -20,9 +20,7 @@ impl UserRecord {
             email: row.try_get("email")?,
             password_hash: row.try_get("password_hash")?,
             created_at: from_millis(row.try_get("created_at")?),
-            last_login_at: row
-                .try_get::<Option<i64>, _>("last_login_at")?
-                .map(from_millis),
+            last_login_at: row.try_get::<Option<i64>, _>("last_login_at")?.map(from_millis),
         })
     }
 }
@@ -39,15 +37,13 @@ impl Store {
     ) -> StoreResult<UserRecord> {
         let id = new_id();
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO users (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(&id)
-        .bind(email.as_str())
-        .bind(password_hash)
-        .bind(to_millis(now))
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query("INSERT INTO users (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(&id)
+            .bind(email.as_str())
+            .bind(password_hash)
+            .bind(to_millis(now))
+            .execute(&mut *tx)
+            .await?;
         if let Some(hash) = password_hash {
             insert_history(&mut tx, &id, hash, now).await?;
         }
@@ -62,45 +58,37 @@ impl Store {
     }
 
     pub async fn user_by_email(&self, email: &Email) -> StoreResult<Option<UserRecord>> {
-        let row = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE email = $1"
-        )))
-        .bind(email.as_str())
-        .fetch_optional(&self.pool)
-        .await?;
+        let row = sqlx::query(AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1")))
+            .bind(email.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
         row.as_ref().map(UserRecord::from_row).transpose()
     }
 
     pub async fn user_by_id(&self, id: &str) -> StoreResult<Option<UserRecord>> {
-        let row = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE id = $1"
-        )))
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row = sqlx::query(AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1")))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
         row.as_ref().map(UserRecord::from_row).transpose()
     }
 
     pub async fn list_users(&self) -> StoreResult<Vec<UserRecord>> {
-        let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {USER_COLUMNS} FROM users ORDER BY email"
-        )))
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = sqlx::query(AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users ORDER BY email")))
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(UserRecord::from_row).collect()
     }
 
     /// The newest `limit` password hashes of an account, newest first.
-    pub async fn recent_password_hashes(
-        &self,
-        user_id: &str,
-        limit: usize,
-    ) -> StoreResult<Vec<String>> {
-        let rows = sqlx::query("SELECT hash FROM password_history WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2")
-            .bind(user_id)
-            .bind(limit as i64)
-            .fetch_all(&self.pool)
-            .await?;
+    pub async fn recent_password_hashes(&self, user_id: &str, limit: usize) -> StoreResult<Vec<String>> {
+        let rows = sqlx::query(
+            "SELECT hash FROM password_history WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
+        )
+        .bind(user_id)
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(|r| Ok(r.try_get("hash")?)).collect()
     }
 
@@ -146,14 +134,12 @@ async fn insert_history(
     hash: &str,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO password_history (id, user_id, hash, created_at) VALUES ($1, $2, $3, $4)",
-    )
-    .bind(new_id())
-    .bind(user_id)
-    .bind(hash)
-    .bind(to_millis(now))
-    .execute(&mut **tx)
-    .await?;
+    sqlx::query("INSERT INTO password_history (id, user_id, hash, created_at) VALUES ($1, $2, $3, $4)")
+        .bind(new_id())
+        .bind(user_id)
+        .bind(hash)
+        .bind(to_millis(now))
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }

@@ -35,7 +35,11 @@ async fn each_policy_rule_is_reported_on_its_own() {
 async fn a_wrong_current_password_is_401() {
     let app = spawn_app().await;
     let token = app.signed_in_user("ada@example.com").await;
-    assert_error(&change(&app, &token, "Not-The-Password-1", "Brand-New-Secret-77").await, StatusCode::UNAUTHORIZED, "invalid_password");
+    assert_error(
+        &change(&app, &token, "Not-The-Password-1", "Brand-New-Secret-77").await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_password",
+    );
     let missing = app.post("/api/v1/me/password", Some(&token), json!({"new_password": "Brand-New-Secret-77"})).await;
     assert_error(&missing, StatusCode::UNAUTHORIZED, "invalid_password");
 }
@@ -44,7 +48,14 @@ async fn a_wrong_current_password_is_401() {
 async fn the_last_five_passwords_are_refused_and_the_sixth_oldest_allowed() {
     let app = spawn_app().await;
     let token = app.signed_in_user("ada@example.com").await;
-    let history = [PASSWORD, "Second-Secret-22", "Third-Secret-333", "Fourth-Secret-4444", "Fifth-Secret-55555", "Sixth-Secret-666666"];
+    let history = [
+        PASSWORD,
+        "Second-Secret-22",
+        "Third-Secret-333",
+        "Fourth-Secret-4444",
+        "Fifth-Secret-55555",
+        "Sixth-Secret-666666",
+    ];
     for pair in history.windows(2) {
         assert_eq!(change(&app, &token, pair[0], pair[1]).await.status, StatusCode::NO_CONTENT);
     }
@@ -75,7 +86,11 @@ async fn an_old_sign_in_must_reauthenticate_first() {
     let app = spawn_app().await;
     let token = app.signed_in_user("ada@example.com").await;
     app.advance_clock(Duration::minutes(11));
-    assert_error(&change(&app, &token, PASSWORD, "Brand-New-Secret-77").await, StatusCode::FORBIDDEN, "reauth_required");
+    assert_error(
+        &change(&app, &token, PASSWORD, "Brand-New-Secret-77").await,
+        StatusCode::FORBIDDEN,
+        "reauth_required",
+    );
     assert_eq!(app.login("ada@example.com", PASSWORD).await.status, StatusCode::OK, "the password is unchanged");
 }
 

@@ -57,7 +57,10 @@ async fn fresh_postgres_database(admin_url: &str) -> String {
     let mut conn = sqlx::PgConnection::connect(admin_url)
         .await
         .unwrap_or_else(|e| panic!("PostgreSQL at {admin_url} is required for this run and does not answer: {e}"));
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.expect("create database");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .expect("create database");
     let (base, query) = admin_url.split_once('?').unwrap_or((admin_url, ""));
     let server = base.rsplit_once('/').map_or(base, |(server, _db)| server);
     if query.is_empty() { format!("{server}/{name}") } else { format!("{server}/{name}?{query}") }
@@ -129,4 +132,55 @@ pub fn assert_error(r: &Response, status: StatusCode, code: &str) {
     assert_eq!(r.status, status, "body: {}", r.text);
     assert_eq!(r.body["error"], code, "body: {}", r.text);
     assert!(r.body["message"].as_str().is_some_and(|m| !m.is_empty()), "message missing: {}", r.text);
+}
+
+/// An authenticator app for tests: codes follow the app's (movable) clock.
+pub struct Authenticator {
+    pub secret: latchkey::domain::totp::TotpSecret,
+    pub base32: String,
+}
+
+impl TestApp {
+    /// The current code of `auth` by this app's clock.
+    pub fn code(&self, auth: &Authenticator) -> String {
+        let now = self.state.clock.now().timestamp() as u64;
+        auth.secret.code_at(now, 6).expect("code")
+    }
+
+    /// Moves the clock to the next 30-second step (a used step is never accepted again)
+    /// and returns that step's code.
+    pub fn next_code(&self, auth: &Authenticator) -> String {
+        self.advance_clock(chrono::Duration::seconds(30));
+        self.code(auth)
+    }
+
+    pub async fn start_totp_setup(&self, token: &str) -> (Authenticator, Value) {
+        let r = self.post("/api/v1/me/2fa/totp/setup", Some(token), json!({})).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        let base32 = r.body["secret"].as_str().expect("secret").to_owned();
+        let bytes = totp_rs::Secret::try_from_base32(&base32).expect("base32").as_bytes().to_vec();
+        let secret = latchkey::domain::totp::TotpSecret::from_bytes(bytes).expect("secret");
+        (Authenticator { secret, base32 }, r.body)
+    }
+
+    /// Enrols an authenticator and returns it with the backup codes.
+    pub async fn enable_totp(&self, token: &str) -> (Authenticator, Vec<String>) {
+        let (auth, _) = self.start_totp_setup(token).await;
+        let r = self.post("/api/v1/me/2fa/totp/confirm", Some(token), json!({"code": self.code(&auth)})).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        let codes =
+            r.body["backup_codes"].as_array().expect("codes").iter().map(|c| c.as_str().expect("code").to_owned());
+        (auth, codes.collect())
+    }
+
+    /// The first step of a sign-in that needs a second factor: the mfa_token.
+    pub async fn mfa_token(&self, email: &str, password: &str) -> String {
+        let r = self.login(email, password).await;
+        assert_eq!(r.body["status"], "mfa_required", "{}", r.text);
+        r.body["mfa_token"].as_str().expect("mfa_token").to_owned()
+    }
+
+    pub async fn mfa(&self, mfa_token: &str, method: &str, code: &str) -> Response {
+        self.post("/api/v1/auth/mfa", None, json!({"mfa_token": mfa_token, "method": method, "code": code})).await
+    }
 }

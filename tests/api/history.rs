@@ -65,7 +65,11 @@ async fn history_is_the_accounts_own_and_respects_the_limit() {
         let r = app.get(&format!("/api/v1/me/login-history?limit={bad}"), &token).await;
         assert_error(&r, StatusCode::BAD_REQUEST, "invalid_request");
     }
-    assert_error(&app.get("/api/v1/me/login-history?format=xml", &token).await, StatusCode::BAD_REQUEST, "invalid_request");
+    assert_error(
+        &app.get("/api/v1/me/login-history?format=xml", &token).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+    );
 }
 
 #[tokio::test]
@@ -75,12 +79,14 @@ async fn exports_parse_and_match_the_json_api() {
     app.login("ada@example.com", "Wrong-Password-1!").await;
     let api = app.get("/api/v1/me/login-history", &token).await.body;
 
-    let json_dl = app.client.get(app.url("/api/v1/me/login-history?format=json")).bearer_auth(&token).send().await.unwrap();
+    let json_dl =
+        app.client.get(app.url("/api/v1/me/login-history?format=json")).bearer_auth(&token).send().await.unwrap();
     let disposition = json_dl.headers()["content-disposition"].to_str().unwrap().to_owned();
     assert!(disposition.starts_with("attachment"), "{disposition}");
     assert_eq!(read(json_dl).await.body, api);
 
-    let csv_dl = app.client.get(app.url("/api/v1/me/login-history?format=csv")).bearer_auth(&token).send().await.unwrap();
+    let csv_dl =
+        app.client.get(app.url("/api/v1/me/login-history?format=csv")).bearer_auth(&token).send().await.unwrap();
     assert!(csv_dl.headers()["content-disposition"].to_str().unwrap().contains(".csv"));
     let text = csv_dl.text().await.unwrap();
     let mut reader = csv::Reader::from_reader(text.as_bytes());

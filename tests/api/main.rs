@@ -12,3 +12,4 @@ mod ops;
 mod sessions;
 mod signup_login;
 mod store;
+mod two_factor;

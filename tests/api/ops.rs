@@ -18,7 +18,10 @@ async fn metrics_count_requests_by_route_and_logins_by_outcome() {
     app.signup("ada@example.com", PASSWORD).await;
     app.login("ada@example.com", "Wrong-Password-1!").await;
     let text = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
-    assert!(text.contains(r#"latchkey_http_requests_total{method="POST",route="/api/v1/auth/signup",status="201"} 1"#), "{text}");
+    assert!(
+        text.contains(r#"latchkey_http_requests_total{method="POST",route="/api/v1/auth/signup",status="201"} 1"#),
+        "{text}"
+    );
     assert!(text.contains(r#"latchkey_logins_total{outcome="failure"} 1"#), "{text}");
     assert!(text.contains("latchkey_http_request_duration_seconds_bucket"), "{text}");
 }
@@ -26,7 +29,8 @@ async fn metrics_count_requests_by_route_and_logins_by_outcome() {
 #[tokio::test]
 async fn the_openapi_description_lists_every_route() {
     let app = spawn_app().await;
-    let spec: serde_json::Value = app.client.get(app.url("/api/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
+    let spec: serde_json::Value =
+        app.client.get(app.url("/api/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
     assert!(spec["openapi"].as_str().unwrap().starts_with("3.1"));
     let expected = [
         ("/api/v1/auth/signup", "post"),
@@ -38,6 +42,15 @@ async fn the_openapi_description_lists_every_route() {
         ("/api/v1/me/sessions/{id}", "delete"),
         ("/api/v1/me/sessions/revoke-others", "post"),
         ("/api/v1/me/login-history", "get"),
+        ("/api/v1/auth/mfa", "post"),
+        ("/api/v1/auth/reauth", "post"),
+        ("/api/v1/me/2fa", "get"),
+        ("/api/v1/me/2fa/totp/setup", "post"),
+        ("/api/v1/me/2fa/totp/confirm", "post"),
+        ("/api/v1/me/2fa/totp", "delete"),
+        ("/api/v1/me/2fa/backup-codes", "post"),
+        ("/api/v1/me/2fa/disable", "post"),
+        ("/api/v1/me/security-events", "get"),
     ];
     for (path, method) in expected {
         assert!(spec["paths"][path][method].is_object(), "{method} {path} missing");

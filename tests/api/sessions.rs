@@ -68,7 +68,11 @@ async fn another_accounts_session_cannot_be_revoked() {
     let ada = app.signed_in_user("ada@example.com").await;
     let bob = app.signed_in_user("bob@example.com").await;
     let bob_session = app.get("/api/v1/me/sessions", &bob).await.body[0]["id"].as_str().unwrap().to_owned();
-    assert_error(&app.delete(&format!("/api/v1/me/sessions/{bob_session}"), &ada).await, StatusCode::NOT_FOUND, "not_found");
+    assert_error(
+        &app.delete(&format!("/api/v1/me/sessions/{bob_session}"), &ada).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    );
     assert_eq!(app.get("/api/v1/me", &bob).await.status, StatusCode::OK);
 }
 
@@ -124,7 +128,8 @@ async fn cookie_writes_need_our_origin() {
     let token = app.signed_in_user("ada@example.com").await;
     let cookie = format!("latchkey_session={token}");
     let url = app.url("/api/v1/me/sessions/revoke-others");
-    let cross = app.client.post(&url).header("cookie", &cookie).header("origin", "https://evil.example").send().await.unwrap();
+    let cross =
+        app.client.post(&url).header("cookie", &cookie).header("origin", "https://evil.example").send().await.unwrap();
     assert_error(&crate::helpers::read(cross).await, StatusCode::FORBIDDEN, "csrf_failed");
     let bare = app.client.post(&url).header("cookie", &cookie).send().await.unwrap();
     assert_error(&crate::helpers::read(bare).await, StatusCode::FORBIDDEN, "csrf_failed");

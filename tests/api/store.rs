@@ -63,7 +63,9 @@ async fn sessions_are_found_by_token_hash_and_pruned_when_expired() {
     assert_eq!(found.id, id);
     assert_eq!(found.location, location);
     assert_eq!(found.device, device);
-    assert!(store.session_by_token(&SecretToken::generate(TokenKind::Session, [4; 32]).hash()).await.unwrap().is_none());
+    assert!(
+        store.session_by_token(&SecretToken::generate(TokenKind::Session, [4; 32]).hash()).await.unwrap().is_none()
+    );
 
     assert_eq!(store.prune_sessions(now, now - Duration::days(14)).await.unwrap(), 0);
     assert_eq!(store.prune_sessions(now + Duration::days(91), now).await.unwrap(), 1);

@@ -1,0 +1,169 @@
+//! The server's secret key and what is derived from it.
+//!
+//! One 256-bit master key (from `LATCHKEY_SECRET_KEY`, or generated once into the data
+//! dir with mode 0600) is split by HKDF into a key that encrypts TOTP secrets
+//! (XChaCha20-Poly1305, bound to their account) and a key that MACs backup codes, so a
+//! database dump alone reveals neither.
+
+use std::io::Write;
+use std::path::Path;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
+use hkdf::Hkdf;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+const KEY_FILE: &str = "secret.key";
+const NONCE_LEN: usize = 24;
+
+pub struct Secrets {
+    cipher: XChaCha20Poly1305,
+    code_mac_key: [u8; 32],
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("a sealed value could not be opened: wrong key or corrupted data")]
+pub struct OpenError;
+
+impl Secrets {
+    pub fn from_master_key(master: &[u8; 32]) -> Self {
+        let hk = Hkdf::<Sha256>::new(Some(b"latchkey"), master);
+        let mut enc = [0u8; 32];
+        let mut mac = [0u8; 32];
+        // Expanding 32 bytes from SHA-256 HKDF cannot fail (the limit is 255 * 32).
+        let _ = hk.expand(b"totp-secret-encryption v1", &mut enc);
+        let _ = hk.expand(b"backup-code-mac v1", &mut mac);
+        Self { cipher: XChaCha20Poly1305::new(&Key::from(enc)), code_mac_key: mac }
+    }
+
+    /// The key from the environment, else from the data dir (made on first use).
+    pub fn load(from_env: Option<&str>, data_dir: &Path) -> anyhow::Result<Self> {
+        let master = match from_env {
+            Some(text) => parse_key(text).map_err(|e| anyhow::anyhow!("LATCHKEY_SECRET_KEY {e}"))?,
+            None => key_from_file(&data_dir.join(KEY_FILE))?,
+        };
+        Ok(Self::from_master_key(&master))
+    }
+
+    /// Encrypts `plaintext` for one row; `context` (the account id) must match on opening.
+    pub fn seal(&self, plaintext: &[u8], context: &str) -> anyhow::Result<String> {
+        let mut nonce = [0u8; NONCE_LEN];
+        getrandom::fill(&mut nonce).map_err(|e| anyhow::anyhow!("OS random source failed: {e}"))?;
+        let sealed = self
+            .cipher
+            .encrypt(&XNonce::from(nonce), Payload { msg: plaintext, aad: context.as_bytes() })
+            .map_err(|_| anyhow::anyhow!("encryption failed"))?;
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&sealed);
+        Ok(STANDARD.encode(out))
+    }
+
+    pub fn open(&self, sealed: &str, context: &str) -> Result<Vec<u8>, OpenError> {
+        let raw = STANDARD.decode(sealed).map_err(|_| OpenError)?;
+        if raw.len() < NONCE_LEN {
+            return Err(OpenError);
+        }
+        let (nonce, body) = raw.split_at(NONCE_LEN);
+        let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| OpenError)?;
+        self.cipher.decrypt(&XNonce::from(nonce), Payload { msg: body, aad: context.as_bytes() }).map_err(|_| OpenError)
+    }
+
+    /// A keyed hash of a normalised backup code, as stored.
+    pub fn code_hash(&self, user_id: &str, normalized_code: &str) -> String {
+        // new_from_slice accepts any key length for HMAC.
+        let Ok(mut mac) = <Hmac<Sha256> as Mac>::new_from_slice(&self.code_mac_key) else {
+            return String::new();
+        };
+        mac.update(user_id.as_bytes());
+        mac.update(b"\0");
+        mac.update(normalized_code.as_bytes());
+        hex::encode(mac.finalize().into_bytes())
+    }
+}
+
+/// 64 hex digits or base64 of 32 bytes.
+fn parse_key(text: &str) -> Result<[u8; 32], String> {
+    let text = text.trim();
+    let bytes =
+        hex::decode(text).or_else(|_| STANDARD.decode(text)).map_err(|_| "is neither hex nor base64".to_owned())?;
+    bytes.try_into().map_err(|b: Vec<u8>| format!("must be 32 bytes, got {}", b.len()))
+}
+
+fn key_from_file(path: &Path) -> anyhow::Result<[u8; 32]> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => parse_key(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut key = [0u8; 32];
+            getrandom::fill(&mut key).map_err(|e| anyhow::anyhow!("OS random source failed: {e}"))?;
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            match options.open(path) {
+                Ok(mut f) => {
+                    f.write_all(hex::encode(key).as_bytes())?;
+                    Ok(key)
+                }
+                // Another process made it first: use theirs.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => key_from_file(path),
+                Err(e) => Err(anyhow::anyhow!("cannot create {}: {e}", path.display())),
+            }
+        }
+        Err(e) => Err(anyhow::anyhow!("cannot read {}: {e}", path.display())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sealed_values_open_only_with_the_same_key_and_context() {
+        let a = Secrets::from_master_key(&[1; 32]);
+        let b = Secrets::from_master_key(&[2; 32]);
+        let sealed = a.seal(b"totp secret", "user-1").unwrap();
+        assert_eq!(a.open(&sealed, "user-1").unwrap(), b"totp secret");
+        assert!(a.open(&sealed, "user-2").is_err(), "bound to its account");
+        assert!(b.open(&sealed, "user-1").is_err(), "another key cannot open it");
+        assert!(!sealed.contains("totp"));
+        assert_ne!(a.seal(b"totp secret", "user-1").unwrap(), sealed, "fresh nonce each time");
+    }
+
+    #[test]
+    fn code_hashes_depend_on_key_account_and_code() {
+        let a = Secrets::from_master_key(&[1; 32]);
+        let b = Secrets::from_master_key(&[2; 32]);
+        let h = a.code_hash("u1", "abcdefghjk");
+        assert_eq!(h, a.code_hash("u1", "abcdefghjk"));
+        assert_ne!(h, a.code_hash("u2", "abcdefghjk"));
+        assert_ne!(h, a.code_hash("u1", "abcdefghjm"));
+        assert_ne!(h, b.code_hash("u1", "abcdefghjk"));
+    }
+
+    #[test]
+    fn keys_parse_from_hex_or_base64_of_32_bytes() {
+        assert_eq!(parse_key(&"ab".repeat(32)).unwrap(), [0xab; 32]);
+        assert_eq!(parse_key(&STANDARD.encode([7u8; 32])).unwrap(), [7; 32]);
+        assert!(parse_key("abcd").is_err());
+        assert!(parse_key("not a key!").is_err());
+    }
+
+    #[test]
+    fn a_generated_key_file_is_private_and_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub").join(KEY_FILE);
+        let first = key_from_file(&path).unwrap();
+        assert_eq!(key_from_file(&path).unwrap(), first);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+    }
+}

@@ -1,0 +1,125 @@
+//! The second sign-in step: from a correct password to a session.
+
+use chrono::Duration;
+
+use crate::domain::backup_codes::BackupCode;
+use crate::domain::device::{Device, DeviceKind};
+use crate::domain::token::{SecretToken, TokenKind};
+use crate::error::{Error, Result};
+use crate::state::AppState;
+use crate::store::{Factors, NewMfaChallenge};
+
+use super::auth::{LoginOutcome, mint, record_attempt, start_session};
+use super::two_factor::{open_secret, unix_seconds};
+use super::{ClientContext, events};
+
+/// An mfa_token lives this long...
+pub const CHALLENGE_LIFETIME: Duration = Duration::minutes(5);
+/// ...or until this many wrong codes.
+pub const MAX_FAILURES: u32 = 5;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Totp,
+    BackupCode,
+    Webauthn,
+}
+
+pub struct MfaInput {
+    pub mfa_token: String,
+    pub method: Method,
+    pub code: Option<String>,
+}
+
+/// What the first step hands over when a second factor is needed.
+pub struct FirstStep<'a> {
+    pub user_id: &'a str,
+    pub factors: &'a Factors,
+    pub remember_device: bool,
+    pub device_kind: Option<DeviceKind>,
+    pub device_name: Option<&'a str>,
+    /// `password` or `oauth:<provider>`, for login history.
+    pub method: &'a str,
+}
+
+pub async fn begin(state: &AppState, first: FirstStep<'_>) -> Result<LoginOutcome> {
+    let token = mint(TokenKind::Mfa)?;
+    let now = state.clock.now();
+    state
+        .store
+        .create_mfa_challenge(NewMfaChallenge {
+            token_hash: &token.hash(),
+            user_id: first.user_id,
+            now,
+            expires_at: now + CHALLENGE_LIFETIME,
+            remember_device: first.remember_device,
+            device_kind: first.device_kind,
+            device_name: first.device_name,
+            method: first.method,
+        })
+        .await?;
+    let mut methods = Vec::new();
+    if first.factors.totp_created_at.is_some() {
+        methods.push("totp");
+    }
+    if first.factors.webauthn_keys > 0 {
+        methods.push("webauthn");
+    }
+    if first.factors.backup_codes_remaining > 0 {
+        methods.push("backup_code");
+    }
+    Ok(LoginOutcome::MfaRequired { mfa_token: token, methods })
+}
+
+pub async fn complete(state: &AppState, ctx: &ClientContext, input: MfaInput) -> Result<LoginOutcome> {
+    let token = SecretToken::parse(&input.mfa_token).ok_or(Error::MfaTokenExpired)?;
+    let challenge = state.store.mfa_challenge(&token.hash()).await?.ok_or(Error::MfaTokenExpired)?;
+    let now = state.clock.now();
+    if challenge.consumed || challenge.failures >= MAX_FAILURES || now >= challenge.expires_at {
+        return Err(Error::MfaTokenExpired);
+    }
+    let device = Device::identify(challenge.device_kind, challenge.device_name.as_deref(), ctx.user_agent.as_deref());
+    let code = input.code.as_deref().unwrap_or_default();
+    let accepted = match input.method {
+        Method::Totp => accept_totp(state, &challenge.user_id, code).await?,
+        Method::BackupCode => accept_backup_code(state, ctx, &challenge.user_id, code).await?,
+        Method::Webauthn => false,
+    };
+    if !accepted {
+        state.store.fail_mfa_challenge(&challenge.id).await?;
+        record_attempt(state, ctx, &challenge.user_id, &device, &challenge.method, true, Some("invalid_code")).await?;
+        return Err(Error::InvalidCode);
+    }
+    if !state.store.consume_mfa_challenge(&challenge.id, now).await? {
+        return Err(Error::MfaTokenExpired);
+    }
+    let (token, session_id) = start_session(state, ctx, &challenge.user_id, &device).await?;
+    record_attempt(state, ctx, &challenge.user_id, &device, &challenge.method, true, None).await?;
+    state.store.record_sign_in(&challenge.user_id, now).await?;
+    Ok(LoginOutcome::SignedIn { token, session_id })
+}
+
+/// A TOTP code of the account's authenticator, never one already used.
+pub async fn accept_totp(state: &AppState, user_id: &str, code: &str) -> Result<bool> {
+    let Some(totp) = state.store.totp(user_id).await? else {
+        return Ok(false);
+    };
+    let secret = open_secret(state, &totp.secret_sealed, user_id)?;
+    let Some(step) = secret.verify(code, unix_seconds(state.clock.now()), Some(totp.last_used_step)) else {
+        return Ok(false);
+    };
+    Ok(state.store.claim_totp_step(user_id, step).await?)
+}
+
+async fn accept_backup_code(state: &AppState, ctx: &ClientContext, user_id: &str, code: &str) -> Result<bool> {
+    let Some(code) = BackupCode::parse(code) else {
+        return Ok(false);
+    };
+    let hash = state.secrets.code_hash(user_id, code.normalized());
+    if !state.store.use_backup_code(user_id, &hash, state.clock.now()).await? {
+        return Ok(false);
+    }
+    let left = state.store.factors(user_id).await?.backup_codes_remaining;
+    events::record(state, user_id, events::BACKUP_CODE_USED, Some(ctx), Some(format!("{left} left"))).await?;
+    Ok(true)
+}

@@ -1,0 +1,157 @@
+//! Enrolling and removing second factors; backup codes.
+
+use qrcode::QrCode;
+use qrcode::render::svg;
+
+use crate::domain::backup_codes::{self, BackupCode};
+use crate::domain::password::Password;
+use crate::domain::totp::{SECRET_BYTES, TotpSecret};
+use crate::error::{Error, Result};
+use crate::state::AppState;
+use crate::store::Factors;
+
+use super::sessions::require_recent_auth;
+use super::{Caller, ClientContext, account, events};
+
+pub struct TotpSetup {
+    pub secret: TotpSecret,
+    pub otpauth_uri: String,
+    pub qr_svg: String,
+}
+
+pub async fn status(state: &AppState, caller: &Caller) -> Result<Factors> {
+    Ok(state.store.factors(&caller.user_id).await?)
+}
+
+/// A new pending secret; the account's current authenticator (if any) keeps working
+/// until this one is confirmed.
+pub async fn setup_totp(state: &AppState, caller: &Caller) -> Result<TotpSetup> {
+    let user = account::me(state, caller).await?;
+    let mut bytes = [0u8; SECRET_BYTES];
+    getrandom::fill(&mut bytes).map_err(|e| Error::internal(anyhow::anyhow!("OS random source failed: {e}")))?;
+    let secret = TotpSecret::from_random(bytes);
+    let sealed = state.secrets.seal(secret.as_bytes(), &user.id).map_err(Error::Internal)?;
+    state.store.put_pending_totp(&user.id, &sealed, state.clock.now()).await?;
+    let otpauth_uri = secret
+        .otpauth_uri(&state.config.settings.totp_issuer, &user.email)
+        .map_err(|e| Error::internal(anyhow::anyhow!(e)))?;
+    let qr_svg = QrCode::new(otpauth_uri.as_bytes())
+        .map_err(Error::internal)?
+        .render::<svg::Color<'_>>()
+        .min_dimensions(200, 200)
+        .quiet_zone(true)
+        .build();
+    Ok(TotpSetup { secret, otpauth_uri, qr_svg })
+}
+
+/// Confirms the pending secret with a code from it. Returns the first backup codes when
+/// this turned 2FA on; `None` when it replaced an earlier authenticator.
+pub async fn confirm_totp(
+    state: &AppState,
+    caller: &Caller,
+    ctx: &ClientContext,
+    code: &str,
+) -> Result<Option<Vec<String>>> {
+    let user_id = &caller.user_id;
+    let (sealed, _) = state.store.pending_totp(user_id).await?.ok_or(Error::SetupRequired)?;
+    let secret = open_secret(state, &sealed, user_id)?;
+    let now = state.clock.now();
+    let step = secret.verify(code, unix_seconds(now), None).ok_or(Error::CodeRejected)?;
+    let turning_on = !state.store.factors(user_id).await?.enabled();
+    let codes = if turning_on { Some(new_backup_codes(state, user_id)?) } else { None };
+    let hashes = codes.as_ref().map(|(_, h)| h.as_slice());
+    if !state.store.confirm_totp(user_id, &sealed, step, hashes, now).await? {
+        return Err(Error::SetupRequired);
+    }
+    if turning_on {
+        events::record(state, user_id, events::TWO_FACTOR_ENABLED, Some(ctx), Some("totp".into())).await?;
+    } else {
+        events::record(
+            state,
+            user_id,
+            events::FACTOR_ADDED,
+            Some(ctx),
+            Some("totp (replaced the previous authenticator)".into()),
+        )
+        .await?;
+    }
+    Ok(codes.map(|(shown, _)| shown))
+}
+
+/// Removes the authenticator app while a security key remains.
+pub async fn delete_totp(state: &AppState, caller: &Caller, ctx: &ClientContext) -> Result<()> {
+    require_recent_auth(state, caller)?;
+    let factors = state.store.factors(&caller.user_id).await?;
+    if factors.totp_created_at.is_none() {
+        return Err(Error::NotFound);
+    }
+    if factors.webauthn_keys == 0 {
+        return Err(Error::LastFactor);
+    }
+    state.store.delete_totp(&caller.user_id).await?;
+    events::record(state, &caller.user_id, events::FACTOR_REMOVED, Some(ctx), Some("totp".into())).await
+}
+
+pub async fn regenerate_backup_codes(state: &AppState, caller: &Caller, ctx: &ClientContext) -> Result<Vec<String>> {
+    require_recent_auth(state, caller)?;
+    if !state.store.factors(&caller.user_id).await?.enabled() {
+        return Err(Error::TwoFactorNotEnabled);
+    }
+    let (shown, hashes) = new_backup_codes(state, &caller.user_id)?;
+    state.store.replace_backup_codes(&caller.user_id, &hashes, state.clock.now()).await?;
+    events::record(state, &caller.user_id, events::BACKUP_CODES_REGENERATED, Some(ctx), None).await?;
+    Ok(shown)
+}
+
+/// Turns 2FA off: every factor, backup code and pending setup goes, in one transaction.
+pub async fn disable(state: &AppState, caller: &Caller, ctx: &ClientContext, password: Option<Password>) -> Result<()> {
+    require_recent_auth(state, caller)?;
+    let user = account::me(state, caller).await?;
+    if let Some(hash) = user.password_hash.as_deref() {
+        let ok = match &password {
+            Some(p) => state.hasher.verify(p, Some(hash)).await?,
+            None => false,
+        };
+        if !ok {
+            return Err(Error::InvalidPassword);
+        }
+    }
+    if !state.store.factors(&user.id).await?.enabled() {
+        return Err(Error::TwoFactorNotEnabled);
+    }
+    state.store.remove_second_factors(&user.id, false).await?;
+    events::record(state, &user.id, events::TWO_FACTOR_DISABLED, Some(ctx), None).await
+}
+
+/// `latchkey user reset-2fa`: an administrator's recovery for someone locked out.
+pub async fn admin_reset(state: &AppState, user_id: &str) -> Result<()> {
+    state.store.remove_second_factors(user_id, true).await?;
+    events::record(state, user_id, events::TWO_FACTOR_DISABLED, None, Some("reset by an administrator".into())).await
+}
+
+/// Ten fresh codes: as shown (`xxxxx-xxxxx`) and as stored (keyed hashes).
+fn new_backup_codes(state: &AppState, user_id: &str) -> Result<(Vec<String>, Vec<String>)> {
+    let mut shown = Vec::with_capacity(backup_codes::COUNT);
+    let mut hashes = Vec::with_capacity(backup_codes::COUNT);
+    while shown.len() < backup_codes::COUNT {
+        let mut random = [0u8; 7];
+        getrandom::fill(&mut random).map_err(|e| Error::internal(anyhow::anyhow!("OS random source failed: {e}")))?;
+        let code = BackupCode::from_random(random);
+        let hash = state.secrets.code_hash(user_id, code.normalized());
+        // A repeat among ten 50-bit codes is all but impossible; the unique index would refuse it anyway.
+        if !hashes.contains(&hash) {
+            shown.push(code.display());
+            hashes.push(hash);
+        }
+    }
+    Ok((shown, hashes))
+}
+
+pub fn open_secret(state: &AppState, sealed: &str, user_id: &str) -> Result<TotpSecret> {
+    let bytes = state.secrets.open(sealed, user_id).map_err(Error::internal)?;
+    TotpSecret::from_bytes(bytes).ok_or_else(|| Error::internal(anyhow::anyhow!("stored TOTP secret is too short")))
+}
+
+pub fn unix_seconds(t: chrono::DateTime<chrono::Utc>) -> u64 {
+    t.timestamp().try_into().unwrap_or(0)
+}

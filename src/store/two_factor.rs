@@ -1,0 +1,216 @@
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+use super::{Store, StoreResult, from_millis, new_id, to_millis};
+
+/// The second factors of an account, counted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Factors {
+    pub totp_created_at: Option<DateTime<Utc>>,
+    pub webauthn_keys: u64,
+    pub backup_codes_remaining: u64,
+}
+
+impl Factors {
+    pub fn enabled(&self) -> bool {
+        self.totp_created_at.is_some() || self.webauthn_keys > 0
+    }
+
+    /// `totp`, `webauthn`: what `GET /me` lists.
+    pub fn methods(&self) -> Vec<&'static str> {
+        let mut m = Vec::new();
+        if self.totp_created_at.is_some() {
+            m.push("totp");
+        }
+        if self.webauthn_keys > 0 {
+            m.push("webauthn");
+        }
+        m
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct TotpRecord {
+    pub secret_sealed: String,
+    pub created_at: DateTime<Utc>,
+    pub last_used_step: u64,
+}
+
+impl Store {
+    pub async fn factors(&self, user_id: &str) -> StoreResult<Factors> {
+        let row = sqlx::query(
+            "SELECT (SELECT created_at FROM totp_credentials WHERE user_id = $1) AS totp_created_at,
+                    (SELECT COUNT(*) FROM backup_codes WHERE user_id = $1 AND used_at IS NULL) AS backup_codes",
+        )
+        .bind(user_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(Factors {
+            totp_created_at: row.try_get::<Option<i64>, _>("totp_created_at")?.map(from_millis),
+            webauthn_keys: 0,
+            backup_codes_remaining: row.try_get::<i64, _>("backup_codes")?.try_into().unwrap_or(0),
+        })
+    }
+
+    /// Stores (or replaces) the setup waiting for confirmation.
+    pub async fn put_pending_totp(&self, user_id: &str, secret_sealed: &str, now: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO totp_pending (user_id, secret_sealed, created_at) VALUES ($1, $2, $3)
+             ON CONFLICT (user_id) DO UPDATE SET secret_sealed = excluded.secret_sealed, created_at = excluded.created_at",
+        )
+        .bind(user_id)
+        .bind(secret_sealed)
+        .bind(to_millis(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn pending_totp(&self, user_id: &str) -> StoreResult<Option<(String, DateTime<Utc>)>> {
+        let row = sqlx::query("SELECT secret_sealed, created_at FROM totp_pending WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| Ok((r.try_get("secret_sealed")?, from_millis(r.try_get("created_at")?)))).transpose()
+    }
+
+    pub async fn totp(&self, user_id: &str) -> StoreResult<Option<TotpRecord>> {
+        let row =
+            sqlx::query("SELECT secret_sealed, created_at, last_used_step FROM totp_credentials WHERE user_id = $1")
+                .bind(user_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(|r| {
+            Ok(TotpRecord {
+                secret_sealed: r.try_get("secret_sealed")?,
+                created_at: from_millis(r.try_get("created_at")?),
+                last_used_step: r.try_get::<i64, _>("last_used_step")?.try_into().unwrap_or(0),
+            })
+        })
+        .transpose()
+    }
+
+    /// Makes the pending secret the account's authenticator, consuming the step of the
+    /// confirming code, and — when this turns 2FA on — issues the first backup codes, all
+    /// in one transaction. False when the pending setup was gone (confirmed by a racing
+    /// request, or replaced).
+    pub async fn confirm_totp(
+        &self,
+        user_id: &str,
+        secret_sealed: &str,
+        step: u64,
+        backup_code_hashes: Option<&[String]>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        let taken = sqlx::query("DELETE FROM totp_pending WHERE user_id = $1 AND secret_sealed = $2")
+            .bind(user_id)
+            .bind(secret_sealed)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if taken == 0 {
+            return Ok(false);
+        }
+        sqlx::query("DELETE FROM totp_credentials WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
+        sqlx::query(
+            "INSERT INTO totp_credentials (user_id, secret_sealed, created_at, last_used_step) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(user_id)
+        .bind(secret_sealed)
+        .bind(to_millis(now))
+        .bind(step as i64)
+        .execute(&mut *tx)
+        .await?;
+        if let Some(hashes) = backup_code_hashes {
+            replace_codes(&mut tx, user_id, hashes, now).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Records `step` as used if it is newer than the last one; exactly one of several
+    /// racing requests with the same code gets true.
+    pub async fn claim_totp_step(&self, user_id: &str, step: u64) -> StoreResult<bool> {
+        let done =
+            sqlx::query("UPDATE totp_credentials SET last_used_step = $1 WHERE user_id = $2 AND last_used_step < $1")
+                .bind(step as i64)
+                .bind(user_id)
+                .execute(&self.pool)
+                .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn delete_totp(&self, user_id: &str) -> StoreResult<bool> {
+        let done =
+            sqlx::query("DELETE FROM totp_credentials WHERE user_id = $1").bind(user_id).execute(&self.pool).await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    pub async fn replace_backup_codes(&self, user_id: &str, hashes: &[String], now: DateTime<Utc>) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        replace_codes(&mut tx, user_id, hashes, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Burns one backup code; exactly one of several racing requests gets true.
+    pub async fn use_backup_code(&self, user_id: &str, hash: &str, now: DateTime<Utc>) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE backup_codes SET used_at = $1 WHERE user_id = $2 AND code_hash = $3 AND used_at IS NULL",
+        )
+        .bind(to_millis(now))
+        .bind(user_id)
+        .bind(hash)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Removes every second factor, backup code and pending setup of an account; with
+    /// `sessions` also every session (admin recovery). One transaction.
+    pub async fn remove_second_factors(&self, user_id: &str, sessions: bool) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        let mut tables = vec!["totp_credentials", "totp_pending", "backup_codes", "mfa_challenges"];
+        if sessions {
+            tables.push("sessions");
+        }
+        for table in tables {
+            sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE user_id = $1")))
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Seals a sample on first start; afterwards returns the stored sample to check.
+    pub async fn key_check(&self, sealed_if_new: &str) -> StoreResult<String> {
+        sqlx::query("INSERT INTO key_check (id, sealed) VALUES (1, $1) ON CONFLICT (id) DO NOTHING")
+            .bind(sealed_if_new)
+            .execute(&self.pool)
+            .await?;
+        let row = sqlx::query("SELECT sealed FROM key_check WHERE id = 1").fetch_one(&self.pool).await?;
+        Ok(row.try_get("sealed")?)
+    }
+}
+
+async fn replace_codes(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    user_id: &str,
+    hashes: &[String],
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    sqlx::query("DELETE FROM backup_codes WHERE user_id = $1").bind(user_id).execute(&mut **tx).await?;
+    for hash in hashes {
+        sqlx::query("INSERT INTO backup_codes (id, user_id, code_hash, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(new_id())
+            .bind(user_id)
+            .bind(hash)
+            .bind(to_millis(now))
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}

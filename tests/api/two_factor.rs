@@ -1,0 +1,359 @@
+use chrono::Duration;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{PASSWORD, assert_error, spawn_app};
+
+#[tokio::test]
+async fn setup_changes_nothing_until_confirmed() {
+    let app = spawn_app().await;
+    let token = app.signed_in_user("ada@example.com").await;
+    let (auth, body) = app.start_totp_setup(&token).await;
+    assert_eq!(auth.base32.len(), 32, "160-bit secret");
+    let uri = body["otpauth_uri"].as_str().unwrap();
+    assert!(uri.starts_with("otpauth://totp/Latchkey:ada%40example.com?"), "{uri}");
+    assert!(uri.contains(&format!("secret={}", auth.base32)));
+    assert!(body["qr_svg"].as_str().unwrap().starts_with("<?xml"));
+    let status = app.get("/api/v1/me/2fa", &token).await.body;
+    assert_eq!(status, json!({"enabled": false, "totp": null, "webauthn_keys": 0, "backup_codes_remaining": 0}));
+    assert_eq!(app.login("ada@example.com", PASSWORD).await.body["status"], "ok");
+}
+
+#[tokio::test]
+async fn confirming_turns_2fa_on_with_ten_backup_codes() {
+    let app = spawn_app().await;
+    let token = app.signed_in_user("ada@example.com").await;
+    let (_, codes) = app.enable_totp(&token).await;
+    assert_eq!(codes.len(), 10);
+    for c in &codes {
+        assert!(c.len() == 11 && &c[5..6] == "-", "{c}");
+    }
+    let me = app.get("/api/v1/me", &token).await.body;
+    assert_eq!(me["two_factor"], json!({"enabled": true, "methods": ["totp"]}));
+    let status = app.get("/api/v1/me/2fa", &token).await.body;
+    assert_eq!(status["enabled"], true);
+    assert_eq!(status["backup_codes_remaining"], 10);
+    assert!(status["totp"]["created_at"].is_string());
+    let events = app.get("/api/v1/me/security-events", &token).await.body;
+    assert_eq!(events[0]["kind"], "2fa_enabled");
+}
+
+#[tokio::test]
+async fn a_wrong_code_or_no_setup_cannot_confirm() {
+    let app = spawn_app().await;
+    let token = app.signed_in_user("ada@example.com").await;
+    let r = app.post("/api/v1/me/2fa/totp/confirm", Some(&token), json!({"code": "123456"})).await;
+    assert_error(&r, StatusCode::CONFLICT, "setup_required");
+    let (auth, _) = app.start_totp_setup(&token).await;
+    let wrong = if app.code(&auth) == "000000" { "111111" } else { "000000" };
+    let r = app.post("/api/v1/me/2fa/totp/confirm", Some(&token), json!({"code": wrong})).await;
+    assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "invalid_code");
+    assert_eq!(app.get("/api/v1/me/2fa", &token).await.body["enabled"], false);
+}
+
+#[tokio::test]
+async fn a_code_from_oathtool_is_accepted() {
+    let app = spawn_app().await;
+    let token = app.signed_in_user("ada@example.com").await;
+    let (auth, _) = app.start_totp_setup(&token).await;
+    let out = std::process::Command::new("oathtool")
+        .args(["--totp", "-b", &auth.base32])
+        .output()
+        .expect("oathtool is installed by scripts/test");
+    let code = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert_eq!(code.len(), 6);
+    let r = app.post("/api/v1/me/2fa/totp/confirm", Some(&token), json!({"code": code})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+}
+
+#[tokio::test]
+async fn the_qr_code_decodes_to_exactly_the_otpauth_uri() {
+    let app = spawn_app().await;
+    let token = app.signed_in_user("ada@example.com").await;
+    let (_, body) = app.start_totp_setup(&token).await;
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("qr.svg");
+    let png = dir.path().join("qr.png");
+    std::fs::write(&svg, body["qr_svg"].as_str().unwrap()).unwrap();
+    let raster = std::process::Command::new("rsvg-convert").arg("-w").arg("400").arg("-o").arg(&png).arg(&svg).status();
+    assert!(raster.expect("rsvg-convert is installed by scripts/test").success());
+    let out = std::process::Command::new("zbarimg").args(["--raw", "-q"]).arg(&png).output().expect("zbarimg");
+    assert_eq!(String::from_utf8(out.stdout).unwrap().trim(), body["otpauth_uri"].as_str().unwrap());
+}
+
+#[tokio::test]
+async fn sign_in_asks_for_the_second_factor_and_accepts_a_totp_code() {
+    let app = spawn_app().await;
+    let token = app.signed_in_user("ada@example.com").await;
+    let (auth, _) = app.enable_totp(&token).await;
+    let r = app.login("ada@example.com", PASSWORD).await;
+    assert_eq!(r.body["status"], "mfa_required");
+    assert_eq!(r.body["methods"], json!(["totp", "backup_code"]));
+    assert!(r.body.get("token").is_none(), "no session before the second factor");
+    let done = app.mfa(r.body["mfa_token"].as_str().unwrap(), "totp", &app.next_code(&auth)).await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.text);
+    assert_eq!(done.body["status"], "ok");
+    let new_token = done.body["token"].as_str().unwrap();
+    assert_eq!(app.get("/api/v1/me", new_token).await.status, StatusCode::OK);
+    let history = app.get("/api/v1/me/login-history", new_token).await.body;
+    assert_eq!(history[0]["success"], true);
+    assert_eq!(history[0]["mfa_challenged"], true);
+    assert_eq!(history[1]["mfa_challenged"], false, "the sign-in before 2FA was on");
+}
+
+#[tokio::test]
+async fn a_totp_code_is_never_accepted_twice() {
+    let app = spawn_app().await;
+    let token = app.signed_in_user("ada@example.com").await;
+    let (auth, _) = app.enable_totp(&token).await;
+    // The confirming code's step is used up.
+    let mfa = app.mfa_token("ada@example.com", PASSWORD).await;
+    assert_error(&app.mfa(&mfa, "totp", &app.code(&auth)).await, StatusCode::UNAUTHORIZED, "invalid_code");
+    let code = app.next_code(&auth);
+    assert_eq!(app.mfa(&mfa, "totp", &code).await.status, StatusCode::OK);
+    let again = app.mfa_token("ada@example.com", PASSWORD).await;
+    assert_error(&app.mfa(&again, "totp", &code).await, StatusCode::UNAUTHORIZED, "invalid_code");
+}
+
+#[tokio::test]
+async fn drift_of_one_step_is_accepted_and_two_is_not() {
+    let app = spawn_app().await;
+    let token = app.signed_in_user("ada@example.com").await;
+    let (auth, _) = app.enable_totp(&token).await;
+    app.advance_clock(Duration::seconds(300));
+    let behind = auth.secret.code_at(app.state.clock.now().timestamp() as u64 - 30, 6).unwrap();
+    let mfa = app.mfa_token("ada@example.com", PASSWORD).await;
+    assert_eq!(app.mfa(&mfa, "totp", &behind).await.status, StatusCode::OK);
+    app.advance_clock(Duration::seconds(300));
+    let far = auth.secret.code_at(app.state.clock.now().timestamp() as u64 - 60, 6).unwrap();
+    let mfa = app.mfa_token("ada@example.com", PASSWORD).await;
+    assert_error(&app.mfa(&mfa, "totp", &far).await, StatusCode::UNAUTHORIZED, "invalid_code");
+}
+
+#[tokio::test]
+async fn five_wrong_codes_end_the_mfa_token_and_are_in_history() {
+    let app = spawn_app().await;
+    let token = app.signed_in_user("ada@example.com").await;
+    let (auth, _) = app.enable_totp(&token).await;
+    let mfa = app.mfa_token("ada@example.com", PASSWORD).await;
+    for _ in 0..5 {
+        assert_error(&app.mfa(&mfa, "totp", "000000").await, StatusCode::UNAUTHORIZED, "invalid_code");
+    }
+    let right = app.next_code(&auth);
+    assert_error(&app.mfa(&mfa, "totp", &right).await, StatusCode::UNAUTHORIZED, "mfa_token_expired");
+    let history = app.get("/api/v1/me/login-history", &token).await.body;
+    let failures: Vec<&Value> = history.as_array().unwrap().iter().filter(|r| r["failure"] == "invalid_code").collect();
+    assert_eq!(failures.len(), 5);
+    assert!(failures.iter().all(|r| r["mfa_challenged"] == true && r["success"] == false));
+}
+
+#[tokio::test]
+async fn an_mfa_token_expires_after_five_minutes_and_works_once() {
+    let app = spawn_app().await;
+    let token = app.signed_in_user("ada@example.com").await;
+    let (auth, _) = app.enable_totp(&token).await;
+    let mfa = app.mfa_token("ada@example.com", PASSWORD).await;
+    app.advance_clock(Duration::minutes(5) + Duration::seconds(1));
+    assert_error(&app.mfa(&mfa, "totp", &app.code(&auth)).await, StatusCode::UNAUTHORIZED, "mfa_token_expired");
+    let mfa = app.mfa_token("ada@example.com", PASSWORD).await;
+    assert_eq!(app.mfa(&mfa, "totp", &app.next_code(&auth)).await.status, StatusCode::OK);
+    assert_error(&app.mfa(&mfa, "totp", &app.next_code(&auth)).await, StatusCode::UNAUTHORIZED, "mfa_token_expired");
+    assert_error(&app.mfa("lk_mfa_forged", "totp", "123456").await, StatusCode::UNAUTHORIZED, "mfa_token_expired");
+}
+
+#[tokio::test]
+async fn a_backup_code_works_once_in_any_case_and_with_or_without_the_dash() {
+    let app = spawn_app().await;
+    let token = app.signed_in_user("ada@example.com").await;
+    let (_, codes) = app.enable_totp(&token).await;
+    let typed = codes[0].replace('-', "").to_uppercase();
+    let mfa = app.mfa_token("ada@example.com", PASSWORD).await;
+    let r = app.mfa(&mfa, "backup_code", &typed).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let mfa = app.mfa_token("ada@example.com", PASSWORD).await;
+    assert_error(&app.mfa(&mfa, "backup_code", &codes[0]).await, StatusCode::UNAUTHORIZED, "invalid_code");
+    assert_eq!(app.get("/api/v1/me/2fa", &token).await.body["backup_codes_remaining"], 9);
+    let kinds: Vec<Value> = app
+        .get("/api/v1/me/security-events", &token)
+        .await
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].clone())
+        .collect();
+    assert!(kinds.contains(&json!("backup_code_used")), "{kinds:?}");
+}
+
+#[tokio::test]
+async fn twenty_racing_requests_with_one_backup_code_let_exactly_one_in() {
+    let app = spawn_app().await;
+    let token = app.signed_in_user("ada@example.com").await;
+    let (_, codes) = app.enable_totp(&token).await;
+    let mut tokens = Vec::new();
+    for _ in 0..20 {
+        tokens.push(app.mfa_token("ada@example.com", PASSWORD).await);
+    }
+    let attempts = tokens.iter().map(|t| app.mfa(t, "backup_code", &codes[3]));
+    let results = futures::future::join_all(attempts).await;
+    let ok = results.iter().filter(|r| r.status == StatusCode::OK).count();
+    assert_eq!(ok, 1, "{:?}", results.iter().map(|r| r.status).collect::<Vec<_>>());
+    assert!(results.iter().filter(|r| r.status != StatusCode::OK).all(|r| r.body["error"] == "invalid_code"));
+    assert_eq!(app.get("/api/v1/me/2fa", &token).await.body["backup_codes_remaining"], 9);
+}
+
+#[tokio::test]
+async fn twenty_racing_requests_with_one_totp_code_let_exactly_one_in() {
+    let app = spawn_app().await;
+    let token = app.signed_in_user("ada@example.com").await;
+    let (auth, _) = app.enable_totp(&token).await;
+    let mut tokens = Vec::new();
+    for _ in 0..20 {
+        tokens.push(app.mfa_token("ada@example.com", PASSWORD).await);
+    }
+    let code = app.next_code(&auth);
+    let results = futures::future::join_all(tokens.iter().map(|t| app.mfa(t, "totp", &code))).await;
+    let ok = results.iter().filter(|r| r.status == StatusCode::OK).count();
+    assert_eq!(ok, 1, "{:?}", results.iter().map(|r| r.status).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn regenerating_backup_codes_voids_the_old_ones_and_needs_a_recent_sign_in() {
+    let app = spawn_app().await;
+    let token = app.signed_in_user("ada@example.com").await;
+    let (_, old) = app.enable_totp(&token).await;
+    let r = app.post("/api/v1/me/2fa/backup-codes", Some(&token), json!({})).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let new: Vec<String> =
+        r.body["backup_codes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_owned()).collect();
+    assert_eq!(new.len(), 10);
+    assert!(new.iter().all(|c| !old.contains(c)));
+    let mfa = app.mfa_token("ada@example.com", PASSWORD).await;
+    assert_error(&app.mfa(&mfa, "backup_code", &old[0]).await, StatusCode::UNAUTHORIZED, "invalid_code");
+    assert_eq!(app.mfa(&mfa, "backup_code", &new[0]).await.status, StatusCode::OK);
+
+    app.advance_clock(Duration::minutes(11));
+    let r = app.post("/api/v1/me/2fa/backup-codes", Some(&token), json!({})).await;
+    assert_error(&r, StatusCode::FORBIDDEN, "reauth_required");
+}
+
+#[tokio::test]
+async fn recovery_burns_a_backup_code_then_re_enrols_without_a_gap() {
+    let app = spawn_app().await;
+    let token = app.signed_in_user("ada@example.com").await;
+    let (old_auth, codes) = app.enable_totp(&token).await;
+    // Phone lost: sign in with a backup code.
+    let mfa = app.mfa_token("ada@example.com", PASSWORD).await;
+    let session = app.mfa(&mfa, "backup_code", &codes[1]).await.body["token"].as_str().unwrap().to_owned();
+    let (new_auth, _) = app.start_totp_setup(&session).await;
+    // Until the new app is confirmed the old factor still protects the account.
+    assert_eq!(app.get("/api/v1/me/2fa", &session).await.body["enabled"], true);
+    let r = app.post("/api/v1/me/2fa/totp/confirm", Some(&session), json!({"code": app.next_code(&new_auth)})).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body, json!({"backup_codes": null}), "re-enrolment keeps the existing codes");
+    let mfa = app.mfa_token("ada@example.com", PASSWORD).await;
+    assert_error(&app.mfa(&mfa, "totp", &app.next_code(&old_auth)).await, StatusCode::UNAUTHORIZED, "invalid_code");
+    assert_eq!(app.mfa(&mfa, "totp", &app.next_code(&new_auth)).await.status, StatusCode::OK);
+    assert_eq!(app.get("/api/v1/me/2fa", &session).await.body["backup_codes_remaining"], 9);
+}
+
+#[tokio::test]
+async fn the_only_factor_cannot_be_deleted_but_2fa_can_be_disabled() {
+    let app = spawn_app().await;
+    let token = app.signed_in_user("ada@example.com").await;
+    app.enable_totp(&token).await;
+    assert_error(&app.delete("/api/v1/me/2fa/totp", &token).await, StatusCode::CONFLICT, "last_factor");
+    let wrong = app.post("/api/v1/me/2fa/disable", Some(&token), json!({"password": "Not-The-Password-1"})).await;
+    assert_error(&wrong, StatusCode::UNAUTHORIZED, "invalid_password");
+    let r = app.post("/api/v1/me/2fa/disable", Some(&token), json!({"password": PASSWORD})).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert_eq!(
+        app.get("/api/v1/me/2fa", &token).await.body,
+        json!({"enabled": false, "totp": null, "webauthn_keys": 0, "backup_codes_remaining": 0})
+    );
+    assert_eq!(app.login("ada@example.com", PASSWORD).await.body["status"], "ok");
+    let again = app.post("/api/v1/me/2fa/disable", Some(&token), json!({"password": PASSWORD})).await;
+    assert_error(&again, StatusCode::CONFLICT, "2fa_not_enabled");
+}
+
+#[tokio::test]
+async fn reauth_by_password_or_code_reopens_sensitive_actions() {
+    let app = spawn_app().await;
+    let token = app.signed_in_user("ada@example.com").await;
+    let (auth, _) = app.enable_totp(&token).await;
+    app.advance_clock(Duration::minutes(11));
+    let disable = json!({"password": PASSWORD});
+    assert_error(
+        &app.post("/api/v1/me/2fa/disable", Some(&token), disable.clone()).await,
+        StatusCode::FORBIDDEN,
+        "reauth_required",
+    );
+    assert_error(&app.delete("/api/v1/me/2fa/totp", &token).await, StatusCode::FORBIDDEN, "reauth_required");
+
+    let bad = app.post("/api/v1/auth/reauth", Some(&token), json!({"password": "Not-The-Password-1"})).await;
+    assert_error(&bad, StatusCode::UNAUTHORIZED, "invalid_password");
+    let bad = app.post("/api/v1/auth/reauth", Some(&token), json!({"code": "000000"})).await;
+    assert_error(&bad, StatusCode::UNAUTHORIZED, "invalid_code");
+    assert_error(
+        &app.post("/api/v1/auth/reauth", Some(&token), json!({})).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+    );
+
+    let r = app.post("/api/v1/auth/reauth", Some(&token), json!({"code": app.next_code(&auth)})).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert_eq!(app.post("/api/v1/me/2fa/backup-codes", Some(&token), json!({})).await.status, StatusCode::OK);
+
+    app.advance_clock(Duration::minutes(11));
+    let r = app.post("/api/v1/auth/reauth", Some(&token), json!({"password": PASSWORD})).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_eq!(app.post("/api/v1/me/2fa/disable", Some(&token), disable).await.status, StatusCode::NO_CONTENT);
+}
+
+#[tokio::test]
+async fn totp_secrets_are_sealed_at_rest() {
+    let app = spawn_app().await;
+    let token = app.signed_in_user("ada@example.com").await;
+    let (auth, _) = app.enable_totp(&token).await;
+    let user_id = app.get("/api/v1/me", &token).await.body["id"].as_str().unwrap().to_owned();
+    let stored = app.state.store.totp(&user_id).await.unwrap().unwrap();
+    assert!(!stored.secret_sealed.contains(&auth.base32));
+    assert!(!stored.secret_sealed.contains(&hex::encode(auth.secret.as_bytes())));
+    let other_key = latchkey::secrets::Secrets::from_master_key(&[9; 32]);
+    assert!(other_key.open(&stored.secret_sealed, &user_id).is_err());
+}
+
+#[tokio::test]
+async fn a_wrong_secret_key_stops_the_server_at_start() {
+    let key_a = "a".repeat(64);
+    let app = crate::helpers::spawn_app_with(|c| c.secret_key = Some(key_a.clone().into())).await;
+    let mut config = (*app.state.config).clone();
+    let again = latchkey::server::build_state(config.clone(), latchkey::clock::Clock::default()).await;
+    assert!(again.is_ok(), "the same key opens the same database");
+    config.secret_key = Some("b".repeat(64).into());
+    let err = latchkey::server::build_state(config, latchkey::clock::Clock::default()).await.err().unwrap();
+    assert!(err.to_string().contains("secret key does not match"), "{err}");
+}
+
+#[tokio::test]
+async fn admin_reset_removes_every_factor_and_session() {
+    let app = spawn_app().await;
+    let token = app.signed_in_user("ada@example.com").await;
+    app.enable_totp(&token).await;
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_latchkey"))
+        .args(["user", "reset-2fa", "ada@example.com", "--database", &app.state.config.database_url, "--data-dir"])
+        .arg(&app.state.config.data_dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_error(&app.get("/api/v1/me", &token).await, StatusCode::UNAUTHORIZED, "unauthenticated");
+    let fresh = app.token_for("ada@example.com", PASSWORD).await;
+    assert_eq!(app.get("/api/v1/me/2fa", &fresh).await.body["enabled"], false);
+    let unknown = std::process::Command::new(env!("CARGO_BIN_EXE_latchkey"))
+        .args(["user", "reset-2fa", "nobody@example.com", "--database", &app.state.config.database_url, "--data-dir"])
+        .arg(&app.state.config.data_dir)
+        .output()
+        .unwrap();
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no account"));
+}

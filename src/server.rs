@@ -24,11 +24,12 @@ pub async fn build_state(config: Config, clock: Clock) -> anyhow::Result<AppStat
     let secret_key = config.secret_key.as_ref().map(ExposeSecret::expose_secret);
     let secrets = Secrets::load(secret_key, &config.data_dir)?;
     check_key(&store, &secrets).await?;
+    let geo = GeoLookup::open(&config.geoip_dbs);
     Ok(AppState {
         store,
         hasher: Hasher::for_this_machine()?,
         config: Arc::new(config),
-        geo: Arc::new(GeoLookup::without_database()),
+        geo: Arc::new(geo),
         secrets: Arc::new(secrets),
         metrics: Arc::default(),
         clock,

@@ -1,7 +1,7 @@
 //! `/auth/*`: sign-up, sign-in, sign-out.
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -16,7 +16,7 @@ use crate::service::mfa;
 use crate::state::AppState;
 
 use super::error::ErrorBody;
-use super::extract::{ApiJson, Auth, Client};
+use super::extract::{ApiJson, Auth, Client, TRUSTED_COOKIE, cookie};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -67,7 +67,7 @@ pub struct LoginBody {
     /// Ask for a trusted-device token that skips 2FA on this device for a while.
     #[serde(default)]
     remember_device: bool,
-    #[allow(dead_code)] // Read once trusted devices land; accepted now so clients need not change.
+    /// A token from an earlier `remember_device`; the `latchkey_trusted` cookie works too.
     trusted_device_token: Option<String>,
     device: Option<DeviceClaim>,
 }
@@ -76,7 +76,14 @@ pub struct LoginBody {
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum LoginResponse {
     /// Signed in: `token` is the bearer token of the new session.
-    Ok { token: String, session_id: String },
+    Ok {
+        token: String,
+        session_id: String,
+        /// Present when `remember_device` was asked: send it as `trusted_device_token` at
+        /// the next sign-in to skip the second factor on this device.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        trusted_device_token: Option<String>,
+    },
     /// The password was right and a second factor is needed: send `mfa_token` to
     /// `POST /auth/mfa` within 5 minutes. `methods` lists what the account can use.
     MfaRequired { mfa_token: String, methods: Vec<String> },
@@ -85,7 +92,11 @@ pub enum LoginResponse {
 impl From<LoginOutcome> for LoginResponse {
     fn from(outcome: LoginOutcome) -> Self {
         match outcome {
-            LoginOutcome::SignedIn { token, session_id } => Self::Ok { token: token.expose().to_owned(), session_id },
+            LoginOutcome::SignedIn { token, session_id, trusted_device_token } => Self::Ok {
+                token: token.expose().to_owned(),
+                session_id,
+                trusted_device_token: trusted_device_token.map(|t| t.expose().to_owned()),
+            },
             LoginOutcome::MfaRequired { mfa_token, methods } => Self::MfaRequired {
                 mfa_token: mfa_token.expose().to_owned(),
                 methods: methods.into_iter().map(str::to_owned).collect(),
@@ -105,6 +116,7 @@ impl From<LoginOutcome> for LoginResponse {
 async fn login(
     State(state): State<AppState>,
     Client(ctx): Client,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<LoginBody>,
 ) -> Result<axum::Json<LoginResponse>> {
     let (device_kind, device_name) = body.device.map_or((None, None), |d| (d.kind, d.name));
@@ -112,6 +124,7 @@ async fn login(
         email: body.email,
         password: Password::new(body.password),
         remember_device: body.remember_device,
+        trusted_device_token: body.trusted_device_token.or_else(|| cookie(&headers, TRUSTED_COOKIE).map(str::to_owned)),
         device_kind,
         device_name,
     };
@@ -134,8 +147,8 @@ pub struct MfaBody {
     code: Option<String>,
     #[allow(dead_code)] // Read once security keys land.
     credential: Option<serde_json::Value>,
+    /// Also honoured when asked at the password step.
     #[serde(default)]
-    #[allow(dead_code)] // Read once trusted devices land.
     remember_device: bool,
 }
 
@@ -155,7 +168,8 @@ async fn mfa(
         MfaMethod::BackupCode => mfa::Method::BackupCode,
         MfaMethod::Webauthn => mfa::Method::Webauthn,
     };
-    let input = mfa::MfaInput { mfa_token: body.mfa_token, method, code: body.code };
+    let input =
+        mfa::MfaInput { mfa_token: body.mfa_token, method, code: body.code, remember_device: body.remember_device };
     Ok(axum::Json(mfa::complete(&state, &ctx, input).await?.into()))
 }
 

@@ -19,6 +19,7 @@ use crate::state::AppState;
 use super::error::plain;
 
 pub const SESSION_COOKIE: &str = "latchkey_session";
+pub const TRUSTED_COOKIE: &str = "latchkey_trusted";
 
 /// A JSON body; malformed JSON or a wrong field type is 400 `invalid_request`.
 pub struct ApiJson<T>(pub T);

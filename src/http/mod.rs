@@ -10,6 +10,7 @@ mod openapi;
 mod ops;
 mod security_events;
 mod sessions;
+mod trusted_devices;
 mod two_factor;
 
 use axum::Router;
@@ -46,6 +47,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(sessions::router())
         .merge(history::router())
         .merge(two_factor::router())
-        .merge(security_events::router());
+        .merge(security_events::router())
+        .merge(trusted_devices::router());
     OpenApiRouter::with_openapi(openapi::base()).nest("/api/v1", routes)
 }

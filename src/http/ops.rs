@@ -1,4 +1,5 @@
-//! Operations: health, metrics, and the OpenAPI description.
+//! Operations: liveness (no database: also the benchmark's baseline route), health,
+//! metrics, and the OpenAPI description.
 
 use axum::Json;
 use axum::extract::State;
@@ -12,13 +13,17 @@ use crate::state::AppState;
 pub fn router(openapi: &OpenApi) -> axum::Router<AppState> {
     // Rendered once: the description does not change while the server runs.
     let spec = openapi.to_pretty_json().unwrap_or_default();
-    axum::Router::new().route("/healthz", get(healthz)).route("/metrics", get(metrics)).route(
-        "/api/v1/openapi.json",
-        get(move || {
-            let spec = spec.clone();
-            async move { ([(header::CONTENT_TYPE, "application/json")], spec) }
-        }),
-    )
+    axum::Router::new()
+        .route("/livez", get(|| async { "ok" }))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route(
+            "/api/v1/openapi.json",
+            get(move || {
+                let spec = spec.clone();
+                async move { ([(header::CONTENT_TYPE, "application/json")], spec) }
+            }),
+        )
 }
 
 async fn healthz(State(state): State<AppState>) -> Response {

@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::state::AppState;
 use crate::store::{LoginEvent, NewSession, StoreError, UserRecord};
 
-use super::{Caller, ClientContext, mfa};
+use super::{Caller, ClientContext, mfa, trusted_devices};
 
 const PASSWORD: &str = "password";
 
@@ -16,6 +16,7 @@ pub struct LoginInput {
     pub email: String,
     pub password: Password,
     pub remember_device: bool,
+    pub trusted_device_token: Option<String>,
     pub device_kind: Option<DeviceKind>,
     pub device_name: Option<String>,
 }
@@ -24,6 +25,7 @@ pub enum LoginOutcome {
     SignedIn {
         token: SecretToken,
         session_id: String,
+        trusted_device_token: Option<SecretToken>,
     },
     /// The password was right; `mfa_token` carries it to `POST /auth/mfa`.
     MfaRequired {
@@ -88,7 +90,8 @@ pub async fn login(state: &AppState, ctx: &ClientContext, input: LoginInput) -> 
     state.metrics.login(true);
 
     let factors = state.store.factors(&user.id).await?;
-    if factors.enabled() {
+    let trusted = trusted_devices::recognise(state, &user.id, input.trusted_device_token.as_deref()).await?;
+    if factors.enabled() && trusted.is_none() {
         return mfa::begin(
             state,
             mfa::FirstStep {
@@ -102,10 +105,10 @@ pub async fn login(state: &AppState, ctx: &ClientContext, input: LoginInput) -> 
         )
         .await;
     }
-    let (token, session_id) = start_session(state, ctx, &user.id, &device).await?;
+    let (token, session_id) = start_session(state, ctx, &user.id, &device, trusted.as_deref()).await?;
     record_attempt(state, ctx, &user.id, &device, PASSWORD, false, None).await?;
     state.store.record_sign_in(&user.id, state.clock.now()).await?;
-    Ok(LoginOutcome::SignedIn { token, session_id })
+    Ok(LoginOutcome::SignedIn { token, session_id, trusted_device_token: None })
 }
 
 pub async fn start_session(
@@ -113,6 +116,7 @@ pub async fn start_session(
     ctx: &ClientContext,
     user_id: &str,
     device: &Device,
+    trusted_device_id: Option<&str>,
 ) -> Result<(SecretToken, String)> {
     let token = mint(TokenKind::Session)?;
     let now = state.clock.now();
@@ -127,6 +131,7 @@ pub async fn start_session(
             user_agent: ctx.user_agent.as_deref(),
             now,
             expires_at: state.config.settings.session.expires_at(now),
+            trusted_device_id,
         })
         .await?;
     Ok((token, id))

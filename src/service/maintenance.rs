@@ -17,5 +17,6 @@ pub async fn prune(state: &AppState) -> Result<Pruned> {
     let sessions = state.store.prune_sessions(now, now - s.session.idle).await?;
     let login_history = state.store.prune_login_history(now - Duration::days(s.login_history_days.into())).await?;
     state.store.prune_mfa_challenges(now).await?;
+    state.store.prune_trusted_devices(now).await?;
     Ok(Pruned { sessions, login_history })
 }

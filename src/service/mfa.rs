@@ -11,7 +11,7 @@ use crate::store::{Factors, NewMfaChallenge};
 
 use super::auth::{LoginOutcome, mint, record_attempt, start_session};
 use super::two_factor::{open_secret, unix_seconds};
-use super::{ClientContext, events};
+use super::{ClientContext, events, trusted_devices};
 
 /// An mfa_token lives this long...
 pub const CHALLENGE_LIFETIME: Duration = Duration::minutes(5);
@@ -29,6 +29,7 @@ pub struct MfaInput {
     pub mfa_token: String,
     pub method: Method,
     pub code: Option<String>,
+    pub remember_device: bool,
 }
 
 /// What the first step hands over when a second factor is needed.
@@ -93,10 +94,16 @@ pub async fn complete(state: &AppState, ctx: &ClientContext, input: MfaInput) ->
     if !state.store.consume_mfa_challenge(&challenge.id, now).await? {
         return Err(Error::MfaTokenExpired);
     }
-    let (token, session_id) = start_session(state, ctx, &challenge.user_id, &device).await?;
+    let remembered = if challenge.remember_device || input.remember_device {
+        Some(trusted_devices::remember(state, ctx, &challenge.user_id, &device).await?)
+    } else {
+        None
+    };
+    let trusted_id = remembered.as_ref().map(|(_, id)| id.as_str());
+    let (token, session_id) = start_session(state, ctx, &challenge.user_id, &device, trusted_id).await?;
     record_attempt(state, ctx, &challenge.user_id, &device, &challenge.method, true, None).await?;
     state.store.record_sign_in(&challenge.user_id, now).await?;
-    Ok(LoginOutcome::SignedIn { token, session_id })
+    Ok(LoginOutcome::SignedIn { token, session_id, trusted_device_token: remembered.map(|(t, _)| t) })
 }
 
 /// A TOTP code of the account's authenticator, never one already used.

@@ -8,6 +8,7 @@ pub mod history;
 pub mod maintenance;
 pub mod mfa;
 pub mod sessions;
+pub mod trusted_devices;
 pub mod two_factor;
 
 use std::net::IpAddr;
@@ -28,4 +29,6 @@ pub struct Caller {
     pub user_id: String,
     pub session_id: String,
     pub auth_at: chrono::DateTime<chrono::Utc>,
+    /// The trusted device the session signed in from, if any.
+    pub trusted_device_id: Option<String>,
 }

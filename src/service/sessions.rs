@@ -28,7 +28,12 @@ pub async fn authenticate(state: &AppState, token: &SecretToken) -> Result<Calle
             }
         });
     }
-    Ok(Caller { user_id: session.user_id, session_id: session.id, auth_at: session.auth_at })
+    Ok(Caller {
+        user_id: session.user_id,
+        session_id: session.id,
+        auth_at: session.auth_at,
+        trusted_device_id: session.trusted_device_id,
+    })
 }
 
 /// 403 `reauth_required` unless the caller proved a password or factor recently.

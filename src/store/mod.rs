@@ -9,6 +9,7 @@ mod login_history;
 mod mfa;
 mod security_events;
 mod sessions;
+mod trusted_devices;
 mod two_factor;
 mod users;
 
@@ -24,6 +25,7 @@ pub use login_history::{LoginEvent, LoginRecord};
 pub use mfa::{MfaChallenge, NewMfaChallenge};
 pub use security_events::{SecurityEvent, SecurityEventRecord};
 pub use sessions::{NewSession, SessionRecord};
+pub use trusted_devices::{NewTrustedDevice, TrustedDeviceRecord};
 pub use two_factor::{Factors, TotpRecord};
 pub use users::UserRecord;
 

@@ -15,6 +15,8 @@ pub struct NewSession<'a> {
     pub user_agent: Option<&'a str>,
     pub now: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    /// The trusted device this sign-in used or created, if any.
+    pub trusted_device_id: Option<&'a str>,
 }
 
 #[derive(Debug, Clone)]
@@ -28,9 +30,10 @@ pub struct SessionRecord {
     pub last_activity_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     pub auth_at: DateTime<Utc>,
+    pub trusted_device_id: Option<String>,
 }
 
-const SESSION_COLUMNS: &str = "id, user_id, device_kind, device_name, ip, country, city, location_label, created_at, last_activity_at, expires_at, auth_at";
+const SESSION_COLUMNS: &str = "id, user_id, device_kind, device_name, ip, country, city, location_label, created_at, last_activity_at, expires_at, auth_at, trusted_device_id";
 
 impl SessionRecord {
     fn from_row(row: &sqlx::any::AnyRow) -> StoreResult<Self> {
@@ -51,6 +54,7 @@ impl SessionRecord {
             last_activity_at: from_millis(row.try_get("last_activity_at")?),
             expires_at: from_millis(row.try_get("expires_at")?),
             auth_at: from_millis(row.try_get("auth_at")?),
+            trusted_device_id: row.try_get("trusted_device_id")?,
         })
     }
 }
@@ -59,8 +63,8 @@ impl Store {
     pub async fn create_session(&self, s: NewSession<'_>) -> StoreResult<String> {
         let id = new_id();
         sqlx::query(
-            "INSERT INTO sessions (id, user_id, token_hash, device_kind, device_name, ip, country, city, location_label, user_agent, created_at, last_activity_at, expires_at, auth_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $11)",
+            "INSERT INTO sessions (id, user_id, token_hash, device_kind, device_name, ip, country, city, location_label, user_agent, created_at, last_activity_at, expires_at, auth_at, trusted_device_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $11, $13)",
         )
         .bind(&id)
         .bind(s.user_id)
@@ -74,6 +78,7 @@ impl Store {
         .bind(s.user_agent)
         .bind(to_millis(s.now))
         .bind(to_millis(s.expires_at))
+        .bind(s.trusted_device_id)
         .execute(&self.pool)
         .await?;
         Ok(id)

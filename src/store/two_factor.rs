@@ -167,11 +167,11 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Removes every second factor, backup code and pending setup of an account; with
+    /// Removes every second factor, backup code, pending setup and trusted device of an account; with
     /// `sessions` also every session (admin recovery). One transaction.
     pub async fn remove_second_factors(&self, user_id: &str, sessions: bool) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
-        let mut tables = vec!["totp_credentials", "totp_pending", "backup_codes", "mfa_challenges"];
+        let mut tables = vec!["totp_credentials", "totp_pending", "backup_codes", "mfa_challenges", "trusted_devices"];
         if sessions {
             tables.push("sessions");
         }

@@ -114,6 +114,8 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
+        // A new password means a fresh start: no device skips 2FA on the old one's say-so.
+        sqlx::query("DELETE FROM trusted_devices WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(revoked)
     }

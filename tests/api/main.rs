@@ -9,6 +9,7 @@ mod cli;
 mod errors;
 mod history;
 mod ops;
+mod places_and_devices;
 mod sessions;
 mod signup_login;
 mod store;

@@ -56,6 +56,7 @@ async fn sessions_are_found_by_token_hash_and_pruned_when_expired() {
             user_agent: Some("ua"),
             now,
             expires_at: now + Duration::days(90),
+            trusted_device_id: None,
         })
         .await
         .unwrap();

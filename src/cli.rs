@@ -11,6 +11,7 @@ use crate::clock::Clock;
 use crate::config::{self, Config, FileConfig, Overrides};
 use crate::domain::email::Email;
 use crate::domain::password::Password;
+use crate::domain::workspace::Plan;
 use crate::error::Error;
 use crate::server;
 use crate::service;
@@ -40,8 +41,23 @@ enum Command {
     /// Manage accounts
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage workspaces
+    #[command(subcommand)]
+    Workspace(WorkspaceCommand),
     /// Apply the retention of login history and expired sessions
     Prune,
+}
+
+#[derive(Debug, Subcommand)]
+enum WorkspaceCommand {
+    /// Create a workspace with its first owner
+    Add {
+        name: String,
+        #[arg(long)]
+        owner: String,
+        #[arg(long, default_value = "free", value_parser = ["free", "team"])]
+        plan: String,
+    },
 }
 
 #[derive(Debug, Args, Default)]
@@ -141,6 +157,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 UserCommand::List => user_list(&state).await,
                 UserCommand::Reset2fa { email } => user_reset_2fa(&state, &email).await,
             }
+        }
+        Command::Workspace(WorkspaceCommand::Add { name, owner, plan }) => {
+            let state = server::build_state(config, Clock::default()).await?;
+            let email = Email::parse(&owner).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let user = state
+                .store
+                .user_by_email(&email)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no account with email {email}"))?;
+            let plan = Plan::parse(&plan).ok_or_else(|| anyhow::anyhow!("plan must be free or team"))?;
+            let w = service::workspaces::create(&state, &user.id, &name, plan).await.map_err(describe)?;
+            println!("created workspace {} ({}) on the {} plan, owned by {email}", w.name, w.id, w.plan.as_str());
+            Ok(())
         }
         Command::Prune => {
             let state = server::build_state(config, Clock::default()).await?;

@@ -35,6 +35,16 @@ pub enum Error {
     SetupRequired,
     #[error("two-factor authentication is not enabled")]
     TwoFactorNotEnabled,
+    #[error("only the workspace's owners and admins may do this")]
+    Forbidden,
+    #[error("this workspace requires two-factor authentication: enable it on your security page to regain access")]
+    WorkspaceRequires2fa,
+    #[error("enable two-factor authentication on your own account before requiring it of others")]
+    Enable2faFirst,
+    #[error("that account is already a member of this workspace")]
+    AlreadyMember,
+    #[error("security keys are available on team plans")]
+    PlanRequired,
     #[error("confirm your password or a second factor again to do this")]
     ReauthRequired,
     #[error("the request failed its cross-site request forgery check")]

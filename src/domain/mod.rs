@@ -10,3 +10,4 @@ pub mod password;
 pub mod session_policy;
 pub mod token;
 pub mod totp;
+pub mod workspace;

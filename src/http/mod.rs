@@ -12,6 +12,7 @@ mod security_events;
 mod sessions;
 mod trusted_devices;
 mod two_factor;
+mod workspaces;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -25,7 +26,7 @@ use crate::state::AppState;
 const MAX_BODY_BYTES: usize = 64 * 1024;
 
 pub fn app(state: AppState) -> Router {
-    let (api, spec) = api_router().split_for_parts();
+    let (api, spec) = api_router(state.clone()).split_for_parts();
     Router::new()
         .merge(api)
         .merge(ops::router(&spec))
@@ -40,7 +41,7 @@ pub fn app(state: AppState) -> Router {
 }
 
 /// Every `/api/v1` route, with its OpenAPI description.
-pub fn api_router() -> OpenApiRouter<AppState> {
+pub fn api_router(state: AppState) -> OpenApiRouter<AppState> {
     let routes = OpenApiRouter::new()
         .merge(auth::router())
         .merge(me::router())
@@ -48,6 +49,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(history::router())
         .merge(two_factor::router())
         .merge(security_events::router())
-        .merge(trusted_devices::router());
+        .merge(trusted_devices::router())
+        .merge(workspaces::router(state));
     OpenApiRouter::with_openapi(openapi::base()).nest("/api/v1", routes)
 }

@@ -10,6 +10,7 @@ pub mod mfa;
 pub mod sessions;
 pub mod trusted_devices;
 pub mod two_factor;
+pub mod workspaces;
 
 use std::net::IpAddr;
 

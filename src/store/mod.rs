@@ -12,6 +12,7 @@ mod sessions;
 mod trusted_devices;
 mod two_factor;
 mod users;
+mod workspaces;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -28,6 +29,7 @@ pub use sessions::{NewSession, SessionRecord};
 pub use trusted_devices::{NewTrustedDevice, TrustedDeviceRecord};
 pub use two_factor::{Factors, TotpRecord};
 pub use users::UserRecord;
+pub use workspaces::{MemberRecord, Membership, WorkspaceRecord};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

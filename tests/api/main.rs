@@ -14,3 +14,4 @@ mod sessions;
 mod signup_login;
 mod store;
 mod two_factor;
+mod workspaces;

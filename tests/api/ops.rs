@@ -54,6 +54,12 @@ async fn the_openapi_description_lists_every_route() {
         ("/api/v1/me/trusted-devices", "get"),
         ("/api/v1/me/trusted-devices", "delete"),
         ("/api/v1/me/trusted-devices/{id}", "delete"),
+        ("/api/v1/workspaces", "post"),
+        ("/api/v1/me/workspaces", "get"),
+        ("/api/v1/workspaces/{id}", "get"),
+        ("/api/v1/workspaces/{id}/members", "post"),
+        ("/api/v1/workspaces/{id}/members", "get"),
+        ("/api/v1/workspaces/{id}/policy", "put"),
     ];
     for (path, method) in expected {
         assert!(spec["paths"][path][method].is_object(), "{method} {path} missing");

@@ -1,0 +1,233 @@
+//! `/workspaces` and `/me/workspaces`. Every `/workspaces/{id}` route sits behind one
+//! layer, [`require_access`], so no route — present or future — can forget the 2FA policy.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{Next, from_fn_with_state};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, RequestPartsExt};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::domain::workspace::{Access, Plan, Role, WorkspacePolicy};
+use crate::error::{Error, Result};
+use crate::service::{Caller, workspaces};
+use crate::state::AppState;
+use crate::store::{Membership, WorkspaceRecord};
+
+use super::error::ErrorBody;
+use super::extract::{ApiJson, Auth};
+
+pub fn router(state: AppState) -> OpenApiRouter<AppState> {
+    let scoped = OpenApiRouter::new()
+        .routes(routes!(get_workspace))
+        .routes(routes!(add_member, list_members))
+        .routes(routes!(set_policy))
+        .route_layer(from_fn_with_state(state, require_access));
+    OpenApiRouter::new().routes(routes!(create_workspace)).routes(routes!(my_workspaces)).merge(scoped)
+}
+
+/// The member a `/workspaces/{id}` request comes from, once the gate let them through.
+#[derive(Clone)]
+struct Scope {
+    caller: Caller,
+    member: Membership,
+}
+
+async fn require_access(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let (mut parts, body) = req.into_parts();
+    let caller = match parts.extract_with_state::<Auth, _>(&state).await {
+        Ok(Auth(caller)) => caller,
+        Err(e) => return e.into_response(),
+    };
+    let params: Path<HashMap<String, String>> = match parts.extract().await {
+        Ok(p) => p,
+        Err(e) => return Error::InvalidRequest(e.body_text()).into_response(),
+    };
+    let Some(id) = params.get("id") else {
+        return Error::NotFound.into_response();
+    };
+    match workspaces::authorize(&state, &caller, id).await {
+        Ok(member) => {
+            parts.extensions.insert(Scope { caller, member });
+            next.run(Request::from_parts(parts, body)).await
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WorkspaceView {
+    id: String,
+    name: String,
+    plan: Plan,
+    require_2fa: bool,
+}
+
+impl From<WorkspaceRecord> for WorkspaceView {
+    fn from(w: WorkspaceRecord) -> Self {
+        Self { id: w.id, name: w.name, plan: w.plan, require_2fa: w.policy.require_2fa }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CreateWorkspaceBody {
+    name: String,
+    /// `free` (default) or `team`.
+    plan: Option<Plan>,
+}
+
+/// Creates a workspace; the caller becomes its owner.
+#[utoipa::path(post, path = "/workspaces", tag = "workspaces", security(("bearer" = [])), request_body = CreateWorkspaceBody, responses(
+    (status = 201, body = WorkspaceView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+))]
+async fn create_workspace(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    ApiJson(body): ApiJson<CreateWorkspaceBody>,
+) -> Result<(StatusCode, axum::Json<WorkspaceView>)> {
+    let w = workspaces::create(&state, &caller.user_id, &body.name, body.plan.unwrap_or(Plan::Free)).await?;
+    Ok((StatusCode::CREATED, axum::Json(w.into())))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MyWorkspace {
+    id: String,
+    name: String,
+    role: Role,
+    plan: Plan,
+    require_2fa: bool,
+    /// `2fa_required` while the policy locks the caller out: enrol on the security page.
+    access: Access,
+}
+
+/// The caller's workspaces and whether they may use each now. Always open, even to a
+/// member that a policy locks out.
+#[utoipa::path(get, path = "/me/workspaces", tag = "workspaces", security(("bearer" = [])), responses(
+    (status = 200, body = [MyWorkspace]), (status = 401, body = ErrorBody),
+))]
+async fn my_workspaces(State(state): State<AppState>, Auth(caller): Auth) -> Result<axum::Json<Vec<MyWorkspace>>> {
+    let rows = workspaces::list_mine(&state, &caller).await?;
+    Ok(axum::Json(
+        rows.into_iter()
+            .map(|(m, access)| MyWorkspace {
+                id: m.workspace.id,
+                name: m.workspace.name,
+                role: m.role,
+                plan: m.workspace.plan,
+                require_2fa: m.workspace.policy.require_2fa,
+                access,
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WorkspaceDetail {
+    id: String,
+    name: String,
+    plan: Plan,
+    require_2fa: bool,
+    /// The caller's role.
+    role: Role,
+}
+
+/// A workspace, for its members. 403 `workspace_requires_2fa` while the policy locks the
+/// caller out (as on every `/workspaces/{id}` route); 404 for non-members.
+#[utoipa::path(get, path = "/workspaces/{id}", tag = "workspaces", security(("bearer" = [])), params(("id" = String, Path)), responses(
+    (status = 200, body = WorkspaceDetail),
+    (status = 403, description = "`workspace_requires_2fa`", body = ErrorBody),
+    (status = 404, body = ErrorBody),
+))]
+async fn get_workspace(Extension(scope): Extension<Scope>) -> axum::Json<WorkspaceDetail> {
+    let w = scope.member.workspace;
+    axum::Json(WorkspaceDetail {
+        id: w.id,
+        name: w.name,
+        plan: w.plan,
+        require_2fa: w.policy.require_2fa,
+        role: scope.member.role,
+    })
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct AddMemberBody {
+    email: String,
+    role: Role,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MemberView {
+    user_id: String,
+    email: String,
+    role: Role,
+    two_factor_enabled: bool,
+}
+
+/// Adds an existing account to the workspace. Owners and admins only; only an owner
+/// may add another owner.
+#[utoipa::path(post, path = "/workspaces/{id}/members", tag = "workspaces", security(("bearer" = [])), params(("id" = String, Path)),
+    request_body = AddMemberBody, responses(
+    (status = 201, body = MemberView),
+    (status = 403, description = "`forbidden` or `workspace_requires_2fa`", body = ErrorBody),
+    (status = 404, description = "no such workspace, or no account with that email", body = ErrorBody),
+    (status = 409, description = "`already_member`", body = ErrorBody),
+))]
+async fn add_member(
+    State(state): State<AppState>,
+    Extension(scope): Extension<Scope>,
+    ApiJson(body): ApiJson<AddMemberBody>,
+) -> Result<(StatusCode, axum::Json<MemberView>)> {
+    let m = workspaces::add_member(&state, &scope.member, &body.email, body.role).await?;
+    let view =
+        MemberView { user_id: m.user_id, email: m.email, role: m.role, two_factor_enabled: m.two_factor_enabled };
+    Ok((StatusCode::CREATED, axum::Json(view)))
+}
+
+/// Members with their 2FA state, so admins see who is not compliant. Owners and admins only.
+#[utoipa::path(get, path = "/workspaces/{id}/members", tag = "workspaces", security(("bearer" = [])), params(("id" = String, Path)), responses(
+    (status = 200, body = [MemberView]), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+))]
+async fn list_members(
+    State(state): State<AppState>,
+    Extension(scope): Extension<Scope>,
+) -> Result<axum::Json<Vec<MemberView>>> {
+    let rows = workspaces::members(&state, &scope.member).await?;
+    Ok(axum::Json(
+        rows.into_iter()
+            .map(|m| MemberView {
+                user_id: m.user_id,
+                email: m.email,
+                role: m.role,
+                two_factor_enabled: m.two_factor_enabled,
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct PolicyBody {
+    require_2fa: bool,
+}
+
+/// Sets the workspace's 2FA policy. Owners and admins only, and only once they have 2FA themselves.
+#[utoipa::path(put, path = "/workspaces/{id}/policy", tag = "workspaces", security(("bearer" = [])), params(("id" = String, Path)),
+    request_body = PolicyBody, responses(
+    (status = 200, body = WorkspaceView),
+    (status = 403, description = "`forbidden` or `workspace_requires_2fa`", body = ErrorBody),
+    (status = 404, body = ErrorBody),
+    (status = 409, description = "`enable_2fa_first`", body = ErrorBody),
+))]
+async fn set_policy(
+    State(state): State<AppState>,
+    Extension(scope): Extension<Scope>,
+    ApiJson(body): ApiJson<PolicyBody>,
+) -> Result<axum::Json<WorkspaceView>> {
+    let policy = WorkspacePolicy { require_2fa: body.require_2fa };
+    let w = workspaces::set_policy(&state, &scope.caller, &scope.member, policy).await?;
+    Ok(axum::Json(w.into()))
+}

@@ -1,0 +1,148 @@
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+use super::{Store, StoreError, StoreResult, new_id, to_millis};
+use crate::domain::workspace::{Plan, Role, WorkspacePolicy};
+
+#[derive(Debug, Clone)]
+pub struct WorkspaceRecord {
+    pub id: String,
+    pub name: String,
+    pub plan: Plan,
+    pub policy: WorkspacePolicy,
+}
+
+/// A workspace as one of its members sees it.
+#[derive(Debug, Clone)]
+pub struct Membership {
+    pub workspace: WorkspaceRecord,
+    pub role: Role,
+}
+
+#[derive(Debug, Clone)]
+pub struct MemberRecord {
+    pub user_id: String,
+    pub email: String,
+    pub role: Role,
+    pub two_factor_enabled: bool,
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Db(sqlx::Error::Decode(format!("unknown {what} in the database").into()))
+}
+
+fn membership(r: &sqlx::any::AnyRow) -> StoreResult<Membership> {
+    Ok(Membership {
+        workspace: WorkspaceRecord {
+            id: r.try_get("id")?,
+            name: r.try_get("name")?,
+            plan: Plan::parse(r.try_get("plan")?).ok_or_else(|| corrupt("plan"))?,
+            policy: WorkspacePolicy { require_2fa: r.try_get::<i64, _>("require_2fa")? != 0 },
+        },
+        role: Role::parse(r.try_get("role")?).ok_or_else(|| corrupt("role"))?,
+    })
+}
+
+/// Whether an account has a second factor, as one SQL expression over `users u`.
+const HAS_2FA: &str = "EXISTS (SELECT 1 FROM totp_credentials t WHERE t.user_id = u.id)";
+
+impl Store {
+    /// Creates a workspace with its first owner, in one transaction.
+    pub async fn create_workspace(
+        &self,
+        name: &str,
+        plan: Plan,
+        owner_id: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<WorkspaceRecord> {
+        let id = new_id();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("INSERT INTO workspaces (id, name, plan, require_2fa, created_at) VALUES ($1, $2, $3, 0, $4)")
+            .bind(&id)
+            .bind(name)
+            .bind(plan.as_str())
+            .bind(to_millis(now))
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO workspace_members (workspace_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(&id)
+            .bind(owner_id)
+            .bind(Role::Owner.as_str())
+            .bind(to_millis(now))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(WorkspaceRecord { id, name: name.to_owned(), plan, policy: WorkspacePolicy::default() })
+    }
+
+    /// The workspace `workspace_id` as `user_id` sees it; `None` unless they are a member.
+    pub async fn membership(&self, workspace_id: &str, user_id: &str) -> StoreResult<Option<Membership>> {
+        let row = sqlx::query(
+            "SELECT w.id, w.name, w.plan, w.require_2fa, m.role FROM workspaces w
+             JOIN workspace_members m ON m.workspace_id = w.id WHERE w.id = $1 AND m.user_id = $2",
+        )
+        .bind(workspace_id)
+        .bind(user_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(membership).transpose()
+    }
+
+    pub async fn memberships_of(&self, user_id: &str) -> StoreResult<Vec<Membership>> {
+        let rows = sqlx::query(
+            "SELECT w.id, w.name, w.plan, w.require_2fa, m.role FROM workspaces w
+             JOIN workspace_members m ON m.workspace_id = w.id WHERE m.user_id = $1 ORDER BY w.name, w.id",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(membership).collect()
+    }
+
+    pub async fn members(&self, workspace_id: &str) -> StoreResult<Vec<MemberRecord>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT u.id, u.email, m.role, CASE WHEN {HAS_2FA} THEN 1 ELSE 0 END AS has_2fa
+             FROM workspace_members m JOIN users u ON u.id = m.user_id WHERE m.workspace_id = $1 ORDER BY u.email"
+        )))
+        .bind(workspace_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(MemberRecord {
+                    user_id: r.try_get("id")?,
+                    email: r.try_get("email")?,
+                    role: Role::parse(r.try_get("role")?).ok_or_else(|| corrupt("role"))?,
+                    two_factor_enabled: r.try_get::<i64, _>("has_2fa")? != 0,
+                })
+            })
+            .collect()
+    }
+
+    /// Adds a member; `Conflict` when they already are one.
+    pub async fn add_member(
+        &self,
+        workspace_id: &str,
+        user_id: &str,
+        role: Role,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query("INSERT INTO workspace_members (workspace_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(workspace_id)
+            .bind(user_id)
+            .bind(role.as_str())
+            .bind(to_millis(now))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn set_workspace_policy(&self, workspace_id: &str, policy: WorkspacePolicy) -> StoreResult<()> {
+        sqlx::query("UPDATE workspaces SET require_2fa = $1 WHERE id = $2")
+            .bind(i64::from(policy.require_2fa))
+            .bind(workspace_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}

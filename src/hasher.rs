@@ -1,10 +1,13 @@
-//! Argon2id on the blocking pool, a few at a time.
+//! Argon2id on a few dedicated threads.
 //!
-//! Each hash takes 19 MiB and tens of milliseconds of one core. A semaphore sized to the
-//! cores caps both, so a flood of sign-ins queues (and, past a wait, is answered 503)
-//! instead of exhausting memory or starving the async workers.
+//! Each hash takes 19 MiB and tens of milliseconds of one core. One worker thread per
+//! core runs them, so memory stays at workers × 19 MiB (each thread's allocator keeps
+//! its block warm instead of tokio's blocking pool growing threads, each holding one)
+//! and a flood of sign-ins queues, and past a wait is answered 503, instead of
+//! exhausting memory or starving the async workers.
 
-use std::sync::Arc;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use argon2::password_hash::phc::PasswordHash;
@@ -22,9 +25,12 @@ const LANES: u32 = 1;
 /// How long a request may queue for a hashing slot before it is turned away.
 const MAX_WAIT: Duration = Duration::from_secs(10);
 
+type Job = Box<dyn FnOnce() + Send>;
+
 #[derive(Clone)]
 pub struct Hasher {
     permits: Arc<Semaphore>,
+    jobs: SyncSender<Job>,
     /// Verified against when the email is unknown, so both failures cost the same.
     dummy_hash: Arc<str>,
 }
@@ -49,10 +55,36 @@ fn verify_blocking(password: &str, phc: &str) -> bool {
     }
 }
 
+/// A worker: runs jobs until every `Hasher` handle is dropped.
+fn work(queue: &Mutex<Receiver<Job>>) {
+    loop {
+        // The lock is held only while waiting for the next job, not while running it.
+        let next = match queue.lock() {
+            Ok(rx) => rx.recv(),
+            Err(_) => return,
+        };
+        match next {
+            Ok(job) => job(),
+            Err(_) => return,
+        }
+    }
+}
+
 impl Hasher {
-    pub fn new(concurrency: usize) -> Result<Self> {
+    pub fn new(workers: usize) -> Result<Self> {
+        let workers = workers.max(1);
         let dummy = hash_blocking("latchkey dummy password, never matches anything")?;
-        Ok(Self { permits: Arc::new(Semaphore::new(concurrency.max(1))), dummy_hash: dummy.into() })
+        // The semaphore admits at most `workers` jobs, so the channel never holds more.
+        let (jobs, queue) = sync_channel::<Job>(workers);
+        let queue = Arc::new(Mutex::new(queue));
+        for i in 0..workers {
+            let queue = Arc::clone(&queue);
+            std::thread::Builder::new()
+                .name(format!("argon2-{i}"))
+                .spawn(move || work(&queue))
+                .map_err(Error::internal)?;
+        }
+        Ok(Self { permits: Arc::new(Semaphore::new(workers)), jobs, dummy_hash: dummy.into() })
     }
 
     /// One slot per core: more would only make every hash slower.
@@ -65,7 +97,12 @@ impl Hasher {
             .await
             .map_err(|_| Error::Overloaded)?
             .map_err(Error::internal)?;
-        let out = tokio::task::spawn_blocking(job).await.map_err(Error::internal)?;
+        let (done, result) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            let _ = done.send(job());
+        });
+        self.jobs.send(job).map_err(|_| Error::internal(anyhow::anyhow!("hashing workers are gone")))?;
+        let out = result.await.map_err(|_| Error::internal(anyhow::anyhow!("a hashing job panicked")))?;
         drop(permit);
         Ok(out)
     }

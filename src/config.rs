@@ -20,6 +20,9 @@ pub struct Settings {
     pub session: SessionPolicy,
     pub login_history_days: u32,
     pub totp_issuer: String,
+    /// Lifetime of an API token created without `expires_in_days`, and the longest allowed.
+    pub api_token_default_days: u32,
+    pub api_token_max_days: u32,
 }
 
 impl Default for Settings {
@@ -31,6 +34,8 @@ impl Default for Settings {
             session: SessionPolicy::default(),
             login_history_days: 90,
             totp_issuer: "Latchkey".into(),
+            api_token_default_days: 90,
+            api_token_max_days: 365,
         }
     }
 }

@@ -45,6 +45,8 @@ pub enum Error {
     AlreadyMember,
     #[error("security keys are available on team plans")]
     PlanRequired,
+    #[error("API tokens cannot manage the account's credentials; sign in to do this")]
+    SessionRequired,
     #[error("confirm your password or a second factor again to do this")]
     ReauthRequired,
     #[error("the request failed its cross-site request forgery check")]

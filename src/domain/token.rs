@@ -51,6 +51,10 @@ impl SecretToken {
         &self.0
     }
 
+    pub fn is(&self, kind: TokenKind) -> bool {
+        self.0.starts_with(kind.prefix())
+    }
+
     pub fn hash(&self) -> TokenHash {
         TokenHash(hex::encode(Sha256::digest(self.0.as_bytes())))
     }

@@ -16,7 +16,7 @@ use crate::service::mfa;
 use crate::state::AppState;
 
 use super::error::ErrorBody;
-use super::extract::{ApiJson, Auth, Client, TRUSTED_COOKIE, cookie};
+use super::extract::{ApiJson, Client, SessionAuth, TRUSTED_COOKIE, cookie};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -190,7 +190,7 @@ pub struct ReauthBody {
 ))]
 async fn reauth(
     State(state): State<AppState>,
-    Auth(caller): Auth,
+    SessionAuth(caller): SessionAuth,
     ApiJson(body): ApiJson<ReauthBody>,
 ) -> Result<StatusCode> {
     let proof = match (body.password, body.code) {
@@ -206,7 +206,7 @@ async fn reauth(
 #[utoipa::path(post, path = "/auth/logout", tag = "auth", security(("bearer" = [])), responses(
     (status = 204), (status = 401, body = ErrorBody),
 ))]
-async fn logout(State(state): State<AppState>, Auth(caller): Auth) -> Result<StatusCode> {
+async fn logout(State(state): State<AppState>, SessionAuth(caller): SessionAuth) -> Result<StatusCode> {
     auth::logout(&state, &caller).await?;
     Ok(StatusCode::NO_CONTENT)
 }

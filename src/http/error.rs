@@ -44,6 +44,7 @@ impl Error {
             Self::Enable2faFirst => (StatusCode::CONFLICT, "enable_2fa_first"),
             Self::AlreadyMember => (StatusCode::CONFLICT, "already_member"),
             Self::PlanRequired => (StatusCode::FORBIDDEN, "plan_required"),
+            Self::SessionRequired => (StatusCode::FORBIDDEN, "session_required"),
             Self::ReauthRequired => (StatusCode::FORBIDDEN, "reauth_required"),
             Self::CsrfFailed => (StatusCode::FORBIDDEN, "csrf_failed"),
             Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),

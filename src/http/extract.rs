@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use crate::domain::client_ip;
 use crate::domain::token::SecretToken;
 use crate::error::Error;
-use crate::service::{Caller, ClientContext, sessions};
+use crate::service::{Caller, CallerKind, ClientContext, sessions};
 use crate::state::AppState;
 
 use super::error::plain;
@@ -114,6 +114,23 @@ impl FromRequestParts<AppState> for Auth {
             return Err(Error::CsrfFailed);
         }
         Ok(Self(sessions::authenticate(state, &token).await?))
+    }
+}
+
+/// A signed-in caller by a session, not an API token: for managing the account's own
+/// credentials (password, second factors, tokens, sessions, trusted devices).
+pub struct SessionAuth(pub Caller);
+
+impl FromRequestParts<AppState> for SessionAuth {
+    type Rejection = Error;
+
+    #[tracing::instrument(name = "authenticate_session", skip_all)]
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let Auth(caller) = Auth::from_request_parts(parts, state).await?;
+        if caller.kind != CallerKind::Session {
+            return Err(Error::SessionRequired);
+        }
+        Ok(Self(caller))
     }
 }
 

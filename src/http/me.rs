@@ -14,7 +14,7 @@ use crate::service::account;
 use crate::state::AppState;
 
 use super::error::ErrorBody;
-use super::extract::{ApiJson, Auth, Client};
+use super::extract::{ApiJson, Auth, Client, SessionAuth};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(me)).routes(routes!(change_password))
@@ -71,7 +71,7 @@ pub struct ChangePasswordBody {
 ))]
 async fn change_password(
     State(state): State<AppState>,
-    Auth(caller): Auth,
+    SessionAuth(caller): SessionAuth,
     Client(ctx): Client,
     ApiJson(body): ApiJson<ChangePasswordBody>,
 ) -> Result<StatusCode> {

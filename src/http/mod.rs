@@ -1,5 +1,6 @@
 //! The HTTP API: one router per area, merged here with the cross-cutting layers.
 
+mod api_tokens;
 mod auth;
 pub mod error;
 pub mod extract;
@@ -50,6 +51,7 @@ pub fn api_router(state: AppState) -> OpenApiRouter<AppState> {
         .merge(two_factor::router())
         .merge(security_events::router())
         .merge(trusted_devices::router())
-        .merge(workspaces::router(state));
+        .merge(workspaces::router(state))
+        .merge(api_tokens::router());
     OpenApiRouter::with_openapi(openapi::base()).nest("/api/v1", routes)
 }

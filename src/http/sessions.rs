@@ -15,7 +15,7 @@ use crate::service::sessions;
 use crate::state::AppState;
 
 use super::error::ErrorBody;
-use super::extract::{ApiPath, Auth, Client};
+use super::extract::{ApiPath, Auth, Client, SessionAuth};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list)).routes(routes!(revoke)).routes(routes!(revoke_others))
@@ -62,7 +62,7 @@ async fn list(State(state): State<AppState>, Auth(caller): Auth) -> Result<axum:
 ))]
 async fn revoke(
     State(state): State<AppState>,
-    Auth(caller): Auth,
+    SessionAuth(caller): SessionAuth,
     Client(ctx): Client,
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode> {
@@ -81,7 +81,7 @@ pub struct RevokedCount {
 ))]
 async fn revoke_others(
     State(state): State<AppState>,
-    Auth(caller): Auth,
+    SessionAuth(caller): SessionAuth,
     Client(ctx): Client,
 ) -> Result<axum::Json<RevokedCount>> {
     let revoked = sessions::revoke_others(&state, &caller, &ctx).await?;

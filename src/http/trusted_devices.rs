@@ -15,7 +15,7 @@ use crate::service::trusted_devices;
 use crate::state::AppState;
 
 use super::error::ErrorBody;
-use super::extract::{ApiPath, Auth, Client};
+use super::extract::{ApiPath, Auth, Client, SessionAuth};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list, revoke_all)).routes(routes!(revoke))
@@ -64,7 +64,7 @@ async fn list(State(state): State<AppState>, Auth(caller): Auth) -> Result<axum:
 ))]
 async fn revoke(
     State(state): State<AppState>,
-    Auth(caller): Auth,
+    SessionAuth(caller): SessionAuth,
     Client(ctx): Client,
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode> {
@@ -76,7 +76,11 @@ async fn revoke(
 #[utoipa::path(delete, path = "/me/trusted-devices", tag = "sessions", security(("bearer" = [])), responses(
     (status = 204), (status = 401, body = ErrorBody),
 ))]
-async fn revoke_all(State(state): State<AppState>, Auth(caller): Auth, Client(ctx): Client) -> Result<StatusCode> {
+async fn revoke_all(
+    State(state): State<AppState>,
+    SessionAuth(caller): SessionAuth,
+    Client(ctx): Client,
+) -> Result<StatusCode> {
     trusted_devices::revoke_all(&state, &caller, &ctx).await?;
     Ok(StatusCode::NO_CONTENT)
 }

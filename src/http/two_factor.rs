@@ -14,7 +14,7 @@ use crate::service::two_factor;
 use crate::state::AppState;
 
 use super::error::ErrorBody;
-use super::extract::{ApiJson, Auth, Client};
+use super::extract::{ApiJson, Auth, Client, SessionAuth};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -67,7 +67,10 @@ pub struct TotpSetupResponse {
 #[utoipa::path(post, path = "/me/2fa/totp/setup", tag = "two-factor", security(("bearer" = [])), responses(
     (status = 200, body = TotpSetupResponse), (status = 401, body = ErrorBody),
 ))]
-async fn setup_totp(State(state): State<AppState>, Auth(caller): Auth) -> Result<axum::Json<TotpSetupResponse>> {
+async fn setup_totp(
+    State(state): State<AppState>,
+    SessionAuth(caller): SessionAuth,
+) -> Result<axum::Json<TotpSetupResponse>> {
     let s = two_factor::setup_totp(&state, &caller).await?;
     Ok(axum::Json(TotpSetupResponse { secret: s.secret.base32(), otpauth_uri: s.otpauth_uri, qr_svg: s.qr_svg }))
 }
@@ -94,7 +97,7 @@ pub struct BackupCodesResponse {
 ))]
 async fn confirm_totp(
     State(state): State<AppState>,
-    Auth(caller): Auth,
+    SessionAuth(caller): SessionAuth,
     Client(ctx): Client,
     ApiJson(body): ApiJson<CodeBody>,
 ) -> Result<axum::Json<BackupCodesResponse>> {
@@ -109,7 +112,11 @@ async fn confirm_totp(
     (status = 404, description = "no authenticator app", body = ErrorBody),
     (status = 409, description = "`last_factor`", body = ErrorBody),
 ))]
-async fn delete_totp(State(state): State<AppState>, Auth(caller): Auth, Client(ctx): Client) -> Result<StatusCode> {
+async fn delete_totp(
+    State(state): State<AppState>,
+    SessionAuth(caller): SessionAuth,
+    Client(ctx): Client,
+) -> Result<StatusCode> {
     two_factor::delete_totp(&state, &caller, &ctx).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -127,7 +134,7 @@ pub struct NewBackupCodes {
 ))]
 async fn regenerate_backup_codes(
     State(state): State<AppState>,
-    Auth(caller): Auth,
+    SessionAuth(caller): SessionAuth,
     Client(ctx): Client,
 ) -> Result<axum::Json<NewBackupCodes>> {
     let backup_codes = two_factor::regenerate_backup_codes(&state, &caller, &ctx).await?;
@@ -149,7 +156,7 @@ pub struct DisableBody {
 ))]
 async fn disable(
     State(state): State<AppState>,
-    Auth(caller): Auth,
+    SessionAuth(caller): SessionAuth,
     Client(ctx): Client,
     ApiJson(body): ApiJson<DisableBody>,
 ) -> Result<StatusCode> {

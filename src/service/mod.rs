@@ -2,6 +2,7 @@
 //! line both call in here, so the rules are enforced the same way on every surface.
 
 pub mod account;
+pub mod api_tokens;
 pub mod auth;
 pub mod events;
 pub mod history;
@@ -24,10 +25,22 @@ pub struct ClientContext {
     pub location: Location,
 }
 
+/// How the caller authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallerKind {
+    /// A sign-in: browser, desktop app or CLI.
+    Session,
+    /// A personal access token: it reads and uses the account, but never manages its
+    /// credentials (password, second factors, tokens, sessions).
+    ApiToken,
+}
+
 /// A signed-in caller, as the authentication extractor found them.
 #[derive(Debug, Clone)]
 pub struct Caller {
+    pub kind: CallerKind,
     pub user_id: String,
+    /// The session's id, or the API token's.
     pub session_id: String,
     pub auth_at: chrono::DateTime<chrono::Utc>,
     /// The trusted device the session signed in from, if any.

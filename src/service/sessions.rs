@@ -1,14 +1,17 @@
 //! Validating bearer tokens and managing the account's sessions.
 
-use crate::domain::token::SecretToken;
+use crate::domain::token::{SecretToken, TokenKind};
 use crate::error::{Error, Result};
 use crate::state::AppState;
 use crate::store::SessionRecord;
 
-use super::{Caller, ClientContext, events};
+use super::{Caller, CallerKind, ClientContext, events};
 
 /// The hot path: every authenticated request comes through here.
 pub async fn authenticate(state: &AppState, token: &SecretToken) -> Result<Caller> {
+    if token.is(TokenKind::ApiToken) {
+        return super::api_tokens::authenticate(state, token).await;
+    }
     let Some(session) = state.store.session_by_token(&token.hash()).await? else {
         return Err(Error::Unauthenticated);
     };
@@ -29,6 +32,7 @@ pub async fn authenticate(state: &AppState, token: &SecretToken) -> Result<Calle
         });
     }
     Ok(Caller {
+        kind: CallerKind::Session,
         user_id: session.user_id,
         session_id: session.id,
         auth_at: session.auth_at,

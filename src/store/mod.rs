@@ -5,6 +5,7 @@
 //! and the same test suite proves it on SQLite and PostgreSQL. Schema differences, when
 //! they come, live in the two migration folders.
 
+mod api_tokens;
 mod login_history;
 mod mfa;
 mod security_events;
@@ -22,6 +23,7 @@ use chrono::{DateTime, Utc};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
+pub use api_tokens::ApiTokenRecord;
 pub use login_history::{LoginEvent, LoginRecord};
 pub use mfa::{MfaChallenge, NewMfaChallenge};
 pub use security_events::{SecurityEvent, SecurityEventRecord};

@@ -5,6 +5,7 @@
 mod helpers;
 
 mod account;
+mod api_tokens;
 mod cli;
 mod errors;
 mod history;

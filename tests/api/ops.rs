@@ -60,6 +60,9 @@ async fn the_openapi_description_lists_every_route() {
         ("/api/v1/workspaces/{id}/members", "post"),
         ("/api/v1/workspaces/{id}/members", "get"),
         ("/api/v1/workspaces/{id}/policy", "put"),
+        ("/api/v1/me/tokens", "post"),
+        ("/api/v1/me/tokens", "get"),
+        ("/api/v1/me/tokens/{id}", "delete"),
     ];
     for (path, method) in expected {
         assert!(spec["paths"][path][method].is_object(), "{method} {path} missing");

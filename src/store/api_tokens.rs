@@ -1,0 +1,96 @@
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+use super::{Store, StoreResult, from_millis, new_id, to_millis};
+use crate::domain::token::TokenHash;
+
+#[derive(Debug, Clone)]
+pub struct ApiTokenRecord {
+    pub id: String,
+    pub user_id: String,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl ApiTokenRecord {
+    fn from_row(r: &sqlx::any::AnyRow) -> StoreResult<Self> {
+        Ok(Self {
+            id: r.try_get("id")?,
+            user_id: r.try_get("user_id")?,
+            name: r.try_get("name")?,
+            created_at: from_millis(r.try_get("created_at")?),
+            last_used_at: r.try_get::<Option<i64>, _>("last_used_at")?.map(from_millis),
+            expires_at: r.try_get::<Option<i64>, _>("expires_at")?.map(from_millis),
+        })
+    }
+}
+
+impl Store {
+    pub async fn create_api_token(
+        &self,
+        user_id: &str,
+        name: &str,
+        token_hash: &TokenHash,
+        now: DateTime<Utc>,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> StoreResult<ApiTokenRecord> {
+        let id = new_id();
+        sqlx::query("INSERT INTO api_tokens (id, user_id, name, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(&id)
+            .bind(user_id)
+            .bind(name)
+            .bind(token_hash.as_str())
+            .bind(to_millis(now))
+            .bind(expires_at.map(to_millis))
+            .execute(&self.pool)
+            .await?;
+        Ok(ApiTokenRecord {
+            id,
+            user_id: user_id.to_owned(),
+            name: name.to_owned(),
+            created_at: now,
+            last_used_at: None,
+            expires_at,
+        })
+    }
+
+    pub async fn api_token_by_hash(&self, token_hash: &TokenHash) -> StoreResult<Option<ApiTokenRecord>> {
+        let row = sqlx::query(
+            "SELECT id, user_id, name, created_at, last_used_at, expires_at FROM api_tokens WHERE token_hash = $1",
+        )
+        .bind(token_hash.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(ApiTokenRecord::from_row).transpose()
+    }
+
+    pub async fn api_tokens_of(&self, user_id: &str) -> StoreResult<Vec<ApiTokenRecord>> {
+        let rows = sqlx::query(
+            "SELECT id, user_id, name, created_at, last_used_at, expires_at FROM api_tokens WHERE user_id = $1 ORDER BY created_at DESC, id DESC",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(ApiTokenRecord::from_row).collect()
+    }
+
+    pub async fn touch_api_token(&self, id: &str, now: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
+            .bind(to_millis(now))
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn delete_api_token(&self, user_id: &str, id: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM api_tokens WHERE id = $1 AND user_id = $2")
+            .bind(id)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+}

@@ -4,6 +4,7 @@
 //! - `service`: the use cases, called by both the HTTP API and the command line.
 //! - `store`: SQL, on SQLite or PostgreSQL.
 //! - `http`: thin handlers, extractors and the error mapping of the contract.
+//! - `web`: the server-rendered sign-in and Security & 2FA pages.
 
 pub mod cli;
 pub mod clock;
@@ -18,3 +19,4 @@ pub mod server;
 pub mod service;
 pub mod state;
 pub mod store;
+pub mod web;

@@ -22,6 +22,7 @@ const NONCE_LEN: usize = 24;
 pub struct Secrets {
     cipher: XChaCha20Poly1305,
     code_mac_key: [u8; 32],
+    csrf_key: [u8; 32],
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -36,7 +37,9 @@ impl Secrets {
         // Expanding 32 bytes from SHA-256 HKDF cannot fail (the limit is 255 * 32).
         let _ = hk.expand(b"totp-secret-encryption v1", &mut enc);
         let _ = hk.expand(b"backup-code-mac v1", &mut mac);
-        Self { cipher: XChaCha20Poly1305::new(&Key::from(enc)), code_mac_key: mac }
+        let mut csrf = [0u8; 32];
+        let _ = hk.expand(b"csrf-token v1", &mut csrf);
+        Self { cipher: XChaCha20Poly1305::new(&Key::from(enc)), code_mac_key: mac, csrf_key: csrf }
     }
 
     /// The key from the environment, else from the data dir (made on first use).
@@ -73,15 +76,30 @@ impl Secrets {
 
     /// A keyed hash of a normalised backup code, as stored.
     pub fn code_hash(&self, user_id: &str, normalized_code: &str) -> String {
-        // new_from_slice accepts any key length for HMAC.
-        let Ok(mut mac) = <Hmac<Sha256> as Mac>::new_from_slice(&self.code_mac_key) else {
-            return String::new();
-        };
-        mac.update(user_id.as_bytes());
-        mac.update(b"\0");
-        mac.update(normalized_code.as_bytes());
-        hex::encode(mac.finalize().into_bytes())
+        mac_hex(&self.code_mac_key, &[user_id.as_bytes(), b"\0", normalized_code.as_bytes()])
     }
+
+    /// The anti-forgery token of a browser session: stable for the session, unguessable
+    /// without the server key, so forms carry it without storing anything.
+    pub fn csrf_token(&self, session_id: &str) -> String {
+        mac_hex(&self.csrf_key, &[session_id.as_bytes()])
+    }
+
+    pub fn csrf_token_matches(&self, session_id: &str, presented: &str) -> bool {
+        use subtle::ConstantTimeEq;
+        bool::from(self.csrf_token(session_id).as_bytes().ct_eq(presented.as_bytes()))
+    }
+}
+
+fn mac_hex(key: &[u8; 32], parts: &[&[u8]]) -> String {
+    // HMAC takes keys of any length, so this cannot fail.
+    let Ok(mut mac) = <Hmac<Sha256> as Mac>::new_from_slice(key) else {
+        return String::new();
+    };
+    for p in parts {
+        mac.update(p);
+    }
+    hex::encode(mac.finalize().into_bytes())
 }
 
 /// 64 hex digits or base64 of 32 bytes.
@@ -144,6 +162,16 @@ mod tests {
         assert_ne!(h, a.code_hash("u2", "abcdefghjk"));
         assert_ne!(h, a.code_hash("u1", "abcdefghjm"));
         assert_ne!(h, b.code_hash("u1", "abcdefghjk"));
+    }
+
+    #[test]
+    fn csrf_tokens_are_per_session_and_checked() {
+        let a = Secrets::from_master_key(&[1; 32]);
+        let t = a.csrf_token("s1");
+        assert!(a.csrf_token_matches("s1", &t));
+        assert!(!a.csrf_token_matches("s2", &t));
+        assert!(!a.csrf_token_matches("s1", ""));
+        assert!(!Secrets::from_master_key(&[2; 32]).csrf_token_matches("s1", &t));
     }
 
     #[test]

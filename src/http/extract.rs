@@ -161,7 +161,7 @@ fn is_safe(method: &Method) -> bool {
 
 /// The CSRF defence for cookie-authenticated writes: the browser's own `Origin` (or
 /// `Sec-Fetch-Site`) must say the request came from our pages. Bearer clients need none.
-fn same_origin(headers: &HeaderMap, public_url: &str) -> bool {
+pub fn same_origin(headers: &HeaderMap, public_url: &str) -> bool {
     if let Some(origin) = header_str(headers, header::ORIGIN.as_str()) {
         return origin == origin_of(public_url);
     }

@@ -10,6 +10,7 @@ pub mod metrics;
 mod openapi;
 mod ops;
 mod security_events;
+mod security_headers;
 mod sessions;
 mod trusted_devices;
 mod two_factor;
@@ -27,16 +28,19 @@ use crate::state::AppState;
 const MAX_BODY_BYTES: usize = 64 * 1024;
 
 pub fn app(state: AppState) -> Router {
+    let https = state.config.is_https();
     let (api, spec) = api_router(state.clone()).split_for_parts();
     Router::new()
         .merge(api)
         .merge(ops::router(&spec))
+        .merge(crate::web::router())
         .fallback(|| async { error::plain(StatusCode::NOT_FOUND, "not_found", "no such route") })
         .method_not_allowed_fallback(|| async {
             error::plain(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this route does not answer that method")
         })
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(security_headers::layer(https))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -32,8 +32,22 @@ pub async fn setup_totp(state: &AppState, caller: &Caller) -> Result<TotpSetup> 
     let secret = TotpSecret::from_random(bytes);
     let sealed = state.secrets.seal(secret.as_bytes(), &user.id).map_err(Error::Internal)?;
     state.store.put_pending_totp(&user.id, &sealed, state.clock.now()).await?;
+    present(state, secret, &user.email)
+}
+
+/// The setup waiting for confirmation, shown again (after a mistyped code, say).
+pub async fn pending_setup(state: &AppState, caller: &Caller) -> Result<Option<TotpSetup>> {
+    let Some((sealed, _)) = state.store.pending_totp(&caller.user_id).await? else {
+        return Ok(None);
+    };
+    let user = account::me(state, caller).await?;
+    let secret = open_secret(state, &sealed, &user.id)?;
+    present(state, secret, &user.email).map(Some)
+}
+
+fn present(state: &AppState, secret: TotpSecret, email: &str) -> Result<TotpSetup> {
     let otpauth_uri = secret
-        .otpauth_uri(&state.config.settings.totp_issuer, &user.email)
+        .otpauth_uri(&state.config.settings.totp_issuer, email)
         .map_err(|e| Error::internal(anyhow::anyhow!(e)))?;
     let qr_svg = QrCode::new(otpauth_uri.as_bytes())
         .map_err(Error::internal)?

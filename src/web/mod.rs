@@ -1,0 +1,107 @@
+//! The web pages: sign-in and the Security & 2FA page, rendered on the server.
+//!
+//! They call the same services as the API. Every form carries a per-session CSRF token
+//! on top of the API's same-origin check and SameSite=Lax cookies; the CSP allows no
+//! inline script.
+
+mod security;
+mod sign_in;
+mod tokens;
+
+use askama::Template;
+use axum::Router;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use chrono::{DateTime, Utc};
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+
+use crate::error::Error;
+use crate::http::extract::SessionAuth;
+use crate::service::Caller;
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(sign_in::page))
+        .route("/login", post(sign_in::login))
+        .route("/login/mfa", post(sign_in::mfa))
+        .route("/logout", post(sign_in::logout))
+        .route("/security", get(security::page))
+        .route("/security/password", post(security::change_password))
+        .route("/security/totp/setup", post(security::setup_totp))
+        .route("/security/totp/confirm", post(security::confirm_totp))
+        .route("/security/backup-codes", post(security::regenerate_backup_codes))
+        .route("/security/2fa/disable", post(security::disable_2fa))
+        .route("/security/sessions/revoke-others", post(security::revoke_other_sessions))
+        .route("/security/sessions/{id}/revoke", post(security::revoke_session))
+        .route("/security/trusted-devices/revoke-all", post(security::revoke_all_devices))
+        .route("/security/trusted-devices/{id}/revoke", post(security::revoke_device))
+        .route("/security/reauth", post(security::reauth))
+        .route("/tokens", get(tokens::page).post(tokens::create))
+        .route("/tokens/{id}/delete", post(tokens::delete))
+        .route(
+            "/static/app.css",
+            get(|| async { asset("text/css; charset=utf-8", include_str!("../../static/app.css")) }),
+        )
+        .route(
+            "/static/app.js",
+            get(|| async { asset("text/javascript; charset=utf-8", include_str!("../../static/app.js")) }),
+        )
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> Response {
+    ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "public, max-age=3600")], body).into_response()
+}
+
+fn render(status: StatusCode, page: &impl Template) -> Response {
+    match page.render() {
+        Ok(html) => (status, [(header::CACHE_CONTROL, "no-store")], Html(html)).into_response(),
+        Err(e) => Error::internal(e).into_response(),
+    }
+}
+
+/// How a failed page action is shown: a sign-in is needed, a re-auth prompt, or the
+/// API's error (which is JSON; the pages handle the expected ones themselves).
+fn fail(state: &AppState, caller: Option<&Caller>, e: Error) -> Response {
+    match e {
+        Error::Unauthenticated => Redirect::to("/").into_response(),
+        Error::ReauthRequired => match caller {
+            Some(c) => security::reauth_prompt(state, c, None),
+            None => Redirect::to("/").into_response(),
+        },
+        other => other.into_response(),
+    }
+}
+
+/// A signed-in browser; anyone else is sent to the sign-in page.
+pub struct Browser(pub Caller);
+
+impl FromRequestParts<AppState> for Browser {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        match SessionAuth::from_request_parts(parts, state).await {
+            Ok(SessionAuth(caller)) => Ok(Self(caller)),
+            Err(Error::Unauthenticated | Error::SessionRequired) => Err(Redirect::to("/").into_response()),
+            Err(e) => Err(e.into_response()),
+        }
+    }
+}
+
+/// The form field every state-changing page form carries.
+fn check_csrf(state: &AppState, caller: &Caller, presented: &str) -> Result<(), Error> {
+    if state.secrets.csrf_token_matches(&caller.session_id, presented) { Ok(()) } else { Err(Error::CsrfFailed) }
+}
+
+pub(crate) fn cookie(name: &str, value: &str, max_age_secs: i64, secure: bool) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    let text = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}");
+    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+fn when(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}

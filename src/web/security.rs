@@ -1,0 +1,464 @@
+//! `GET /security`, the Security & 2FA page, and its forms.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use crate::domain::password::Password;
+use crate::domain::workspace::Access;
+use crate::error::{Error, Result};
+use crate::http::extract::Client;
+use crate::service::{Caller, account, auth, history, sessions, trusted_devices, two_factor, workspaces};
+use crate::state::AppState;
+
+use super::{Browser, check_csrf, fail, render, when};
+
+pub struct SetupView {
+    pub secret: String,
+    pub qr_svg: String,
+    pub error: Option<String>,
+}
+
+pub struct SessionRow {
+    pub id: String,
+    pub device_name: String,
+    pub device_kind: &'static str,
+    pub location: String,
+    pub ip: String,
+    pub last_activity: String,
+    pub current: bool,
+}
+
+pub struct HistoryRow {
+    pub at: String,
+    pub success: bool,
+    pub failure: String,
+    pub method: String,
+    pub ip: String,
+    pub location: String,
+    pub device_kind: &'static str,
+    pub mfa_challenged: bool,
+    pub user_agent: String,
+}
+
+pub struct DeviceRow {
+    pub id: String,
+    pub name: String,
+    pub kind: &'static str,
+    pub location: String,
+    pub last_used: String,
+    pub expires: String,
+    pub current: bool,
+}
+
+pub struct WorkspaceRow {
+    pub name: String,
+    pub role: &'static str,
+    pub plan: &'static str,
+    pub require_2fa: bool,
+    pub locked: bool,
+}
+
+pub struct EventRow {
+    pub at: String,
+    pub kind: String,
+    pub detail: String,
+    pub place: String,
+}
+
+#[derive(Template)]
+#[template(path = "security.html")]
+pub struct SecurityPage {
+    csrf: String,
+    email: String,
+    has_password: bool,
+    notice: Option<String>,
+    password_errors: Vec<String>,
+    two_factor_enabled: bool,
+    totp_since: Option<String>,
+    backup_codes_remaining: u64,
+    required_by_workspace: bool,
+    totp_setup: Option<SetupView>,
+    sessions: Vec<SessionRow>,
+    history: Vec<HistoryRow>,
+    trusted: Vec<DeviceRow>,
+    trusted_days: u32,
+    team_plan: bool,
+    workspaces: Vec<WorkspaceRow>,
+    events: Vec<EventRow>,
+}
+
+#[derive(Template)]
+#[template(path = "reauth.html")]
+struct ReauthPage {
+    csrf: String,
+    minutes: i64,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "backup_codes.html")]
+struct BackupCodesPage {
+    codes: Vec<String>,
+    download: String,
+}
+
+async fn load(state: &AppState, caller: &Caller) -> Result<SecurityPage> {
+    let (user, factors) = account::me_with_factors(state, caller).await?;
+    let policy = workspaces::account_policy(state, &caller.user_id).await?;
+    let sessions = sessions::list(state, caller).await?;
+    let logins = history::list(state, caller, Some(20)).await?;
+    let devices = trusted_devices::list(state, caller).await?;
+    let spaces = workspaces::list_mine(state, caller).await?;
+    let events = state.store.security_events(&caller.user_id, 10, None).await?;
+    Ok(SecurityPage {
+        csrf: state.secrets.csrf_token(&caller.session_id),
+        email: user.email,
+        has_password: user.password_hash.is_some(),
+        notice: None,
+        password_errors: Vec::new(),
+        two_factor_enabled: factors.enabled(),
+        totp_since: factors.totp_created_at.map(when),
+        backup_codes_remaining: factors.backup_codes_remaining,
+        required_by_workspace: policy.require_2fa,
+        totp_setup: None,
+        sessions: sessions
+            .into_iter()
+            .map(|s| SessionRow {
+                current: s.id == caller.session_id,
+                id: s.id,
+                device_name: s.device.name,
+                device_kind: s.device.kind.as_str(),
+                location: s.location.label,
+                ip: s.ip,
+                last_activity: when(s.last_activity_at),
+            })
+            .collect(),
+        history: logins
+            .into_iter()
+            .map(|r| {
+                let e = r.event;
+                HistoryRow {
+                    at: when(e.at),
+                    success: e.success,
+                    failure: e.failure.unwrap_or_default().replace('_', " "),
+                    method: e.method,
+                    ip: e.ip,
+                    location: e.location.label,
+                    device_kind: e.device_kind.as_str(),
+                    mfa_challenged: e.mfa_challenged,
+                    user_agent: e.user_agent.unwrap_or_default(),
+                }
+            })
+            .collect(),
+        trusted: devices
+            .into_iter()
+            .map(|d| DeviceRow {
+                current: caller.trusted_device_id.as_deref() == Some(d.id.as_str()),
+                id: d.id,
+                name: d.device.name,
+                kind: d.device.kind.as_str(),
+                location: d.location.label,
+                last_used: when(d.last_used_at),
+                expires: when(d.expires_at),
+            })
+            .collect(),
+        trusted_days: state.config.settings.trusted_device_days,
+        team_plan: policy.has_team_plan(),
+        workspaces: spaces
+            .into_iter()
+            .map(|(m, access)| WorkspaceRow {
+                name: m.workspace.name,
+                role: m.role.as_str(),
+                plan: m.workspace.plan.as_str(),
+                require_2fa: m.workspace.policy.require_2fa,
+                locked: access != Access::Ok,
+            })
+            .collect(),
+        events: events
+            .into_iter()
+            .map(|e| EventRow {
+                at: when(e.at),
+                kind: e.kind.replace('_', " "),
+                detail: e.detail.unwrap_or_default(),
+                place: e.ip.map(|ip| format!("{ip}, {}", e.location.label)).unwrap_or_default(),
+            })
+            .collect(),
+    })
+}
+
+async fn show(state: &AppState, caller: &Caller, status: StatusCode, edit: impl FnOnce(&mut SecurityPage)) -> Response {
+    match load(state, caller).await {
+        Ok(mut page) => {
+            edit(&mut page);
+            render(status, &page)
+        }
+        Err(e) => fail(state, Some(caller), e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PageQuery {
+    done: Option<String>,
+}
+
+/// Fixed texts for `?done=`, so nothing from the URL is echoed into the page.
+fn notice(done: &str) -> Option<&'static str> {
+    Some(match done {
+        "password_changed" => "Password changed. Every other session was signed out.",
+        "2fa_disabled" => "Two-factor authentication is off.",
+        "session_revoked" => "That session is signed out.",
+        "sessions_revoked" => "Every other session is signed out.",
+        "device_revoked" => "That device will be asked for a second factor again.",
+        "devices_revoked" => "Every trusted device will be asked for a second factor again.",
+        "reauthenticated" => "Confirmed. You can make the change now.",
+        _ => return None,
+    })
+}
+
+pub async fn page(State(state): State<AppState>, Browser(caller): Browser, Query(q): Query<PageQuery>) -> Response {
+    let text = q.done.as_deref().and_then(notice).map(str::to_owned);
+    show(&state, &caller, StatusCode::OK, |p| p.notice = text).await
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    csrf: String,
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    csrf: String,
+    current_password: Option<String>,
+    new_password: String,
+}
+
+pub async fn change_password(
+    State(state): State<AppState>,
+    Browser(caller): Browser,
+    Client(ctx): Client,
+    Form(form): Form<PasswordForm>,
+) -> Response {
+    let result = async {
+        check_csrf(&state, &caller, &form.csrf)?;
+        let current = form.current_password.filter(|p| !p.is_empty()).map(Password::new);
+        account::change_password(&state, &caller, &ctx, current, Password::new(form.new_password)).await
+    }
+    .await;
+    match result {
+        Ok(()) => Redirect::to("/security?done=password_changed").into_response(),
+        Err(Error::PasswordPolicy(violations)) => {
+            let errors = violations.iter().map(|v| format!("It {}.", v.describe())).collect();
+            show(&state, &caller, StatusCode::UNPROCESSABLE_ENTITY, |p| p.password_errors = errors).await
+        }
+        Err(Error::InvalidPassword) => {
+            let errors = vec!["The current password is not right.".to_owned()];
+            show(&state, &caller, StatusCode::UNAUTHORIZED, |p| p.password_errors = errors).await
+        }
+        Err(e) => fail(&state, Some(&caller), e),
+    }
+}
+
+pub async fn setup_totp(
+    State(state): State<AppState>,
+    Browser(caller): Browser,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    let result = async {
+        check_csrf(&state, &caller, &form.csrf)?;
+        two_factor::setup_totp(&state, &caller).await
+    }
+    .await;
+    match result {
+        Ok(setup) => {
+            let view = SetupView { secret: setup.secret.base32(), qr_svg: setup.qr_svg, error: None };
+            show(&state, &caller, StatusCode::OK, |p| p.totp_setup = Some(view)).await
+        }
+        Err(e) => fail(&state, Some(&caller), e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CodeForm {
+    csrf: String,
+    code: String,
+}
+
+pub async fn confirm_totp(
+    State(state): State<AppState>,
+    Browser(caller): Browser,
+    Client(ctx): Client,
+    Form(form): Form<CodeForm>,
+) -> Response {
+    let result = async {
+        check_csrf(&state, &caller, &form.csrf)?;
+        two_factor::confirm_totp(&state, &caller, &ctx, &form.code).await
+    }
+    .await;
+    match result {
+        Ok(Some(codes)) => backup_codes_page(codes),
+        Ok(None) => Redirect::to("/security").into_response(),
+        Err(Error::CodeRejected) => match two_factor::pending_setup(&state, &caller).await {
+            Ok(Some(setup)) => {
+                let error =
+                    Some("That code did not match. Check the app's clock and enter the current code.".to_owned());
+                let view = SetupView { secret: setup.secret.base32(), qr_svg: setup.qr_svg, error };
+                show(&state, &caller, StatusCode::UNPROCESSABLE_ENTITY, |p| p.totp_setup = Some(view)).await
+            }
+            Ok(None) => Redirect::to("/security").into_response(),
+            Err(e) => fail(&state, Some(&caller), e),
+        },
+        Err(e) => fail(&state, Some(&caller), e),
+    }
+}
+
+fn backup_codes_page(codes: Vec<String>) -> Response {
+    let text = codes.join("\n");
+    let download: String =
+        text.bytes().map(|b| if b == b'\n' { "%0A".to_owned() } else { (b as char).to_string() }).collect();
+    render(StatusCode::OK, &BackupCodesPage { codes, download })
+}
+
+pub async fn regenerate_backup_codes(
+    State(state): State<AppState>,
+    Browser(caller): Browser,
+    Client(ctx): Client,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    let result = async {
+        check_csrf(&state, &caller, &form.csrf)?;
+        two_factor::regenerate_backup_codes(&state, &caller, &ctx).await
+    }
+    .await;
+    match result {
+        Ok(codes) => backup_codes_page(codes),
+        Err(e) => fail(&state, Some(&caller), e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct DisableForm {
+    csrf: String,
+    password: Option<String>,
+}
+
+pub async fn disable_2fa(
+    State(state): State<AppState>,
+    Browser(caller): Browser,
+    Client(ctx): Client,
+    Form(form): Form<DisableForm>,
+) -> Response {
+    let result = async {
+        check_csrf(&state, &caller, &form.csrf)?;
+        two_factor::disable(&state, &caller, &ctx, form.password.map(Password::new)).await
+    }
+    .await;
+    match result {
+        Ok(()) => Redirect::to("/security?done=2fa_disabled").into_response(),
+        Err(Error::InvalidPassword) => {
+            show(&state, &caller, StatusCode::UNAUTHORIZED, |p| {
+                p.notice = Some("The password is not right; two-factor authentication is still on.".into())
+            })
+            .await
+        }
+        Err(e) => fail(&state, Some(&caller), e),
+    }
+}
+
+/// Runs a CSRF-checked action and goes back to the page with a notice.
+async fn act<F>(state: &AppState, caller: &Caller, csrf: &str, done: &str, action: F) -> Response
+where
+    F: Future<Output = Result<()>>,
+{
+    let result = async {
+        check_csrf(state, caller, csrf)?;
+        action.await
+    }
+    .await;
+    match result {
+        Ok(()) => Redirect::to(&format!("/security?done={done}")).into_response(),
+        Err(e) => fail(state, Some(caller), e),
+    }
+}
+
+pub async fn revoke_session(
+    State(state): State<AppState>,
+    Browser(caller): Browser,
+    Client(ctx): Client,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    act(&state, &caller, &form.csrf, "session_revoked", sessions::revoke(&state, &caller, &ctx, &id)).await
+}
+
+pub async fn revoke_other_sessions(
+    State(state): State<AppState>,
+    Browser(caller): Browser,
+    Client(ctx): Client,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    act(&state, &caller, &form.csrf, "sessions_revoked", async {
+        sessions::revoke_others(&state, &caller, &ctx).await.map(drop)
+    })
+    .await
+}
+
+pub async fn revoke_device(
+    State(state): State<AppState>,
+    Browser(caller): Browser,
+    Client(ctx): Client,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    act(&state, &caller, &form.csrf, "device_revoked", trusted_devices::revoke(&state, &caller, &ctx, &id)).await
+}
+
+pub async fn revoke_all_devices(
+    State(state): State<AppState>,
+    Browser(caller): Browser,
+    Client(ctx): Client,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    act(&state, &caller, &form.csrf, "devices_revoked", async {
+        trusted_devices::revoke_all(&state, &caller, &ctx).await.map(drop)
+    })
+    .await
+}
+
+/// The in-place prompt when an action answers `reauth_required`.
+pub fn reauth_prompt(state: &AppState, caller: &Caller, error: Option<String>) -> Response {
+    let page = ReauthPage {
+        csrf: state.secrets.csrf_token(&caller.session_id),
+        minutes: state.config.settings.reauth_window.num_minutes(),
+        error,
+    };
+    render(StatusCode::FORBIDDEN, &page)
+}
+
+#[derive(Deserialize)]
+pub struct ReauthForm {
+    csrf: String,
+    password: Option<String>,
+    code: Option<String>,
+}
+
+pub async fn reauth(State(state): State<AppState>, Browser(caller): Browser, Form(form): Form<ReauthForm>) -> Response {
+    if check_csrf(&state, &caller, &form.csrf).is_err() {
+        return Error::CsrfFailed.into_response();
+    }
+    let proof = match (form.password.filter(|p| !p.is_empty()), form.code.filter(|c| !c.trim().is_empty())) {
+        (Some(p), _) => auth::Proof::Password(Password::new(p)),
+        (None, Some(c)) => auth::Proof::Code(c),
+        (None, None) => return reauth_prompt(&state, &caller, Some("Enter your password or a code.".into())),
+    };
+    match auth::reauth(&state, &caller, proof).await {
+        Ok(()) => Redirect::to("/security?done=reauthenticated").into_response(),
+        Err(Error::InvalidPassword | Error::InvalidCode) => {
+            reauth_prompt(&state, &caller, Some("That did not match. Try again.".into()))
+        }
+        Err(e) => fail(&state, Some(&caller), e),
+    }
+}

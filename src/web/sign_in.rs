@@ -1,0 +1,161 @@
+//! `GET /` and the sign-in forms: password, then the second step.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use crate::domain::password::Password;
+use crate::error::Error;
+use crate::http::extract::{Client, SESSION_COOKIE, TRUSTED_COOKIE, cookie as read_cookie, same_origin};
+use crate::service::auth::{self, LoginInput, LoginOutcome};
+use crate::service::mfa;
+use crate::state::AppState;
+
+use super::{Browser, check_csrf, cookie, fail, render};
+
+#[derive(Template)]
+#[template(path = "sign_in.html")]
+struct SignInPage {
+    email: String,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "mfa.html")]
+struct MfaPage {
+    mfa_token: String,
+    remember: bool,
+    error: Option<String>,
+}
+
+pub async fn page(headers: HeaderMap) -> Response {
+    if read_cookie(&headers, SESSION_COOKIE).is_some() {
+        return Redirect::to("/security").into_response();
+    }
+    render(StatusCode::OK, &SignInPage { email: String::new(), error: None })
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    email: String,
+    password: String,
+    remember_device: Option<String>,
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    Client(ctx): Client,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    if !same_origin(&headers, &state.config.public_url) {
+        return Error::CsrfFailed.into_response();
+    }
+    let remember = form.remember_device.is_some();
+    let input = LoginInput {
+        email: form.email.clone(),
+        password: Password::new(form.password),
+        remember_device: remember,
+        trusted_device_token: read_cookie(&headers, TRUSTED_COOKIE).map(str::to_owned),
+        device_kind: None,
+        device_name: None,
+    };
+    match auth::login(&state, &ctx, input).await {
+        Ok(outcome) => finish(&state, outcome, remember),
+        Err(Error::InvalidCredentials) => {
+            let page = SignInPage { email: form.email, error: Some("Email or password is incorrect.".into()) };
+            render(StatusCode::UNAUTHORIZED, &page)
+        }
+        Err(e) => fail(&state, None, e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct MfaForm {
+    mfa_token: String,
+    code: String,
+    remember_device: Option<String>,
+}
+
+pub async fn mfa(
+    State(state): State<AppState>,
+    Client(ctx): Client,
+    headers: HeaderMap,
+    Form(form): Form<MfaForm>,
+) -> Response {
+    if !same_origin(&headers, &state.config.public_url) {
+        return Error::CsrfFailed.into_response();
+    }
+    let remember = form.remember_device.is_some();
+    // Six digits are an authenticator code; anything longer is a backup code.
+    let digits = form.code.chars().filter(char::is_ascii_digit).count();
+    let method =
+        if digits == form.code.trim().len() && digits <= 8 { mfa::Method::Totp } else { mfa::Method::BackupCode };
+    let input =
+        mfa::MfaInput { mfa_token: form.mfa_token.clone(), method, code: Some(form.code), remember_device: remember };
+    match mfa::complete(&state, &ctx, input).await {
+        Ok(outcome) => finish(&state, outcome, remember),
+        Err(Error::InvalidCode) => {
+            let page = MfaPage {
+                mfa_token: form.mfa_token,
+                remember,
+                error: Some("That code did not work. Try the next one.".into()),
+            };
+            render(StatusCode::UNAUTHORIZED, &page)
+        }
+        Err(Error::MfaTokenExpired) => {
+            let page =
+                SignInPage { email: String::new(), error: Some("That sign-in expired. Please sign in again.".into()) };
+            render(StatusCode::UNAUTHORIZED, &page)
+        }
+        Err(e) => fail(&state, None, e),
+    }
+}
+
+/// Signed in: cookies and on to the Security page; or on to the second step.
+fn finish(state: &AppState, outcome: LoginOutcome, remember: bool) -> Response {
+    match outcome {
+        LoginOutcome::SignedIn { token, trusted_device_token, .. } => {
+            let s = &state.config.settings;
+            let secure = state.config.is_https();
+            let mut response = Redirect::to("/security").into_response();
+            let headers = response.headers_mut();
+            headers.append(
+                header::SET_COOKIE,
+                cookie(SESSION_COOKIE, token.expose(), s.session.absolute.num_seconds(), secure),
+            );
+            if let Some(t) = trusted_device_token {
+                let max_age = i64::from(s.trusted_device_days) * 86_400;
+                headers.append(header::SET_COOKIE, cookie(TRUSTED_COOKIE, t.expose(), max_age, secure));
+            }
+            response
+        }
+        LoginOutcome::MfaRequired { mfa_token, .. } => {
+            render(StatusCode::OK, &MfaPage { mfa_token: mfa_token.expose().to_owned(), remember, error: None })
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    csrf: String,
+}
+
+pub async fn logout(State(state): State<AppState>, Browser(caller): Browser, Form(form): Form<CsrfForm>) -> Response {
+    let result = async {
+        check_csrf(&state, &caller, &form.csrf)?;
+        auth::logout(&state, &caller).await
+    }
+    .await;
+    match result {
+        Ok(()) => {
+            let mut response = Redirect::to("/").into_response();
+            response.headers_mut().append(header::SET_COOKIE, cookie(SESSION_COOKIE, "", 0, state.config.is_https()));
+            response
+        }
+        Err(e) => fail(&state, Some(&caller), e),
+    }
+}

@@ -1,0 +1,161 @@
+// The sign-in and Security & 2FA pages in headless Chromium, against a real server.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, mkdirSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { chromium } from "playwright-core";
+import * as OTPAuth from "otpauth";
+
+const ROOT = resolve(import.meta.dirname, "../..");
+const BIN = process.env.LATCHKEY_BIN ?? join(process.env.CARGO_TARGET_DIR ?? join(ROOT, "target"), "debug/latchkey");
+const ARTIFACTS = join(ROOT, "test-artifacts");
+const EMAIL = "ada@example.com";
+const PASSWORD = "Correct-Horse-Battery-9";
+
+let server, base, browser;
+
+function freePort() {
+  return new Promise((ok) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => ok(port));
+    });
+  });
+}
+
+async function api(path, { method = "POST", token, body } = {}) {
+  const headers = { "content-type": "application/json" };
+  if (token) headers.authorization = `Bearer ${token}`;
+  const r = await fetch(base + path, { method, headers, body: body ? JSON.stringify(body) : undefined });
+  const text = await r.text();
+  return { status: r.status, body: text ? JSON.parse(text) : null };
+}
+
+before(async () => {
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  const dataDir = mkdtempSync(join(tmpdir(), "latchkey-browser-"));
+  server = spawn(BIN, ["serve", "--listen", `127.0.0.1:${port}`, "--public-url", base, "--data-dir", dataDir], {
+    stdio: ["ignore", "pipe", "inherit"],
+    env: Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("LATCHKEY_"))),
+  });
+  await new Promise((ok, fail) => {
+    server.stdout.on("data", (d) => d.toString().includes("listening") && ok());
+    server.on("exit", (code) => fail(new Error(`latchkey exited with ${code}`)));
+  });
+  assert.equal((await api("/api/v1/auth/signup", { body: { email: EMAIL, password: PASSWORD } })).status, 201);
+  browser = await chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+  mkdirSync(ARTIFACTS, { recursive: true });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.kill();
+});
+
+async function signIn(page, { password = PASSWORD, remember = false } = {}) {
+  await page.goto(base + "/");
+  await page.getByLabel("Email").fill(EMAIL);
+  await page.getByLabel("Password", { exact: true }).fill(password);
+  if (remember) await page.getByLabel("Remember this device").check();
+  await page.getByRole("button", { name: "Sign in" }).click();
+}
+
+test("the whole security journey in a browser", async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+
+  // Sign in with a password.
+  await signIn(page);
+  if (process.env.DEBUG_PAGES) console.log(page.url(), await page.content());
+  await page.getByRole("heading", { name: "Security & 2FA" }).waitFor();
+  for (const name of ["Password", "Two-factor authentication", "Active sessions", "Login history",
+    "Trusted devices", "Hardware keys", "Workspace 2FA status"]) {
+    assert.equal(await page.getByRole("heading", { level: 2, name, exact: true }).count(), 1, name);
+  }
+  assert.ok(await page.getByRole("link", { name: "API tokens" }).first().isVisible());
+
+  // Enable TOTP: read the secret from the page, compute the code.
+  await page.getByRole("button", { name: "Set up authenticator app" }).click();
+  const secret = (await page.getByTestId("totp-secret").textContent()).trim();
+  const totp = new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(secret), digits: 6, period: 30 });
+  await page.getByLabel("Authentication code").fill(totp.generate());
+  await page.getByRole("button", { name: "Verify" }).click();
+  const codes = await page.locator("#backup-codes li").allTextContents();
+  assert.equal(codes.length, 10);
+  await page.getByRole("link", { name: "Done" }).click();
+  await page.getByText("10 backup codes left.").waitFor();
+
+  // Sign in again through the second step, remembering this device.
+  await page.getByRole("banner").getByRole("button", { name: "Sign out" }).click();
+  await signIn(page, { remember: true });
+  await page.getByLabel("Authentication code").fill(codes[0].trim());
+  await page.getByRole("button", { name: "Verify" }).click();
+  await page.getByRole("heading", { name: "Security & 2FA" }).waitFor();
+  assert.equal(await page.locator('section[aria-labelledby="trusted-h"] tbody tr').count(), 1);
+
+  // ...and once more: the trusted device skips the step.
+  await page.getByRole("banner").getByRole("button", { name: "Sign out" }).click();
+  await signIn(page);
+  await page.getByRole("heading", { name: "Security & 2FA" }).waitFor();
+
+  // Sessions and history rows.
+  const history = page.locator('section[aria-labelledby="history-h"] tbody tr');
+  assert.ok((await history.count()) >= 3);
+  assert.match(await history.nth(1).textContent(), /Yes/, "the remembered sign-in was 2FA-challenged");
+
+  // Another session (a CLI, say) appears and can be signed out from here.
+  const first = await api("/api/v1/auth/login", { body: { email: EMAIL, password: PASSWORD, device: { kind: "desktop", name: "CMDOP Desktop 2.3 (macOS)" } } });
+  const done = await api("/api/v1/auth/mfa", { body: { mfa_token: first.body.mfa_token, method: "backup_code", code: codes[1] } });
+  assert.equal(done.status, 200);
+  await page.reload();
+  const row = page.locator("tr", { hasText: "CMDOP Desktop 2.3 (macOS)" });
+  await row.getByRole("button", { name: "Sign out" }).click();
+  await page.getByText("That session is signed out.").waitFor();
+  assert.equal(await page.locator("tr", { hasText: "CMDOP Desktop 2.3 (macOS)" }).count(), 0);
+  assert.equal((await api("/api/v1/me", { method: "GET", token: done.body.token })).status, 401);
+
+  // Change the password: a violation is shown in words, then it works.
+  await page.getByLabel("Current password").fill(PASSWORD);
+  await page.getByLabel("New password").fill("short");
+  await page.getByRole("button", { name: "Change password" }).click();
+  await page.getByRole("alert").getByText("must be at least 12 characters").waitFor();
+  await page.getByLabel("Current password").fill(PASSWORD);
+  await page.getByLabel("New password").fill("Brand-New-Secret-77");
+  await page.getByRole("button", { name: "Change password" }).click();
+  await page.getByText("Password changed.").waitFor();
+
+  // A cross-site POST is refused, and so is a same-site one without the CSRF token.
+  const crossSite = await context.request.post(base + "/security/sessions/revoke-others", {
+    headers: { Origin: "https://evil.example" }, form: { csrf: "x" },
+  });
+  assert.equal(crossSite.status(), 403);
+  const noToken = await context.request.post(base + "/security/sessions/revoke-others", {
+    headers: { Origin: base }, form: { csrf: "forged" },
+  });
+  assert.equal(noToken.status(), 403);
+  assert.equal((await noToken.json()).error, "csrf_failed");
+
+  // Screenshots at desktop and phone widths, for a human to look at.
+  await page.goto(base + "/security");
+  await page.screenshot({ path: join(ARTIFACTS, "security-desktop.png"), fullPage: true });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.screenshot({ path: join(ARTIFACTS, "security-phone.png"), fullPage: true });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth + 1);
+  assert.equal(overflow, false, "no sideways scrolling at a phone's width");
+  await context.close();
+});
+
+test("security headers forbid inline script and framing", async () => {
+  const r = await fetch(base + "/");
+  assert.match(r.headers.get("content-security-policy"), /script-src 'self'/);
+  assert.match(r.headers.get("content-security-policy"), /frame-ancestors 'none'/);
+  assert.equal(r.headers.get("referrer-policy"), "same-origin");
+});

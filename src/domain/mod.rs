@@ -7,6 +7,7 @@ pub mod device;
 pub mod email;
 pub mod location;
 pub mod password;
+pub mod rate_limit;
 pub mod session_policy;
 pub mod token;
 pub mod totp;

@@ -46,9 +46,14 @@ pub struct SignupResponse {
     (status = 403, description = "`signup_closed`", body = ErrorBody),
     (status = 409, description = "`email_taken`", body = ErrorBody),
     (status = 422, description = "`password_policy` with `violations`", body = ErrorBody),
+    (status = 429, description = "`rate_limited`: too many sign-ups from this address", body = ErrorBody),
 ))]
-async fn signup(State(state): State<AppState>, ApiJson(body): ApiJson<SignupBody>) -> Result<impl IntoResponse> {
-    let user = auth::signup(&state, &body.email, Password::new(body.password)).await?;
+async fn signup(
+    State(state): State<AppState>,
+    Client(ctx): Client,
+    ApiJson(body): ApiJson<SignupBody>,
+) -> Result<impl IntoResponse> {
+    let user = auth::signup(&state, &ctx, &body.email, Password::new(body.password)).await?;
     Ok((StatusCode::CREATED, axum::Json(SignupResponse { id: user.id, email: user.email })))
 }
 
@@ -111,6 +116,8 @@ impl From<LoginOutcome> for LoginResponse {
     (status = 200, body = LoginResponse),
     (status = 400, body = ErrorBody),
     (status = 401, description = "`invalid_credentials`", body = ErrorBody),
+    (status = 429, description = "`rate_limited` with `retry_after`: progressive delays after 5 failures per account \
+(1 s, 3 s, 5 s, 10 s, 30 s, 60 s, then 5 min, over a 15-minute window), and at most 99 failures per client address in 15 minutes", body = ErrorBody),
     (status = 503, description = "`overloaded`: too many sign-ins queued", body = ErrorBody),
 ))]
 async fn login(
@@ -157,6 +164,7 @@ pub struct MfaBody {
     (status = 200, body = LoginResponse),
     (status = 400, body = ErrorBody),
     (status = 401, description = "`invalid_code` or `mfa_token_expired`", body = ErrorBody),
+    (status = 429, description = "`rate_limited` after repeated wrong codes for the account", body = ErrorBody),
 ))]
 async fn mfa(
     State(state): State<AppState>,
@@ -187,6 +195,7 @@ pub struct ReauthBody {
     (status = 204),
     (status = 400, description = "neither `password` nor `code`", body = ErrorBody),
     (status = 401, description = "`invalid_password`, `invalid_code` or `unauthenticated`", body = ErrorBody),
+    (status = 429, description = "`rate_limited`", body = ErrorBody),
 ))]
 async fn reauth(
     State(state): State<AppState>,

@@ -7,7 +7,7 @@ use crate::state::AppState;
 use crate::store::{Factors, UserRecord};
 
 use super::sessions::require_recent_auth;
-use super::{Caller, ClientContext, events};
+use super::{Caller, ClientContext, events, rate_limit};
 
 pub async fn me(state: &AppState, caller: &Caller) -> Result<UserRecord> {
     // A session outliving its account is impossible (ON DELETE CASCADE), so a missing
@@ -36,12 +36,17 @@ pub async fn change_password(
     require_recent_auth(state, caller)?;
     let user = me(state, caller).await?;
     if let Some(existing) = user.password_hash.as_deref() {
-        let Some(current) = current else {
-            return Err(Error::InvalidPassword);
+        let key = format!("password:{}", user.id);
+        rate_limit::check(state, &key).await?;
+        let verified = match &current {
+            Some(p) => state.hasher.verify(p, Some(existing)).await?,
+            None => false,
         };
-        if !state.hasher.verify(&current, Some(existing)).await? {
+        if !verified {
+            rate_limit::fail(state, &key, rate_limit::ACCOUNT).await?;
             return Err(Error::InvalidPassword);
         }
+        rate_limit::clear(state, &key).await?;
     }
     let email =
         Email::parse(&user.email).map_err(|e| Error::internal(anyhow::anyhow!("stored email is invalid: {e}")))?;

@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::state::AppState;
 use crate::store::{LoginEvent, NewSession, StoreError, UserRecord};
 
-use super::{Caller, ClientContext, mfa, trusted_devices};
+use super::{Caller, ClientContext, events, mfa, rate_limit, trusted_devices};
 
 const PASSWORD: &str = "password";
 
@@ -41,10 +41,13 @@ pub fn mint(kind: TokenKind) -> Result<SecretToken> {
     Ok(SecretToken::generate(kind, bytes))
 }
 
-pub async fn signup(state: &AppState, email: &str, password: Password) -> Result<UserRecord> {
+pub async fn signup(state: &AppState, ctx: &ClientContext, email: &str, password: Password) -> Result<UserRecord> {
     if !state.config.settings.signup_open {
         return Err(Error::SignupClosed);
     }
+    let key = format!("signup-ip:{}", ctx.ip);
+    rate_limit::check(state, &key).await?;
+    rate_limit::fail(state, &key, rate_limit::SIGNUP).await?;
     let email = Email::parse(email).map_err(Error::InvalidRequest)?;
     create_account(state, &email, Some(password)).await
 }
@@ -74,20 +77,40 @@ pub async fn login(state: &AppState, ctx: &ClientContext, input: LoginInput) -> 
         Ok(email) => state.store.user_by_email(&email).await?,
         Err(_) => None,
     };
+    let device = Device::identify(input.device_kind, input.device_name.as_deref(), ctx.user_agent.as_deref());
+    // Keyed by the email as typed, known or not, so a lock says nothing about existence.
+    let account_key = format!("login:{}", input.email.trim().to_lowercase());
+    let client_key = format!("login-ip:{}", ctx.ip);
+    for key in [&client_key, &account_key] {
+        if let Err(limited) = rate_limit::check(state, key).await {
+            if let Some(u) = &user {
+                record_attempt(state, ctx, &u.id, &device, PASSWORD, false, Some("rate_limited")).await?;
+            }
+            state.metrics.login(false);
+            return Err(limited);
+        }
+    }
     let hash = user.as_ref().and_then(|u| u.password_hash.as_deref());
     let verified = state.hasher.verify(&input.password, hash).await?;
-    let device = Device::identify(input.device_kind, input.device_name.as_deref(), ctx.user_agent.as_deref());
 
-    let Some(user) = user else {
-        state.metrics.login(false);
-        return Err(Error::InvalidCredentials);
-    };
     if !verified {
-        record_attempt(state, ctx, &user.id, &device, PASSWORD, false, Some("invalid_password")).await?;
         state.metrics.login(false);
+        rate_limit::fail(state, &client_key, rate_limit::CLIENT).await?;
+        let locked = rate_limit::fail(state, &account_key, rate_limit::ACCOUNT).await?;
+        if let Some(u) = &user {
+            record_attempt(state, ctx, &u.id, &device, PASSWORD, false, Some("invalid_password")).await?;
+            if locked {
+                events::record(state, &u.id, events::LOCKED_OUT, Some(ctx), Some("repeated wrong passwords".into()))
+                    .await?;
+            }
+        }
         return Err(Error::InvalidCredentials);
     }
+    let Some(user) = user else {
+        return Err(Error::InvalidCredentials);
+    };
     state.metrics.login(true);
+    rate_limit::clear(state, &account_key).await?;
 
     let factors = state.store.factors(&user.id).await?;
     let trusted = trusted_devices::recognise(state, &user.id, input.trusted_device_token.as_deref()).await?;
@@ -173,19 +196,20 @@ pub enum Proof {
 
 /// Refreshes the session's re-auth window (`POST /auth/reauth`).
 pub async fn reauth(state: &AppState, caller: &Caller, proof: Proof) -> Result<()> {
-    match proof {
+    let key = format!("reauth:{}", caller.user_id);
+    rate_limit::check(state, &key).await?;
+    let refused = match proof {
         Proof::Password(p) => {
             let user = super::account::me(state, caller).await?;
-            if !state.hasher.verify(&p, user.password_hash.as_deref()).await? {
-                return Err(Error::InvalidPassword);
-            }
+            (!state.hasher.verify(&p, user.password_hash.as_deref()).await?).then_some(Error::InvalidPassword)
         }
-        Proof::Code(code) => {
-            if !mfa::accept_totp(state, &caller.user_id, &code).await? {
-                return Err(Error::InvalidCode);
-            }
-        }
+        Proof::Code(code) => (!mfa::accept_totp(state, &caller.user_id, &code).await?).then_some(Error::InvalidCode),
+    };
+    if let Some(e) = refused {
+        rate_limit::fail(state, &key, rate_limit::ACCOUNT).await?;
+        return Err(e);
     }
+    rate_limit::clear(state, &key).await?;
     state.store.mark_session_authenticated(&caller.session_id, state.clock.now()).await?;
     Ok(())
 }

@@ -11,7 +11,7 @@ use crate::store::{Factors, NewMfaChallenge};
 
 use super::auth::{LoginOutcome, mint, record_attempt, start_session};
 use super::two_factor::{open_secret, unix_seconds};
-use super::{ClientContext, events, trusted_devices};
+use super::{ClientContext, events, rate_limit, trusted_devices};
 
 /// An mfa_token lives this long...
 pub const CHALLENGE_LIFETIME: Duration = Duration::minutes(5);
@@ -80,6 +80,11 @@ pub async fn complete(state: &AppState, ctx: &ClientContext, input: MfaInput) ->
         return Err(Error::MfaTokenExpired);
     }
     let device = Device::identify(challenge.device_kind, challenge.device_name.as_deref(), ctx.user_agent.as_deref());
+    let limit_key = format!("mfa:{}", challenge.user_id);
+    if let Err(limited) = rate_limit::check(state, &limit_key).await {
+        record_attempt(state, ctx, &challenge.user_id, &device, &challenge.method, true, Some("rate_limited")).await?;
+        return Err(limited);
+    }
     let code = input.code.as_deref().unwrap_or_default();
     let accepted = match input.method {
         Method::Totp => accept_totp(state, &challenge.user_id, code).await?,
@@ -88,12 +93,23 @@ pub async fn complete(state: &AppState, ctx: &ClientContext, input: MfaInput) ->
     };
     if !accepted {
         state.store.fail_mfa_challenge(&challenge.id).await?;
+        if rate_limit::fail(state, &limit_key, rate_limit::ACCOUNT).await? {
+            events::record(
+                state,
+                &challenge.user_id,
+                events::LOCKED_OUT,
+                Some(ctx),
+                Some("repeated wrong codes".into()),
+            )
+            .await?;
+        }
         record_attempt(state, ctx, &challenge.user_id, &device, &challenge.method, true, Some("invalid_code")).await?;
         return Err(Error::InvalidCode);
     }
     if !state.store.consume_mfa_challenge(&challenge.id, now).await? {
         return Err(Error::MfaTokenExpired);
     }
+    rate_limit::clear(state, &limit_key).await?;
     let remembered = if challenge.remember_device || input.remember_device {
         Some(trusted_devices::remember(state, ctx, &challenge.user_id, &device).await?)
     } else {

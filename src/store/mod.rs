@@ -8,6 +8,7 @@
 mod api_tokens;
 mod login_history;
 mod mfa;
+mod rate_limits;
 mod security_events;
 mod sessions;
 mod trusted_devices;

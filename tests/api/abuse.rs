@@ -1,0 +1,103 @@
+//! Rate limits and progressive lockout.
+
+use chrono::Duration;
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::{PASSWORD, assert_error, spawn_app, spawn_app_with};
+
+const WRONG: &str = "Wrong-Password-1!";
+
+#[tokio::test]
+async fn repeated_wrong_passwords_lock_the_account_progressively_then_let_the_owner_back() {
+    let app = spawn_app().await;
+    let token = app.signed_in_user("ada@example.com").await;
+    for _ in 0..5 {
+        assert_error(&app.login("ada@example.com", WRONG).await, StatusCode::UNAUTHORIZED, "invalid_credentials");
+    }
+    let r = app.login("ada@example.com", PASSWORD).await;
+    assert_error(&r, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+    assert_eq!(r.body["retry_after"], 1);
+    app.advance_clock(Duration::seconds(2));
+    assert_error(&app.login("ada@example.com", WRONG).await, StatusCode::UNAUTHORIZED, "invalid_credentials");
+    let r = app.login("ada@example.com", PASSWORD).await;
+    assert_eq!(r.body["retry_after"], 3, "the delay grows: {}", r.text);
+    app.advance_clock(Duration::seconds(4));
+    assert_eq!(app.login("ada@example.com", PASSWORD).await.status, StatusCode::OK, "the owner gets back in");
+
+    let history = app.get("/api/v1/me/login-history", &token).await.body;
+    let failures: Vec<_> = history.as_array().unwrap().iter().filter_map(|r| r["failure"].as_str()).collect();
+    assert!(failures.contains(&"rate_limited"), "{failures:?}");
+    let events = app.get("/api/v1/me/security-events", &token).await.body;
+    assert!(events.as_array().unwrap().iter().any(|e| e["kind"] == "locked_out"), "{events}");
+}
+
+#[tokio::test]
+async fn the_lock_carries_a_retry_after_header_and_reveals_no_account() {
+    let app = spawn_app().await;
+    app.signup("ada@example.com", PASSWORD).await;
+    for email in ["ada@example.com", "nobody@example.com"] {
+        for _ in 0..5 {
+            app.login(email, WRONG).await;
+        }
+    }
+    let known = app
+        .client
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({"email": "ada@example.com", "password": WRONG}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(known.headers()["retry-after"], "1");
+    let known = crate::helpers::read(known).await;
+    let unknown = app.login("nobody@example.com", WRONG).await;
+    assert_eq!(known.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(known.text, unknown.text, "an unknown email locks the same way");
+}
+
+#[tokio::test]
+async fn one_client_address_is_limited_before_its_hundredth_failure() {
+    let app = spawn_app_with(|c| c.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()]).await;
+    let from = |ip: &'static str, i: usize| {
+        app.client
+            .post(app.url("/api/v1/auth/login"))
+            .header("x-forwarded-for", ip)
+            .json(&json!({"email": format!("user{i}@example.com"), "password": WRONG}))
+            .send()
+    };
+    for i in 0..99 {
+        assert_eq!(from("203.0.113.7", i).await.unwrap().status(), StatusCode::UNAUTHORIZED, "failure {i}");
+    }
+    let r = crate::helpers::read(from("203.0.113.7", 100).await.unwrap()).await;
+    assert_error(&r, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+    assert!(r.body["retry_after"].as_u64().unwrap() > 800, "the rest of the 15-minute window: {}", r.text);
+    assert_eq!(
+        from("198.51.100.1", 101).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED,
+        "other clients are unaffected"
+    );
+}
+
+#[tokio::test]
+async fn wrong_current_passwords_and_reauth_attempts_are_limited_too() {
+    let app = spawn_app().await;
+    let token = app.signed_in_user("ada@example.com").await;
+    let change = json!({"current_password": WRONG, "new_password": "Brand-New-Secret-77"});
+    for _ in 0..5 {
+        assert_error(
+            &app.post("/api/v1/me/password", Some(&token), change.clone()).await,
+            StatusCode::UNAUTHORIZED,
+            "invalid_password",
+        );
+    }
+    assert_error(
+        &app.post("/api/v1/me/password", Some(&token), change).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+    );
+    for _ in 0..5 {
+        app.post("/api/v1/auth/reauth", Some(&token), json!({"password": WRONG})).await;
+    }
+    let r = app.post("/api/v1/auth/reauth", Some(&token), json!({"password": PASSWORD})).await;
+    assert_error(&r, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+}

@@ -47,6 +47,12 @@ pub enum Error {
     PlanRequired,
     #[error("API tokens cannot manage the account's credentials; sign in to do this")]
     SessionRequired,
+    #[error("that ceremony is unknown, expired or already finished; start again")]
+    CeremonyExpired,
+    #[error("the security key's response could not be verified")]
+    InvalidCredential,
+    #[error("security keys need the server's public URL to name a domain, not an IP address")]
+    WebauthnUnavailable,
     #[error("confirm your password or a second factor again to do this")]
     ReauthRequired,
     #[error("the request failed its cross-site request forgery check")]

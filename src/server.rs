@@ -25,12 +25,14 @@ pub async fn build_state(config: Config, clock: Clock) -> anyhow::Result<AppStat
     let secrets = Secrets::load(secret_key, &config.data_dir)?;
     check_key(&store, &secrets).await?;
     let geo = GeoLookup::open(&config.geoip_dbs);
+    let webauthn = crate::service::webauthn::relying_party(&config.public_url);
     Ok(AppState {
         store,
         hasher: Hasher::for_this_machine()?,
         config: Arc::new(config),
         geo: Arc::new(geo),
         secrets: Arc::new(secrets),
+        webauthn: webauthn.map(Arc::new),
         metrics: Arc::default(),
         clock,
     })

@@ -16,6 +16,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub geo: Arc<GeoLookup>,
     pub secrets: Arc<Secrets>,
+    /// `None` when the public URL cannot be a WebAuthn relying party (an IP address).
+    pub webauthn: Option<Arc<webauthn_rs::Webauthn>>,
     pub metrics: Arc<Metrics>,
     pub clock: Clock,
 }

@@ -9,3 +9,81 @@ document.addEventListener("click", (event) => {
     button.textContent = "Copied";
   });
 });
+
+// WebAuthn: the browser demands JavaScript for security keys. Options arrive as JSON with
+// base64url strings; the browser wants ArrayBuffers, and the server wants base64url back.
+const b64uToBuf = (s) => Uint8Array.from(atob(s.replace(/-/g, "+").replace(/_/g, "/").padEnd(Math.ceil(s.length / 4) * 4, "=")), (c) => c.charCodeAt(0)).buffer;
+const bufToB64u = (b) => btoa(String.fromCharCode(...new Uint8Array(b))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+
+function creationOptions(json) {
+  const pk = json.publicKey;
+  pk.challenge = b64uToBuf(pk.challenge);
+  pk.user.id = b64uToBuf(pk.user.id);
+  (pk.excludeCredentials || []).forEach((c) => { c.id = b64uToBuf(c.id); });
+  return { publicKey: pk };
+}
+
+function requestOptions(json) {
+  const pk = json.publicKey;
+  pk.challenge = b64uToBuf(pk.challenge);
+  (pk.allowCredentials || []).forEach((c) => { c.id = b64uToBuf(c.id); });
+  return { publicKey: pk };
+}
+
+function credentialJson(cred) {
+  const r = cred.response;
+  const response = { clientDataJSON: bufToB64u(r.clientDataJSON) };
+  if (r.attestationObject) response.attestationObject = bufToB64u(r.attestationObject);
+  if (r.authenticatorData) response.authenticatorData = bufToB64u(r.authenticatorData);
+  if (r.signature) response.signature = bufToB64u(r.signature);
+  if (r.userHandle) response.userHandle = bufToB64u(r.userHandle);
+  return { id: cred.id, rawId: bufToB64u(cred.rawId), type: cred.type, response, extensions: cred.getClientExtensionResults() };
+}
+
+async function postJson(url, body) {
+  const r = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body), credentials: "same-origin" });
+  const data = await r.json().catch(() => ({}));
+  if (!r.ok) throw new Error(data.message || `request failed (${r.status})`);
+  return data;
+}
+
+document.addEventListener("submit", async (event) => {
+  const form = event.target;
+  if (form.id === "add-key") {
+    event.preventDefault();
+    const status = document.getElementById("key-status");
+    try {
+      const name = form.elements.name.value;
+      const start = await postJson("/api/v1/me/2fa/webauthn/register/start", { name });
+      const cred = await navigator.credentials.create(creationOptions(start.options));
+      const done = await postJson("/api/v1/me/2fa/webauthn/register/finish", { challenge_id: start.challenge_id, credential: credentialJson(cred) });
+      if (done.backup_codes) {
+        sessionStorage.setItem("latchkey-new-codes", done.backup_codes.join("\n"));
+      }
+      window.location.assign("/security?done=key_added");
+    } catch (e) {
+      status.textContent = `Could not add the key: ${e.message}`;
+    }
+  }
+  if (form.id === "use-key") {
+    event.preventDefault();
+    const options = JSON.parse(document.getElementById("webauthn-options").textContent);
+    try {
+      const cred = await navigator.credentials.get(requestOptions(options));
+      form.elements.credential.value = JSON.stringify(credentialJson(cred));
+      form.submit();
+    } catch (e) {
+      document.getElementById("key-status").textContent = `The security key did not answer: ${e.message}`;
+    }
+  }
+});
+
+document.addEventListener("DOMContentLoaded", () => {
+  const codes = sessionStorage.getItem("latchkey-new-codes");
+  const target = document.getElementById("new-key-codes");
+  if (codes && target) {
+    sessionStorage.removeItem("latchkey-new-codes");
+    target.hidden = false;
+    target.querySelector("ol").replaceChildren(...codes.split("\n").map((c) => Object.assign(document.createElement("li"), { textContent: c })));
+  }
+});

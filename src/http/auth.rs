@@ -91,7 +91,15 @@ pub enum LoginResponse {
     },
     /// The password was right and a second factor is needed: send `mfa_token` to
     /// `POST /auth/mfa` within 5 minutes. `methods` lists what the account can use.
-    MfaRequired { mfa_token: String, methods: Vec<String> },
+    MfaRequired {
+        mfa_token: String,
+        methods: Vec<String>,
+        /// PublicKeyCredentialRequestOptions JSON for `navigator.credentials.get`, when the
+        /// account has security keys.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        #[schema(value_type = Option<Object>)]
+        webauthn: Option<serde_json::Value>,
+    },
 }
 
 impl From<LoginOutcome> for LoginResponse {
@@ -102,9 +110,10 @@ impl From<LoginOutcome> for LoginResponse {
                 session_id,
                 trusted_device_token: trusted_device_token.map(|t| t.expose().to_owned()),
             },
-            LoginOutcome::MfaRequired { mfa_token, methods } => Self::MfaRequired {
+            LoginOutcome::MfaRequired { mfa_token, methods, webauthn } => Self::MfaRequired {
                 mfa_token: mfa_token.expose().to_owned(),
                 methods: methods.into_iter().map(str::to_owned).collect(),
+                webauthn: webauthn.and_then(|o| serde_json::to_value(o).ok()),
             },
         }
     }
@@ -152,7 +161,8 @@ pub struct MfaBody {
     method: MfaMethod,
     /// The 6-digit code, or a backup code (`xxxxx-xxxxx`, any case, dash optional).
     code: Option<String>,
-    #[allow(dead_code)] // Read once security keys land.
+    /// With `webauthn`: the PublicKeyCredential from `navigator.credentials.get`.
+    #[schema(value_type = Option<Object>)]
     credential: Option<serde_json::Value>,
     /// Also honoured when asked at the password step.
     #[serde(default)]
@@ -176,8 +186,13 @@ async fn mfa(
         MfaMethod::BackupCode => mfa::Method::BackupCode,
         MfaMethod::Webauthn => mfa::Method::Webauthn,
     };
-    let input =
-        mfa::MfaInput { mfa_token: body.mfa_token, method, code: body.code, remember_device: body.remember_device };
+    let input = mfa::MfaInput {
+        mfa_token: body.mfa_token,
+        method,
+        code: body.code,
+        credential: body.credential,
+        remember_device: body.remember_device,
+    };
     Ok(axum::Json(mfa::complete(&state, &ctx, input).await?.into()))
 }
 

@@ -14,6 +14,7 @@ mod security_headers;
 mod sessions;
 mod trusted_devices;
 mod two_factor;
+mod webauthn;
 mod workspaces;
 
 use axum::Router;
@@ -53,6 +54,7 @@ pub fn api_router(state: AppState) -> OpenApiRouter<AppState> {
         .merge(sessions::router())
         .merge(history::router())
         .merge(two_factor::router())
+        .merge(webauthn::router())
         .merge(security_events::router())
         .merge(trusted_devices::router())
         .merge(workspaces::router(state))

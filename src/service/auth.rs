@@ -31,6 +31,8 @@ pub enum LoginOutcome {
     MfaRequired {
         mfa_token: SecretToken,
         methods: Vec<&'static str>,
+        /// PublicKeyCredentialRequestOptions when the account has security keys.
+        webauthn: Option<webauthn_rs::prelude::RequestChallengeResponse>,
     },
 }
 

@@ -15,6 +15,7 @@ pub const BACKUP_CODES_REGENERATED: &str = "backup_codes_regenerated";
 pub const BACKUP_CODE_USED: &str = "backup_code_used";
 pub const SESSION_REVOKED: &str = "session_revoked";
 pub const LOCKED_OUT: &str = "locked_out";
+pub const WEBAUTHN_COUNTER_REGRESSION: &str = "webauthn_counter_regression";
 pub const TRUSTED_DEVICE_REVOKED: &str = "trusted_device_revoked";
 
 /// Records an event; `ctx` is `None` for actions from the command line.

@@ -18,6 +18,7 @@ pub async fn prune(state: &AppState) -> Result<Pruned> {
     let login_history = state.store.prune_login_history(now - Duration::days(s.login_history_days.into())).await?;
     state.store.prune_mfa_challenges(now).await?;
     state.store.prune_trusted_devices(now).await?;
+    state.store.prune_ceremonies(now).await?;
     state.store.prune_rate_limits(now - Duration::days(1)).await?;
     Ok(Pruned { sessions, login_history })
 }

@@ -29,6 +29,8 @@ pub struct MfaInput {
     pub mfa_token: String,
     pub method: Method,
     pub code: Option<String>,
+    /// The security key's assertion (PublicKeyCredential JSON) for `Method::Webauthn`.
+    pub credential: Option<serde_json::Value>,
     pub remember_device: bool,
 }
 
@@ -46,7 +48,7 @@ pub struct FirstStep<'a> {
 pub async fn begin(state: &AppState, first: FirstStep<'_>) -> Result<LoginOutcome> {
     let token = mint(TokenKind::Mfa)?;
     let now = state.clock.now();
-    state
+    let challenge_id = state
         .store
         .create_mfa_challenge(NewMfaChallenge {
             token_hash: &token.hash(),
@@ -69,7 +71,12 @@ pub async fn begin(state: &AppState, first: FirstStep<'_>) -> Result<LoginOutcom
     if first.factors.backup_codes_remaining > 0 {
         methods.push("backup_code");
     }
-    Ok(LoginOutcome::MfaRequired { mfa_token: token, methods })
+    let webauthn = if first.factors.webauthn_keys > 0 {
+        super::webauthn::start_authentication(state, first.user_id, &challenge_id).await?
+    } else {
+        None
+    };
+    Ok(LoginOutcome::MfaRequired { mfa_token: token, methods, webauthn })
 }
 
 pub async fn complete(state: &AppState, ctx: &ClientContext, input: MfaInput) -> Result<LoginOutcome> {
@@ -89,7 +96,10 @@ pub async fn complete(state: &AppState, ctx: &ClientContext, input: MfaInput) ->
     let accepted = match input.method {
         Method::Totp => accept_totp(state, &challenge.user_id, code).await?,
         Method::BackupCode => accept_backup_code(state, ctx, &challenge.user_id, code).await?,
-        Method::Webauthn => false,
+        Method::Webauthn => {
+            super::webauthn::accept_assertion(state, ctx, &challenge.user_id, &challenge.id, input.credential.as_ref())
+                .await?
+        }
     };
     if !accepted {
         state.store.fail_mfa_challenge(&challenge.id).await?;

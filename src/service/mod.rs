@@ -12,6 +12,7 @@ pub mod rate_limit;
 pub mod sessions;
 pub mod trusted_devices;
 pub mod two_factor;
+pub mod webauthn;
 pub mod workspaces;
 
 use std::net::IpAddr;

@@ -144,7 +144,7 @@ pub async fn admin_reset(state: &AppState, user_id: &str) -> Result<()> {
 }
 
 /// Ten fresh codes: as shown (`xxxxx-xxxxx`) and as stored (keyed hashes).
-fn new_backup_codes(state: &AppState, user_id: &str) -> Result<(Vec<String>, Vec<String>)> {
+pub(super) fn new_backup_codes(state: &AppState, user_id: &str) -> Result<(Vec<String>, Vec<String>)> {
     let mut shown = Vec::with_capacity(backup_codes::COUNT);
     let mut hashes = Vec::with_capacity(backup_codes::COUNT);
     while shown.len() < backup_codes::COUNT {

@@ -14,6 +14,7 @@ mod sessions;
 mod trusted_devices;
 mod two_factor;
 mod users;
+mod webauthn;
 mod workspaces;
 
 use std::path::Path;
@@ -32,6 +33,7 @@ pub use sessions::{NewSession, SessionRecord};
 pub use trusted_devices::{NewTrustedDevice, TrustedDeviceRecord};
 pub use two_factor::{Factors, TotpRecord};
 pub use users::UserRecord;
+pub use webauthn::{Ceremony, WebauthnKeyRecord};
 pub use workspaces::{MemberRecord, Membership, WorkspaceRecord};
 
 #[derive(Debug, thiserror::Error)]
@@ -147,6 +149,11 @@ pub(crate) fn to_millis(t: DateTime<Utc>) -> i64 {
 
 pub(crate) fn from_millis(ms: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+/// An id for a WebAuthn ceremony, handed to the client.
+pub fn new_ceremony_id() -> String {
+    new_id()
 }
 
 pub(crate) fn new_id() -> String {

@@ -40,14 +40,15 @@ impl Store {
     pub async fn factors(&self, user_id: &str) -> StoreResult<Factors> {
         let row = sqlx::query(
             "SELECT (SELECT created_at FROM totp_credentials WHERE user_id = $1) AS totp_created_at,
-                    (SELECT COUNT(*) FROM backup_codes WHERE user_id = $1 AND used_at IS NULL) AS backup_codes",
+                    (SELECT COUNT(*) FROM backup_codes WHERE user_id = $1 AND used_at IS NULL) AS backup_codes,
+                    (SELECT COUNT(*) FROM webauthn_credentials WHERE user_id = $1) AS webauthn_keys",
         )
         .bind(user_id)
         .fetch_one(&self.pool)
         .await?;
         Ok(Factors {
             totp_created_at: row.try_get::<Option<i64>, _>("totp_created_at")?.map(from_millis),
-            webauthn_keys: 0,
+            webauthn_keys: row.try_get::<i64, _>("webauthn_keys")?.try_into().unwrap_or(0),
             backup_codes_remaining: row.try_get::<i64, _>("backup_codes")?.try_into().unwrap_or(0),
         })
     }
@@ -171,7 +172,15 @@ impl Store {
     /// `sessions` also every session (admin recovery). One transaction.
     pub async fn remove_second_factors(&self, user_id: &str, sessions: bool) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
-        let mut tables = vec!["totp_credentials", "totp_pending", "backup_codes", "mfa_challenges", "trusted_devices"];
+        let mut tables = vec![
+            "totp_credentials",
+            "totp_pending",
+            "backup_codes",
+            "mfa_challenges",
+            "trusted_devices",
+            "webauthn_credentials",
+            "webauthn_ceremonies",
+        ];
         if sessions {
             tables.push("sessions");
         }
@@ -196,7 +205,7 @@ impl Store {
     }
 }
 
-async fn replace_codes(
+pub(super) async fn replace_codes(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     user_id: &str,
     hashes: &[String],

@@ -44,7 +44,9 @@ fn membership(r: &sqlx::any::AnyRow) -> StoreResult<Membership> {
 }
 
 /// Whether an account has a second factor, as one SQL expression over `users u`.
-const HAS_2FA: &str = "EXISTS (SELECT 1 FROM totp_credentials t WHERE t.user_id = u.id)";
+/// Keep in step with `Factors::enabled`.
+const HAS_2FA: &str = "(EXISTS (SELECT 1 FROM totp_credentials t WHERE t.user_id = u.id) \
+                        OR EXISTS (SELECT 1 FROM webauthn_credentials k WHERE k.user_id = u.id))";
 
 impl Store {
     /// Creates a workspace with its first owner, in one transaction.

@@ -39,6 +39,7 @@ pub fn router() -> Router<AppState> {
         .route("/security/sessions/{id}/revoke", post(security::revoke_session))
         .route("/security/trusted-devices/revoke-all", post(security::revoke_all_devices))
         .route("/security/trusted-devices/{id}/revoke", post(security::revoke_device))
+        .route("/security/keys/{id}/remove", post(security::remove_key))
         .route("/security/reauth", post(security::reauth))
         .route("/tokens", get(tokens::page).post(tokens::create))
         .route("/tokens/{id}/delete", post(tokens::delete))

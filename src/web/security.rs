@@ -11,7 +11,7 @@ use crate::domain::password::Password;
 use crate::domain::workspace::Access;
 use crate::error::{Error, Result};
 use crate::http::extract::Client;
-use crate::service::{Caller, account, auth, history, sessions, trusted_devices, two_factor, workspaces};
+use crate::service::{Caller, account, auth, history, sessions, trusted_devices, two_factor, webauthn, workspaces};
 use crate::state::AppState;
 
 use super::{Browser, check_csrf, fail, render, when};
@@ -54,6 +54,13 @@ pub struct DeviceRow {
     pub current: bool,
 }
 
+pub struct KeyRow {
+    pub id: String,
+    pub name: String,
+    pub created: String,
+    pub last_used: String,
+}
+
 pub struct WorkspaceRow {
     pub name: String,
     pub role: &'static str,
@@ -87,6 +94,7 @@ pub struct SecurityPage {
     trusted: Vec<DeviceRow>,
     trusted_days: u32,
     team_plan: bool,
+    keys: Vec<KeyRow>,
     workspaces: Vec<WorkspaceRow>,
     events: Vec<EventRow>,
 }
@@ -114,6 +122,7 @@ async fn load(state: &AppState, caller: &Caller) -> Result<SecurityPage> {
     let devices = trusted_devices::list(state, caller).await?;
     let spaces = workspaces::list_mine(state, caller).await?;
     let events = state.store.security_events(&caller.user_id, 10, None).await?;
+    let keys = webauthn::list(state, caller).await?;
     Ok(SecurityPage {
         csrf: state.secrets.csrf_token(&caller.session_id),
         email: user.email,
@@ -168,6 +177,15 @@ async fn load(state: &AppState, caller: &Caller) -> Result<SecurityPage> {
             .collect(),
         trusted_days: state.config.settings.trusted_device_days,
         team_plan: policy.has_team_plan(),
+        keys: keys
+            .into_iter()
+            .map(|k| KeyRow {
+                id: k.id,
+                name: k.name,
+                created: when(k.created_at),
+                last_used: k.last_used_at.map_or_else(|| "never".to_owned(), when),
+            })
+            .collect(),
         workspaces: spaces
             .into_iter()
             .map(|(m, access)| WorkspaceRow {
@@ -215,6 +233,8 @@ fn notice(done: &str) -> Option<&'static str> {
         "device_revoked" => "That device will be asked for a second factor again.",
         "devices_revoked" => "Every trusted device will be asked for a second factor again.",
         "reauthenticated" => "Confirmed. You can make the change now.",
+        "key_added" => "Security key added.",
+        "key_removed" => "Security key removed.",
         _ => return None,
     })
 }
@@ -414,6 +434,16 @@ pub async fn revoke_device(
     Form(form): Form<CsrfForm>,
 ) -> Response {
     act(&state, &caller, &form.csrf, "device_revoked", trusted_devices::revoke(&state, &caller, &ctx, &id)).await
+}
+
+pub async fn remove_key(
+    State(state): State<AppState>,
+    Browser(caller): Browser,
+    Client(ctx): Client,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    act(&state, &caller, &form.csrf, "key_removed", webauthn::delete(&state, &caller, &ctx, &id)).await
 }
 
 pub async fn revoke_all_devices(

@@ -29,6 +29,8 @@ struct MfaPage {
     mfa_token: String,
     remember: bool,
     error: Option<String>,
+    /// PublicKeyCredentialRequestOptions as JSON, for the security-key button.
+    webauthn: Option<String>,
 }
 
 pub async fn page(headers: HeaderMap) -> Response {
@@ -76,7 +78,10 @@ pub async fn login(
 #[derive(Deserialize)]
 pub struct MfaForm {
     mfa_token: String,
+    #[serde(default)]
     code: String,
+    /// A security key's assertion, as JSON, from the page's script.
+    credential: Option<String>,
     remember_device: Option<String>,
 }
 
@@ -90,19 +95,32 @@ pub async fn mfa(
         return Error::CsrfFailed.into_response();
     }
     let remember = form.remember_device.is_some();
-    // Six digits are an authenticator code; anything longer is a backup code.
+    let credential = form.credential.as_deref().filter(|c| !c.is_empty()).and_then(|c| serde_json::from_str(c).ok());
+    // A key's assertion, else six digits are an authenticator code and anything longer a backup code.
     let digits = form.code.chars().filter(char::is_ascii_digit).count();
-    let method =
-        if digits == form.code.trim().len() && digits <= 8 { mfa::Method::Totp } else { mfa::Method::BackupCode };
-    let input =
-        mfa::MfaInput { mfa_token: form.mfa_token.clone(), method, code: Some(form.code), remember_device: remember };
+    let method = if credential.is_some() {
+        mfa::Method::Webauthn
+    } else if digits == form.code.trim().len() && digits <= 8 {
+        mfa::Method::Totp
+    } else {
+        mfa::Method::BackupCode
+    };
+    let input = mfa::MfaInput {
+        mfa_token: form.mfa_token.clone(),
+        method,
+        code: Some(form.code),
+        credential,
+        remember_device: remember,
+    };
     match mfa::complete(&state, &ctx, input).await {
         Ok(outcome) => finish(&state, outcome, remember),
         Err(Error::InvalidCode) => {
+            // Another security-key attempt needs a fresh sign-in: its challenge was used.
             let page = MfaPage {
                 mfa_token: form.mfa_token,
                 remember,
-                error: Some("That code did not work. Try the next one.".into()),
+                error: Some("That did not work. Try the next code, or sign in again to retry the key.".into()),
+                webauthn: None,
             };
             render(StatusCode::UNAUTHORIZED, &page)
         }
@@ -133,8 +151,11 @@ fn finish(state: &AppState, outcome: LoginOutcome, remember: bool) -> Response {
             }
             response
         }
-        LoginOutcome::MfaRequired { mfa_token, .. } => {
-            render(StatusCode::OK, &MfaPage { mfa_token: mfa_token.expose().to_owned(), remember, error: None })
+        LoginOutcome::MfaRequired { mfa_token, webauthn, .. } => {
+            // Base64url and fixed keys only, but `</` is escaped anyway: it sits inside <script>.
+            let webauthn = webauthn.and_then(|o| serde_json::to_string(&o).ok()).map(|j| j.replace("</", "<\\/"));
+            let page = MfaPage { mfa_token: mfa_token.expose().to_owned(), remember, error: None, webauthn };
+            render(StatusCode::OK, &page)
         }
     }
 }

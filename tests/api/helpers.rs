@@ -42,7 +42,8 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     config.listen = addr;
-    config.public_url = format!("http://{addr}");
+    // A domain, not an IP: browsers and webauthn-rs refuse IP addresses as WebAuthn RP ids.
+    config.public_url = format!("http://localhost:{}", addr.port());
     configure(&mut config);
     let state = latchkey::server::build_state(config, Clock::default()).await.expect("state");
     tokio::spawn(latchkey::server::run(state.clone(), listener));

@@ -16,4 +16,5 @@ mod sessions;
 mod signup_login;
 mod store;
 mod two_factor;
+mod webauthn;
 mod workspaces;

@@ -63,6 +63,10 @@ async fn the_openapi_description_lists_every_route() {
         ("/api/v1/me/tokens", "post"),
         ("/api/v1/me/tokens", "get"),
         ("/api/v1/me/tokens/{id}", "delete"),
+        ("/api/v1/me/2fa/webauthn/register/start", "post"),
+        ("/api/v1/me/2fa/webauthn/register/finish", "post"),
+        ("/api/v1/me/2fa/webauthn", "get"),
+        ("/api/v1/me/2fa/webauthn/{id}", "delete"),
     ];
     for (path, method) in expected {
         assert!(spec["paths"][path][method].is_object(), "{method} {path} missing");

@@ -27,16 +27,18 @@ function freePort() {
 }
 
 async function api(path, { method = "POST", token, body } = {}) {
+  // Node's fetch may try ::1 for localhost while the server listens on 127.0.0.1.
   const headers = { "content-type": "application/json" };
   if (token) headers.authorization = `Bearer ${token}`;
-  const r = await fetch(base + path, { method, headers, body: body ? JSON.stringify(body) : undefined });
+  const r = await fetch(base.replace("localhost", "127.0.0.1") + path, { method, headers, body: body ? JSON.stringify(body) : undefined });
   const text = await r.text();
   return { status: r.status, body: text ? JSON.parse(text) : null };
 }
 
 before(async () => {
   const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
+  // localhost, not 127.0.0.1: WebAuthn refuses IP addresses as relying-party ids.
+  base = `http://localhost:${port}`;
   const dataDir = mkdtempSync(join(tmpdir(), "latchkey-browser-"));
   server = spawn(BIN, ["serve", "--listen", `127.0.0.1:${port}`, "--public-url", base, "--data-dir", dataDir], {
     stdio: ["ignore", "pipe", "inherit"],
@@ -60,9 +62,9 @@ after(async () => {
   server?.kill();
 });
 
-async function signIn(page, { password = PASSWORD, remember = false } = {}) {
+async function signIn(page, { password = PASSWORD, remember = false, email = EMAIL } = {}) {
   await page.goto(base + "/");
-  await page.getByLabel("Email").fill(EMAIL);
+  await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password", { exact: true }).fill(password);
   if (remember) await page.getByLabel("Remember this device").check();
   await page.getByRole("button", { name: "Sign in" }).click();
@@ -153,8 +155,42 @@ test("the whole security journey in a browser", async () => {
   await context.close();
 });
 
+test("a security key added with Chromium's virtual authenticator signs in", async () => {
+  const email = "kim@example.com";
+  assert.equal((await api("/api/v1/auth/signup", { body: { email, password: PASSWORD } })).status, 201);
+  const login = await api("/api/v1/auth/login", { body: { email, password: PASSWORD } });
+  const ws = await api("/api/v1/workspaces", { token: login.body.token, body: { name: "Engines", plan: "team" } });
+  assert.equal(ws.status, 201);
+
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const cdp = await context.newCDPSession(page);
+  await cdp.send("WebAuthn.enable");
+  await cdp.send("WebAuthn.addVirtualAuthenticator", {
+    options: { protocol: "ctap2", transport: "usb", hasResidentKey: false, hasUserVerification: true,
+      isUserVerified: true, automaticPresenceSimulation: true },
+  });
+
+  await signIn(page, { email });
+  await page.getByLabel("Key name").fill("Virtual key");
+  await page.getByRole("button", { name: "Add security key" }).click();
+  await page.locator("#key-status:not(:empty), .notice[role=status]").first().waitFor();
+  assert.equal(await page.locator("#key-status").textContent().catch(() => ""), "", "the key was refused");
+  await page.getByText("Security key added.").waitFor();
+  assert.equal(await page.locator("#new-key-codes li").count(), 10, "the first factor shows backup codes");
+  assert.equal(await page.locator("tr", { hasText: "Virtual key" }).count(), 1);
+
+  await page.getByRole("banner").getByRole("button", { name: "Sign out" }).click();
+  await signIn(page, { email });
+  await page.getByRole("button", { name: "Use security key" }).click();
+  await page.getByRole("heading", { name: "Security & 2FA" }).waitFor();
+  const history = page.locator('section[aria-labelledby="history-h"] tbody tr');
+  assert.match(await history.first().textContent(), /Yes/, "signed in through the key");
+  await context.close();
+});
+
 test("security headers forbid inline script and framing", async () => {
-  const r = await fetch(base + "/");
+  const r = await fetch(base.replace("localhost", "127.0.0.1") + "/");
   assert.match(r.headers.get("content-security-policy"), /script-src 'self'/);
   assert.match(r.headers.get("content-security-policy"), /frame-ancestors 'none'/);
   assert.equal(r.headers.get("referrer-policy"), "same-origin");

@@ -1,0 +1,133 @@
+//! `/me/2fa/webauthn/*`: security keys.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use webauthn_rs::prelude::RegisterPublicKeyCredential;
+
+use crate::error::{Error, Result};
+use crate::service::webauthn;
+use crate::state::AppState;
+
+use super::error::ErrorBody;
+use super::extract::{ApiJson, ApiPath, Auth, Client, SessionAuth};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(register_start))
+        .routes(routes!(register_finish))
+        .routes(routes!(list))
+        .routes(routes!(delete))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct StartBody {
+    /// A label such as "YubiKey 5C".
+    name: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StartResponse {
+    /// Send back with the credential to `register/finish` within 5 minutes.
+    challenge_id: String,
+    /// PublicKeyCredentialCreationOptions JSON for `navigator.credentials.create`.
+    #[schema(value_type = Object)]
+    options: serde_json::Value,
+}
+
+/// Starts adding a security key. Team plans only: one of the account's workspaces must be
+/// on the `team` plan. Keys already registered are excluded.
+#[utoipa::path(post, path = "/me/2fa/webauthn/register/start", tag = "two-factor", security(("bearer" = [])), request_body = StartBody, responses(
+    (status = 200, body = StartResponse),
+    (status = 403, description = "`plan_required`", body = ErrorBody),
+    (status = 503, description = "`webauthn_unavailable`: the public URL names no domain", body = ErrorBody),
+))]
+async fn register_start(
+    State(state): State<AppState>,
+    SessionAuth(caller): SessionAuth,
+    ApiJson(body): ApiJson<StartBody>,
+) -> Result<axum::Json<StartResponse>> {
+    let (challenge_id, options) = webauthn::start_registration(&state, &caller, &body.name).await?;
+    Ok(axum::Json(StartResponse { challenge_id, options: serde_json::to_value(options).map_err(Error::internal)? }))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct FinishBody {
+    challenge_id: String,
+    /// The PublicKeyCredential from `navigator.credentials.create`.
+    #[schema(value_type = Object)]
+    credential: serde_json::Value,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct NewKey {
+    id: String,
+    name: String,
+    created_at: DateTime<Utc>,
+    /// Ten backup codes when this key turned 2FA on, else `null`.
+    backup_codes: Option<Vec<String>>,
+}
+
+/// Finishes adding a security key.
+#[utoipa::path(post, path = "/me/2fa/webauthn/register/finish", tag = "two-factor", security(("bearer" = [])), request_body = FinishBody, responses(
+    (status = 201, body = NewKey),
+    (status = 400, description = "`challenge_expired` or a malformed credential", body = ErrorBody),
+    (status = 422, description = "`invalid_credential`: the key's response did not verify", body = ErrorBody),
+))]
+async fn register_finish(
+    State(state): State<AppState>,
+    SessionAuth(caller): SessionAuth,
+    Client(ctx): Client,
+    ApiJson(body): ApiJson<FinishBody>,
+) -> Result<(StatusCode, axum::Json<NewKey>)> {
+    let credential: RegisterPublicKeyCredential =
+        serde_json::from_value(body.credential).map_err(|e| Error::InvalidRequest(format!("credential: {e}")))?;
+    let (key, backup_codes) =
+        webauthn::finish_registration(&state, &caller, &ctx, &body.challenge_id, &credential).await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(NewKey { id: key.id, name: key.name, created_at: key.created_at, backup_codes }),
+    ))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct KeyView {
+    id: String,
+    name: String,
+    created_at: DateTime<Utc>,
+    last_used_at: Option<DateTime<Utc>>,
+}
+
+/// The account's security keys.
+#[utoipa::path(get, path = "/me/2fa/webauthn", tag = "two-factor", security(("bearer" = [])), responses(
+    (status = 200, body = [KeyView]), (status = 401, body = ErrorBody),
+))]
+async fn list(State(state): State<AppState>, Auth(caller): Auth) -> Result<axum::Json<Vec<KeyView>>> {
+    let keys = webauthn::list(&state, &caller).await?;
+    Ok(axum::Json(
+        keys.into_iter()
+            .map(|k| KeyView { id: k.id, name: k.name, created_at: k.created_at, last_used_at: k.last_used_at })
+            .collect(),
+    ))
+}
+
+/// Removes a security key while another factor remains.
+#[utoipa::path(delete, path = "/me/2fa/webauthn/{id}", tag = "two-factor", security(("bearer" = [])), params(("id" = String, Path)), responses(
+    (status = 204),
+    (status = 403, description = "`reauth_required`", body = ErrorBody),
+    (status = 404, body = ErrorBody),
+    (status = 409, description = "`last_factor`", body = ErrorBody),
+))]
+async fn delete(
+    State(state): State<AppState>,
+    SessionAuth(caller): SessionAuth,
+    Client(ctx): Client,
+    ApiPath(id): ApiPath<String>,
+) -> Result<StatusCode> {
+    webauthn::delete(&state, &caller, &ctx, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -7,6 +7,8 @@ pub mod device;
 pub mod email;
 pub mod location;
 pub mod password;
+#[cfg(test)]
+mod properties;
 pub mod rate_limit;
 pub mod session_policy;
 pub mod token;

@@ -130,10 +130,19 @@ pub async fn login(state: &AppState, ctx: &ClientContext, input: LoginInput) -> 
         )
         .await;
     }
-    let (token, session_id) = start_session(state, ctx, &user.id, &device, trusted.as_deref()).await?;
+    let origin = SessionOrigin { trusted_device_id: trusted.as_deref(), password_hash: user.password_hash.as_deref() };
+    let (token, session_id) = start_session(state, ctx, &user.id, &device, origin).await?;
     record_attempt(state, ctx, &user.id, &device, PASSWORD, false, None).await?;
     state.store.record_sign_in(&user.id, state.clock.now()).await?;
     Ok(LoginOutcome::SignedIn { token, session_id, trusted_device_token: None })
+}
+
+/// Where a new session comes from: the trusted device it used, and the password hash
+/// the sign-in was checked against (the session is refused if that changed meanwhile).
+#[derive(Default, Clone, Copy)]
+pub struct SessionOrigin<'a> {
+    pub trusted_device_id: Option<&'a str>,
+    pub password_hash: Option<&'a str>,
 }
 
 pub async fn start_session(
@@ -141,11 +150,11 @@ pub async fn start_session(
     ctx: &ClientContext,
     user_id: &str,
     device: &Device,
-    trusted_device_id: Option<&str>,
+    origin: SessionOrigin<'_>,
 ) -> Result<(SecretToken, String)> {
     let token = mint(TokenKind::Session)?;
     let now = state.clock.now();
-    let id = state
+    let created = state
         .store
         .create_session(NewSession {
             user_id,
@@ -156,10 +165,15 @@ pub async fn start_session(
             user_agent: ctx.user_agent.as_deref(),
             now,
             expires_at: state.config.settings.session.expires_at(now),
-            trusted_device_id,
+            trusted_device_id: origin.trusted_device_id,
+            password_hash: origin.password_hash,
         })
-        .await?;
-    Ok((token, id))
+        .await;
+    match created {
+        Ok(id) => Ok((token, id)),
+        Err(StoreError::Conflict) => Err(Error::InvalidCredentials),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// One row of login history; a failure is a row with `failure` set.

@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::state::AppState;
 use crate::store::{Factors, NewMfaChallenge};
 
-use super::auth::{LoginOutcome, mint, record_attempt, start_session};
+use super::auth::{LoginOutcome, SessionOrigin, mint, record_attempt, start_session};
 use super::two_factor::{open_secret, unix_seconds};
 use super::{ClientContext, events, rate_limit, trusted_devices};
 
@@ -126,7 +126,9 @@ pub async fn complete(state: &AppState, ctx: &ClientContext, input: MfaInput) ->
         None
     };
     let trusted_id = remembered.as_ref().map(|(_, id)| id.as_str());
-    let (token, session_id) = start_session(state, ctx, &challenge.user_id, &device, trusted_id).await?;
+    // A password change deletes pending challenges, so no hash guard is needed here.
+    let origin = SessionOrigin { trusted_device_id: trusted_id, password_hash: None };
+    let (token, session_id) = start_session(state, ctx, &challenge.user_id, &device, origin).await?;
     record_attempt(state, ctx, &challenge.user_id, &device, &challenge.method, true, None).await?;
     state.store.record_sign_in(&challenge.user_id, now).await?;
     Ok(LoginOutcome::SignedIn { token, session_id, trusted_device_token: remembered.map(|(t, _)| t) })

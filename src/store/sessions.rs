@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::{AssertSqlSafe, Row};
 
-use super::{Store, StoreResult, from_millis, new_id, to_millis};
+use super::{Store, StoreError, StoreResult, from_millis, new_id, to_millis};
 use crate::domain::device::{Device, DeviceKind};
 use crate::domain::location::Location;
 use crate::domain::token::TokenHash;
@@ -17,6 +17,9 @@ pub struct NewSession<'a> {
     pub expires_at: DateTime<Utc>,
     /// The trusted device this sign-in used or created, if any.
     pub trusted_device_id: Option<&'a str>,
+    /// The password hash the sign-in was checked against: the session is created only if
+    /// it is still the account's, so a sign-in racing a password change cannot outlive it.
+    pub password_hash: Option<&'a str>,
 }
 
 #[derive(Debug, Clone)]
@@ -60,11 +63,13 @@ impl SessionRecord {
 }
 
 impl Store {
+    /// Creates a session; `Conflict` when the password changed since it was checked.
     pub async fn create_session(&self, s: NewSession<'_>) -> StoreResult<String> {
         let id = new_id();
-        sqlx::query(
+        let done = sqlx::query(
             "INSERT INTO sessions (id, user_id, token_hash, device_kind, device_name, ip, country, city, location_label, user_agent, created_at, last_activity_at, expires_at, auth_at, trusted_device_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $11, $13)",
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $11, $13
+             WHERE $14 = '' OR EXISTS (SELECT 1 FROM users WHERE id = $2 AND password_hash = $14)",
         )
         .bind(&id)
         .bind(s.user_id)
@@ -79,8 +84,12 @@ impl Store {
         .bind(to_millis(s.now))
         .bind(to_millis(s.expires_at))
         .bind(s.trusted_device_id)
+        .bind(s.password_hash.unwrap_or(""))
         .execute(&self.pool)
         .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::Conflict);
+        }
         Ok(id)
     }
 

@@ -116,6 +116,8 @@ impl Store {
             .rows_affected();
         // A new password means a fresh start: no device skips 2FA on the old one's say-so.
         sqlx::query("DELETE FROM trusted_devices WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
+        // Sign-ins half-way through their second step were started with the old password.
+        sqlx::query("DELETE FROM mfa_challenges WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(revoked)
     }

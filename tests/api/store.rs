@@ -57,6 +57,7 @@ async fn sessions_are_found_by_token_hash_and_pruned_when_expired() {
             now,
             expires_at: now + Duration::days(90),
             trusted_device_id: None,
+            password_hash: None,
         })
         .await
         .unwrap();

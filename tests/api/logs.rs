@@ -1,0 +1,109 @@
+//! Nothing secret reaches the logs, even at debug level.
+
+use std::io::Read;
+use std::process::{Command, Stdio};
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::PASSWORD;
+
+#[tokio::test]
+async fn a_full_flow_at_debug_level_logs_no_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let log_path = dir.path().join("server.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_latchkey"))
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--public-url",
+            &format!("http://localhost:{port}"),
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .env("RUST_LOG", "debug")
+        .env_remove("LATCHKEY_CONFIG")
+        .env_remove("LATCHKEY_DATABASE_URL")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    for _ in 0..100 {
+        if client.get(format!("{base}/livez")).send().await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let post = |path: &str, token: Option<&str>, body: Value| {
+        let mut r = client.post(format!("{base}{path}")).json(&body);
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        async move { r.send().await.unwrap().json::<Value>().await.unwrap_or(Value::Null) }
+    };
+    let mut secrets: Vec<String> = vec![PASSWORD.into(), "Brand-New-Secret-77".into()];
+
+    post("/api/v1/auth/signup", None, json!({"email": "ada@example.com", "password": PASSWORD})).await;
+    let session =
+        post("/api/v1/auth/login", None, json!({"email": "ada@example.com", "password": PASSWORD})).await["token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    secrets.push(session.clone());
+    let setup = post("/api/v1/me/2fa/totp/setup", Some(&session), json!({})).await;
+    let base32 = setup["secret"].as_str().unwrap().to_owned();
+    secrets.push(base32.clone());
+    let bytes = totp_rs::Secret::try_from_base32(&base32).unwrap().as_bytes().to_vec();
+    let secret = latchkey::domain::totp::TotpSecret::from_bytes(bytes).unwrap();
+    let code = secret.code_at(chrono::Utc::now().timestamp() as u64, 6).unwrap();
+    let confirmed = post("/api/v1/me/2fa/totp/confirm", Some(&session), json!({"code": code})).await;
+    let codes: Vec<String> =
+        confirmed["backup_codes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_owned()).collect();
+    secrets.extend(codes.iter().cloned());
+    let first = post(
+        "/api/v1/auth/login",
+        None,
+        json!({"email": "ada@example.com", "password": PASSWORD, "remember_device": true}),
+    )
+    .await;
+    let mfa_token = first["mfa_token"].as_str().unwrap().to_owned();
+    secrets.push(mfa_token.clone());
+    let second =
+        post("/api/v1/auth/mfa", None, json!({"mfa_token": mfa_token, "method": "backup_code", "code": codes[0]}))
+            .await;
+    secrets.push(second["token"].as_str().unwrap().to_owned());
+    secrets.push(second["trusted_device_token"].as_str().unwrap().to_owned());
+    let pat =
+        post("/api/v1/me/tokens", Some(&session), json!({"name": "bot"})).await["token"].as_str().unwrap().to_owned();
+    secrets.push(pat.clone());
+    let me = client.get(format!("{base}/api/v1/me")).bearer_auth(&pat).send().await.unwrap();
+    assert_eq!(me.status(), StatusCode::OK);
+    post("/api/v1/auth/login", None, json!({"email": "ada@example.com", "password": "Wrong-Password-1!"})).await;
+    secrets.push("Wrong-Password-1!".into());
+    let changed = client
+        .post(format!("{base}/api/v1/me/password"))
+        .bearer_auth(&session)
+        .json(&json!({"current_password": PASSWORD, "new_password": "Brand-New-Secret-77"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), StatusCode::NO_CONTENT);
+
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let mut text = String::new();
+    std::fs::File::open(&log_path).unwrap().read_to_string(&mut text).unwrap();
+    assert!(text.lines().count() > 20, "debug logging was on: {} lines", text.lines().count());
+    for s in &secrets {
+        assert!(!text.contains(s.as_str()), "a secret reached the log: {s}");
+        // Tokens are also checked without their prefix.
+        if let Some((_, rest)) = s.split_once('_').and_then(|(_, r)| r.split_once('_')) {
+            assert!(!text.contains(rest), "a token body reached the log");
+        }
+    }
+}

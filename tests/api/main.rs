@@ -8,6 +8,7 @@ mod abuse;
 mod account;
 mod api_tokens;
 mod cli;
+mod crash;
 mod errors;
 mod history;
 mod logs;

@@ -27,8 +27,10 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[into_params(parameter_in = Query)]
 pub struct HistoryQuery {
     /// 1–500, default 50.
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
     /// `csv` or `json` for a download (`Content-Disposition: attachment`).
+    #[param(inline)]
     format: Option<ExportFormat>,
 }
 
@@ -73,7 +75,8 @@ impl From<LoginRecord> for LoginView {
 
 /// Recent sign-in attempts on this account, successful and failed, newest first.
 #[utoipa::path(get, path = "/me/login-history", tag = "history", security(("bearer" = [])), params(HistoryQuery), responses(
-    (status = 200, body = [LoginView], description = "JSON list, or a download with `format`"),
+    (status = 200, description = "JSON list, or a download with `format` (CSV or JSON, `Content-Disposition: attachment`)",
+        content((Vec<LoginView> = "application/json"), (String = "text/csv"))),
     (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
 ))]
 async fn login_history(

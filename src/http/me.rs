@@ -68,6 +68,7 @@ pub struct ChangePasswordBody {
     (status = 401, description = "`invalid_password` or `unauthenticated`", body = ErrorBody),
     (status = 403, description = "`reauth_required`: sign-in older than the re-auth window", body = ErrorBody),
     (status = 422, description = "`password_policy` with `violations`", body = ErrorBody),
+    (status = 429, description = "`rate_limited`: repeated wrong current passwords", body = ErrorBody),
 ))]
 async fn change_password(
     State(state): State<AppState>,

@@ -30,7 +30,8 @@ const MAX_BODY_BYTES: usize = 64 * 1024;
 
 pub fn app(state: AppState) -> Router {
     let https = state.config.is_https();
-    let (api, spec) = api_router(state.clone()).split_for_parts();
+    let (api, mut spec) = api_router(state.clone()).split_for_parts();
+    openapi::add_common_errors(&mut spec);
     Router::new()
         .merge(api)
         .merge(ops::router(&spec))

@@ -34,6 +34,40 @@ impl Modify for BearerAuth {
     }
 }
 
+/// Adds the answers every route can give without its handler saying so: 401 on
+/// authenticated routes, and 400/413/415 wherever a body or parameter is read. Runs on
+/// the finished description, once the routers have added their paths.
+pub fn add_common_errors(openapi: &mut utoipa::openapi::OpenApi) {
+    {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let error = |text: &str| {
+            let content = ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build();
+            ResponseBuilder::new().description(text).content("application/json", content).build()
+        };
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+            for op in operations.into_iter().flatten() {
+                let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
+                let has_body = op.request_body.is_some();
+                let has_params = op.parameters.as_ref().is_some_and(|p| !p.is_empty());
+                let mut add = |code: &str, text: &str| {
+                    op.responses.responses.entry(code.to_owned()).or_insert_with(|| error(text).into());
+                };
+                if secured {
+                    add("401", "`unauthenticated`: missing, invalid or revoked credentials");
+                }
+                if has_body || has_params {
+                    add("400", "`invalid_request`: malformed JSON, a wrong field type or a bad parameter");
+                }
+                if has_body {
+                    add("413", "`payload_too_large`: the body is over 64 KiB");
+                    add("415", "`unsupported_media_type`: the body is not `application/json`");
+                }
+            }
+        }
+    }
+}
+
 pub fn base() -> utoipa::openapi::OpenApi {
     ApiDoc::openapi()
 }

@@ -22,6 +22,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[into_params(parameter_in = Query)]
 pub struct EventsQuery {
     /// 1–500, default 50.
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
     /// The `id` of the last event of the previous page.
     before: Option<String>,

@@ -41,11 +41,12 @@ impl Device {
     pub fn identify(claimed_kind: Option<DeviceKind>, claimed_name: Option<&str>, user_agent: Option<&str>) -> Self {
         let parsed = user_agent.map(parse_user_agent);
         let kind = claimed_kind.or(parsed.as_ref().map(|p| p.0)).unwrap_or(DeviceKind::Browser);
+        // Control characters go before the emptiness check: a name of only those is no name.
         let name = claimed_name
-            .map(str::trim)
+            .map(|n| n.chars().filter(|c| !c.is_control()).take(MAX_NAME).collect::<String>().trim().to_owned())
             .filter(|n| !n.is_empty())
-            .map(|n| n.chars().filter(|c| !c.is_control()).take(MAX_NAME).collect())
             .or(parsed.map(|p| p.1))
+            .filter(|n| !n.is_empty())
             .unwrap_or_else(|| "Unknown device".to_owned());
         Self { kind, name }
     }

@@ -17,9 +17,7 @@ pub async fn me(state: &AppState, caller: &Caller) -> Result<UserRecord> {
 
 /// The account and its second factors: what `GET /me` shows.
 pub async fn me_with_factors(state: &AppState, caller: &Caller) -> Result<(UserRecord, Factors)> {
-    let user = me(state, caller).await?;
-    let factors = state.store.factors(&user.id).await?;
-    Ok((user, factors))
+    state.store.user_with_factors(&caller.user_id).await?.ok_or(Error::Unauthenticated)
 }
 
 /// Changes the password and signs out every other session of the account.

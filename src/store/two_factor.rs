@@ -29,6 +29,22 @@ impl Factors {
     }
 }
 
+/// The factor counts of the account whose id is `$1`, as select-list expressions.
+pub(super) const FACTOR_COLUMNS: &str =
+    "(SELECT created_at FROM totp_credentials WHERE user_id = $1) AS totp_created_at,
+    (SELECT COUNT(*) FROM backup_codes WHERE user_id = $1 AND used_at IS NULL) AS backup_codes,
+    (SELECT COUNT(*) FROM webauthn_credentials WHERE user_id = $1) AS webauthn_keys";
+
+impl Factors {
+    pub(super) fn from_row(row: &sqlx::any::AnyRow) -> StoreResult<Self> {
+        Ok(Self {
+            totp_created_at: row.try_get::<Option<i64>, _>("totp_created_at")?.map(from_millis),
+            webauthn_keys: row.try_get::<i64, _>("webauthn_keys")?.try_into().unwrap_or(0),
+            backup_codes_remaining: row.try_get::<i64, _>("backup_codes")?.try_into().unwrap_or(0),
+        })
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct TotpRecord {
     pub secret_sealed: String,
@@ -38,19 +54,11 @@ pub struct TotpRecord {
 
 impl Store {
     pub async fn factors(&self, user_id: &str) -> StoreResult<Factors> {
-        let row = sqlx::query(
-            "SELECT (SELECT created_at FROM totp_credentials WHERE user_id = $1) AS totp_created_at,
-                    (SELECT COUNT(*) FROM backup_codes WHERE user_id = $1 AND used_at IS NULL) AS backup_codes,
-                    (SELECT COUNT(*) FROM webauthn_credentials WHERE user_id = $1) AS webauthn_keys",
-        )
-        .bind(user_id)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(Factors {
-            totp_created_at: row.try_get::<Option<i64>, _>("totp_created_at")?.map(from_millis),
-            webauthn_keys: row.try_get::<i64, _>("webauthn_keys")?.try_into().unwrap_or(0),
-            backup_codes_remaining: row.try_get::<i64, _>("backup_codes")?.try_into().unwrap_or(0),
-        })
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {FACTOR_COLUMNS}")))
+            .bind(user_id)
+            .fetch_one(&self.pool)
+            .await?;
+        Factors::from_row(&row)
     }
 
     /// Stores (or replaces) the setup waiting for confirmation.

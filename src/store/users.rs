@@ -73,6 +73,18 @@ impl Store {
         row.as_ref().map(UserRecord::from_row).transpose()
     }
 
+    /// An account with its second factors, in one round trip: `GET /me`, the hot path.
+    pub async fn user_with_factors(&self, id: &str) -> StoreResult<Option<(UserRecord, super::Factors)>> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS}, {} FROM users WHERE id = $1",
+            super::two_factor::FACTOR_COLUMNS
+        )))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| Ok((UserRecord::from_row(&r)?, super::Factors::from_row(&r)?))).transpose()
+    }
+
     pub async fn list_users(&self) -> StoreResult<Vec<UserRecord>> {
         let rows = sqlx::query(AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users ORDER BY email")))
             .fetch_all(&self.pool)

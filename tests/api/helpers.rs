@@ -185,3 +185,19 @@ impl TestApp {
         self.post("/api/v1/auth/mfa", None, json!({"mfa_token": mfa_token, "method": method, "code": code})).await
     }
 }
+
+impl TestApp {
+    /// Another server on the same database and data dir, as a second instance behind a
+    /// load balancer would be. It shares nothing with this one but the database.
+    pub async fn second_instance(&self) -> TestApp {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let mut config = (*self.state.config).clone();
+        config.listen = addr;
+        let state = latchkey::server::build_state(config, Clock::default()).await.expect("state");
+        state.clock.advance(self.state.clock.now() - chrono::Utc::now());
+        tokio::spawn(latchkey::server::run(state.clone(), listener));
+        let client = reqwest::Client::builder().user_agent("latchkey-tests/1.0").build().expect("client");
+        TestApp { addr, state, client, _data_dir: tempfile::tempdir().expect("temp dir") }
+    }
+}

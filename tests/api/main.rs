@@ -11,6 +11,7 @@ mod cli;
 mod crash;
 mod errors;
 mod history;
+mod instances;
 mod logs;
 mod ops;
 mod places_and_devices;

@@ -5,6 +5,7 @@
 //! inline script.
 
 mod security;
+mod security_page;
 mod sign_in;
 mod tokens;
 

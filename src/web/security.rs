@@ -8,96 +8,13 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use crate::domain::password::Password;
-use crate::domain::workspace::Access;
 use crate::error::{Error, Result};
 use crate::http::extract::Client;
-use crate::service::{Caller, account, auth, history, sessions, trusted_devices, two_factor, webauthn, workspaces};
+use crate::service::{Caller, account, auth, sessions, trusted_devices, two_factor, webauthn};
 use crate::state::AppState;
 
-use super::{Browser, check_csrf, fail, render, when};
-
-pub struct SetupView {
-    pub secret: String,
-    pub qr_svg: String,
-    pub error: Option<String>,
-}
-
-pub struct SessionRow {
-    pub id: String,
-    pub device_name: String,
-    pub device_kind: &'static str,
-    pub location: String,
-    pub ip: String,
-    pub last_activity: String,
-    pub current: bool,
-}
-
-pub struct HistoryRow {
-    pub at: String,
-    pub success: bool,
-    pub failure: String,
-    pub method: String,
-    pub ip: String,
-    pub location: String,
-    pub device_kind: &'static str,
-    pub mfa_challenged: bool,
-    pub user_agent: String,
-}
-
-pub struct DeviceRow {
-    pub id: String,
-    pub name: String,
-    pub kind: &'static str,
-    pub location: String,
-    pub last_used: String,
-    pub expires: String,
-    pub current: bool,
-}
-
-pub struct KeyRow {
-    pub id: String,
-    pub name: String,
-    pub created: String,
-    pub last_used: String,
-}
-
-pub struct WorkspaceRow {
-    pub name: String,
-    pub role: &'static str,
-    pub plan: &'static str,
-    pub require_2fa: bool,
-    pub locked: bool,
-}
-
-pub struct EventRow {
-    pub at: String,
-    pub kind: String,
-    pub detail: String,
-    pub place: String,
-}
-
-#[derive(Template)]
-#[template(path = "security.html")]
-pub struct SecurityPage {
-    csrf: String,
-    email: String,
-    has_password: bool,
-    notice: Option<String>,
-    password_errors: Vec<String>,
-    two_factor_enabled: bool,
-    totp_since: Option<String>,
-    backup_codes_remaining: u64,
-    required_by_workspace: bool,
-    totp_setup: Option<SetupView>,
-    sessions: Vec<SessionRow>,
-    history: Vec<HistoryRow>,
-    trusted: Vec<DeviceRow>,
-    trusted_days: u32,
-    team_plan: bool,
-    keys: Vec<KeyRow>,
-    workspaces: Vec<WorkspaceRow>,
-    events: Vec<EventRow>,
-}
+use super::security_page::{SecurityPage, SetupView, load};
+use super::{Browser, check_csrf, fail, render};
 
 #[derive(Template)]
 #[template(path = "reauth.html")]
@@ -112,100 +29,6 @@ struct ReauthPage {
 struct BackupCodesPage {
     codes: Vec<String>,
     download: String,
-}
-
-async fn load(state: &AppState, caller: &Caller) -> Result<SecurityPage> {
-    let (user, factors) = account::me_with_factors(state, caller).await?;
-    let policy = workspaces::account_policy(state, &caller.user_id).await?;
-    let sessions = sessions::list(state, caller).await?;
-    let logins = history::list(state, caller, Some(20)).await?;
-    let devices = trusted_devices::list(state, caller).await?;
-    let spaces = workspaces::list_mine(state, caller).await?;
-    let events = state.store.security_events(&caller.user_id, 10, None).await?;
-    let keys = webauthn::list(state, caller).await?;
-    Ok(SecurityPage {
-        csrf: state.secrets.csrf_token(&caller.session_id),
-        email: user.email,
-        has_password: user.password_hash.is_some(),
-        notice: None,
-        password_errors: Vec::new(),
-        two_factor_enabled: factors.enabled(),
-        totp_since: factors.totp_created_at.map(when),
-        backup_codes_remaining: factors.backup_codes_remaining,
-        required_by_workspace: policy.require_2fa,
-        totp_setup: None,
-        sessions: sessions
-            .into_iter()
-            .map(|s| SessionRow {
-                current: s.id == caller.session_id,
-                id: s.id,
-                device_name: s.device.name,
-                device_kind: s.device.kind.as_str(),
-                location: s.location.label,
-                ip: s.ip,
-                last_activity: when(s.last_activity_at),
-            })
-            .collect(),
-        history: logins
-            .into_iter()
-            .map(|r| {
-                let e = r.event;
-                HistoryRow {
-                    at: when(e.at),
-                    success: e.success,
-                    failure: e.failure.unwrap_or_default().replace('_', " "),
-                    method: e.method,
-                    ip: e.ip,
-                    location: e.location.label,
-                    device_kind: e.device_kind.as_str(),
-                    mfa_challenged: e.mfa_challenged,
-                    user_agent: e.user_agent.unwrap_or_default(),
-                }
-            })
-            .collect(),
-        trusted: devices
-            .into_iter()
-            .map(|d| DeviceRow {
-                current: caller.trusted_device_id.as_deref() == Some(d.id.as_str()),
-                id: d.id,
-                name: d.device.name,
-                kind: d.device.kind.as_str(),
-                location: d.location.label,
-                last_used: when(d.last_used_at),
-                expires: when(d.expires_at),
-            })
-            .collect(),
-        trusted_days: state.config.settings.trusted_device_days,
-        team_plan: policy.has_team_plan(),
-        keys: keys
-            .into_iter()
-            .map(|k| KeyRow {
-                id: k.id,
-                name: k.name,
-                created: when(k.created_at),
-                last_used: k.last_used_at.map_or_else(|| "never".to_owned(), when),
-            })
-            .collect(),
-        workspaces: spaces
-            .into_iter()
-            .map(|(m, access)| WorkspaceRow {
-                name: m.workspace.name,
-                role: m.role.as_str(),
-                plan: m.workspace.plan.as_str(),
-                require_2fa: m.workspace.policy.require_2fa,
-                locked: access != Access::Ok,
-            })
-            .collect(),
-        events: events
-            .into_iter()
-            .map(|e| EventRow {
-                at: when(e.at),
-                kind: e.kind.replace('_', " "),
-                detail: e.detail.unwrap_or_default(),
-                place: e.ip.map(|ip| format!("{ip}, {}", e.location.label)).unwrap_or_default(),
-            })
-            .collect(),
-    })
 }
 
 async fn show(state: &AppState, caller: &Caller, status: StatusCode, edit: impl FnOnce(&mut SecurityPage)) -> Response {

@@ -114,7 +114,7 @@ async fn nothing_acknowledged_is_lost_and_nothing_is_half_done_after_sigkill() {
     let mut server = start(&app, port);
     wait_ready(&client, &base).await;
 
-    let seen = seen.lock().unwrap();
+    let seen = std::mem::take(&mut *seen.lock().unwrap());
     assert!(seen.accounts.len() >= KILLS * 4, "the run wrote: {} accounts", seen.accounts.len());
     println!(
         "{} kills survived: {} accounts, {} sessions, {} enrolments acknowledged",

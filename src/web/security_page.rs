@@ -1,0 +1,187 @@
+//! The Security & 2FA page's model: everything it shows, gathered from the services.
+
+use askama::Template;
+
+use crate::domain::workspace::Access;
+use crate::error::Result;
+use crate::service::{Caller, account, history, sessions, trusted_devices, webauthn, workspaces};
+use crate::state::AppState;
+
+use super::when;
+
+pub struct SetupView {
+    pub secret: String,
+    pub qr_svg: String,
+    pub error: Option<String>,
+}
+
+pub struct SessionRow {
+    pub id: String,
+    pub device_name: String,
+    pub device_kind: &'static str,
+    pub location: String,
+    pub ip: String,
+    pub last_activity: String,
+    pub current: bool,
+}
+
+pub struct HistoryRow {
+    pub at: String,
+    pub success: bool,
+    pub failure: String,
+    pub method: String,
+    pub ip: String,
+    pub location: String,
+    pub device_kind: &'static str,
+    pub mfa_challenged: bool,
+    pub user_agent: String,
+}
+
+pub struct DeviceRow {
+    pub id: String,
+    pub name: String,
+    pub kind: &'static str,
+    pub location: String,
+    pub last_used: String,
+    pub expires: String,
+    pub current: bool,
+}
+
+pub struct KeyRow {
+    pub id: String,
+    pub name: String,
+    pub created: String,
+    pub last_used: String,
+}
+
+pub struct WorkspaceRow {
+    pub name: String,
+    pub role: &'static str,
+    pub plan: &'static str,
+    pub require_2fa: bool,
+    pub locked: bool,
+}
+
+pub struct EventRow {
+    pub at: String,
+    pub kind: String,
+    pub detail: String,
+    pub place: String,
+}
+
+#[derive(Template)]
+#[template(path = "security.html")]
+pub struct SecurityPage {
+    pub(super) csrf: String,
+    pub(super) email: String,
+    pub(super) has_password: bool,
+    pub(super) notice: Option<String>,
+    pub(super) password_errors: Vec<String>,
+    pub(super) two_factor_enabled: bool,
+    pub(super) totp_since: Option<String>,
+    pub(super) backup_codes_remaining: u64,
+    pub(super) required_by_workspace: bool,
+    pub(super) totp_setup: Option<SetupView>,
+    pub(super) sessions: Vec<SessionRow>,
+    pub(super) history: Vec<HistoryRow>,
+    pub(super) trusted: Vec<DeviceRow>,
+    pub(super) trusted_days: u32,
+    pub(super) team_plan: bool,
+    pub(super) keys: Vec<KeyRow>,
+    pub(super) workspaces: Vec<WorkspaceRow>,
+    pub(super) events: Vec<EventRow>,
+}
+
+pub(super) async fn load(state: &AppState, caller: &Caller) -> Result<SecurityPage> {
+    let (user, factors) = account::me_with_factors(state, caller).await?;
+    let policy = workspaces::account_policy(state, &caller.user_id).await?;
+    let sessions = sessions::list(state, caller).await?;
+    let logins = history::list(state, caller, Some(20)).await?;
+    let devices = trusted_devices::list(state, caller).await?;
+    let spaces = workspaces::list_mine(state, caller).await?;
+    let events = state.store.security_events(&caller.user_id, 10, None).await?;
+    let keys = webauthn::list(state, caller).await?;
+    Ok(SecurityPage {
+        csrf: state.secrets.csrf_token(&caller.session_id),
+        email: user.email,
+        has_password: user.password_hash.is_some(),
+        notice: None,
+        password_errors: Vec::new(),
+        two_factor_enabled: factors.enabled(),
+        totp_since: factors.totp_created_at.map(when),
+        backup_codes_remaining: factors.backup_codes_remaining,
+        required_by_workspace: policy.require_2fa,
+        totp_setup: None,
+        sessions: sessions
+            .into_iter()
+            .map(|s| SessionRow {
+                current: s.id == caller.session_id,
+                id: s.id,
+                device_name: s.device.name,
+                device_kind: s.device.kind.as_str(),
+                location: s.location.label,
+                ip: s.ip,
+                last_activity: when(s.last_activity_at),
+            })
+            .collect(),
+        history: logins
+            .into_iter()
+            .map(|r| {
+                let e = r.event;
+                HistoryRow {
+                    at: when(e.at),
+                    success: e.success,
+                    failure: e.failure.unwrap_or_default().replace('_', " "),
+                    method: e.method,
+                    ip: e.ip,
+                    location: e.location.label,
+                    device_kind: e.device_kind.as_str(),
+                    mfa_challenged: e.mfa_challenged,
+                    user_agent: e.user_agent.unwrap_or_default(),
+                }
+            })
+            .collect(),
+        trusted: devices
+            .into_iter()
+            .map(|d| DeviceRow {
+                current: caller.trusted_device_id.as_deref() == Some(d.id.as_str()),
+                id: d.id,
+                name: d.device.name,
+                kind: d.device.kind.as_str(),
+                location: d.location.label,
+                last_used: when(d.last_used_at),
+                expires: when(d.expires_at),
+            })
+            .collect(),
+        trusted_days: state.config.settings.trusted_device_days,
+        team_plan: policy.has_team_plan(),
+        keys: keys
+            .into_iter()
+            .map(|k| KeyRow {
+                id: k.id,
+                name: k.name,
+                created: when(k.created_at),
+                last_used: k.last_used_at.map_or_else(|| "never".to_owned(), when),
+            })
+            .collect(),
+        workspaces: spaces
+            .into_iter()
+            .map(|(m, access)| WorkspaceRow {
+                name: m.workspace.name,
+                role: m.role.as_str(),
+                plan: m.workspace.plan.as_str(),
+                require_2fa: m.workspace.policy.require_2fa,
+                locked: access != Access::Ok,
+            })
+            .collect(),
+        events: events
+            .into_iter()
+            .map(|e| EventRow {
+                at: when(e.at),
+                kind: e.kind.replace('_', " "),
+                detail: e.detail.unwrap_or_default(),
+                place: e.ip.map(|ip| format!("{ip}, {}", e.location.label)).unwrap_or_default(),
+            })
+            .collect(),
+    })
+}

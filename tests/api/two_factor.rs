@@ -105,10 +105,13 @@ async fn sign_in_asks_for_the_second_factor_and_accepts_a_totp_code() {
 async fn a_totp_code_is_never_accepted_twice() {
     let app = spawn_app().await;
     let token = app.signed_in_user("ada@example.com").await;
-    let (auth, _) = app.enable_totp(&token).await;
+    let (auth, _) = app.start_totp_setup(&token).await;
+    let confirming = app.code(&auth);
+    let r = app.post("/api/v1/me/2fa/totp/confirm", Some(&token), json!({"code": confirming})).await;
+    assert_eq!(r.status, StatusCode::OK);
     // The confirming code's step is used up.
     let mfa = app.mfa_token("ada@example.com", PASSWORD).await;
-    assert_error(&app.mfa(&mfa, "totp", &app.code(&auth)).await, StatusCode::UNAUTHORIZED, "invalid_code");
+    assert_error(&app.mfa(&mfa, "totp", &confirming).await, StatusCode::UNAUTHORIZED, "invalid_code");
     let code = app.next_code(&auth);
     assert_eq!(app.mfa(&mfa, "totp", &code).await.status, StatusCode::OK);
     let again = app.mfa_token("ada@example.com", PASSWORD).await;

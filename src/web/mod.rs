@@ -87,7 +87,13 @@ impl FromRequestParts<AppState> for Browser {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         match SessionAuth::from_request_parts(parts, state).await {
             Ok(SessionAuth(caller)) => Ok(Self(caller)),
-            Err(Error::Unauthenticated | Error::SessionRequired) => Err(Redirect::to("/").into_response()),
+            Err(Error::Unauthenticated | Error::SessionRequired) => {
+                // Clear a stale cookie too, or `/` (which sends cookie holders here) would loop.
+                let mut response = Redirect::to("/").into_response();
+                let clear = cookie(crate::http::extract::SESSION_COOKIE, "", 0, state.config.is_https());
+                response.headers_mut().append(header::SET_COOKIE, clear);
+                Err(response)
+            }
             Err(e) => Err(e.into_response()),
         }
     }

@@ -14,6 +14,7 @@ mod history;
 mod instances;
 mod logs;
 mod ops;
+mod pages;
 mod places_and_devices;
 mod races;
 mod sessions;

@@ -189,6 +189,21 @@ mod tests {
     }
 
     #[test]
+    fn maxmind_geolite2_files_are_read_too() {
+        let fixture = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/geolite2-city-fixture.mmdb");
+        let geo = GeoLookup::open(&[fixture]);
+        let london = geo.locate("81.2.69.142".parse().unwrap());
+        assert_eq!(
+            london,
+            Location::from_parts(Some("GB".into()), Some("United Kingdom".into()), Some("London".into()))
+        );
+        assert_eq!(london.label, "London, United Kingdom");
+        let de = geo.locate("2a02:ec0::1".parse().unwrap());
+        assert_eq!((de.country.as_deref(), de.label.as_str()), (Some("DE"), "Germany"));
+        assert_eq!(geo.locate("8.8.8.8".parse().unwrap()), Location::unknown());
+    }
+
+    #[test]
     fn local_addresses_never_reach_the_database() {
         let geo = GeoLookup::open(&[]);
         assert_eq!(geo.locate("192.168.1.1".parse().unwrap()), Location::local_network());

@@ -92,6 +92,12 @@ struct ServeArgs {
     /// Days login history is kept (default 90)
     #[arg(long, env = "LATCHKEY_LOGIN_HISTORY_DAYS")]
     login_history_days: Option<u32>,
+    /// Days an API token lives when created without an expiry (default 90)
+    #[arg(long, env = "LATCHKEY_API_TOKEN_DEFAULT_DAYS")]
+    api_token_default_days: Option<u32>,
+    /// The longest lifetime an API token may ask for (default 365)
+    #[arg(long, env = "LATCHKEY_API_TOKEN_MAX_DAYS")]
+    api_token_max_days: Option<u32>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -129,6 +135,8 @@ impl Cli {
             session_idle_days: serve.session_idle_days,
             session_absolute_days: serve.session_absolute_days,
             login_history_days: serve.login_history_days,
+            api_token_default_days: serve.api_token_default_days,
+            api_token_max_days: serve.api_token_max_days,
             // Only from the environment: a flag would show in `ps`.
             secret_key: std::env::var("LATCHKEY_SECRET_KEY").ok().filter(|k| !k.is_empty()).map(Into::into),
         };

@@ -96,6 +96,8 @@ pub struct FileConfig {
     pub session_absolute_days: Option<u32>,
     pub login_history_days: Option<u32>,
     pub totp_issuer: Option<String>,
+    pub api_token_default_days: Option<u32>,
+    pub api_token_max_days: Option<u32>,
 }
 
 impl FileConfig {
@@ -124,6 +126,8 @@ pub struct Overrides {
     pub session_idle_days: Option<u32>,
     pub session_absolute_days: Option<u32>,
     pub login_history_days: Option<u32>,
+    pub api_token_default_days: Option<u32>,
+    pub api_token_max_days: Option<u32>,
     pub secret_key: Option<SecretString>,
 }
 
@@ -159,6 +163,16 @@ pub fn resolve(o: Overrides, f: FileConfig) -> anyhow::Result<Config> {
         positive("login_history_days", o.login_history_days.or(f.login_history_days), s.login_history_days)?;
     if let Some(issuer) = f.totp_issuer {
         s.totp_issuer = issuer;
+    }
+    s.api_token_max_days =
+        positive("api_token_max_days", o.api_token_max_days.or(f.api_token_max_days), s.api_token_max_days)?;
+    s.api_token_default_days = positive(
+        "api_token_default_days",
+        o.api_token_default_days.or(f.api_token_default_days),
+        s.api_token_default_days,
+    )?;
+    if s.api_token_default_days > s.api_token_max_days {
+        anyhow::bail!("api_token_default_days cannot exceed api_token_max_days ({})", s.api_token_max_days);
     }
 
     if !(c.public_url.starts_with("http://") || c.public_url.starts_with("https://")) {
@@ -205,6 +219,8 @@ mod tests {
         let bad = Overrides { database_url: Some("mysql://x".into()), ..Default::default() };
         assert!(resolve(bad, FileConfig::default()).is_err());
         let bad = Overrides { reauth_minutes: Some(0), ..Default::default() };
+        assert!(resolve(bad, FileConfig::default()).is_err());
+        let bad = Overrides { api_token_default_days: Some(400), ..Default::default() };
         assert!(resolve(bad, FileConfig::default()).is_err());
     }
 }

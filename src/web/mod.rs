@@ -99,6 +99,12 @@ impl FromRequestParts<AppState> for Browser {
     }
 }
 
+/// A form that carries nothing but its CSRF token.
+#[derive(serde::Deserialize)]
+pub struct CsrfForm {
+    csrf: String,
+}
+
 /// The form field every state-changing page form carries.
 fn check_csrf(state: &AppState, caller: &Caller, presented: &str) -> Result<(), Error> {
     if state.secrets.csrf_token_matches(&caller.session_id, presented) { Ok(()) } else { Err(Error::CsrfFailed) }

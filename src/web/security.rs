@@ -14,7 +14,7 @@ use crate::service::{Caller, account, auth, sessions, trusted_devices, two_facto
 use crate::state::AppState;
 
 use super::security_page::{SecurityPage, SetupView, load};
-use super::{Browser, check_csrf, fail, render};
+use super::{Browser, CsrfForm, check_csrf, fail, render};
 
 #[derive(Template)]
 #[template(path = "reauth.html")]
@@ -65,11 +65,6 @@ fn notice(done: &str) -> Option<&'static str> {
 pub async fn page(State(state): State<AppState>, Browser(caller): Browser, Query(q): Query<PageQuery>) -> Response {
     let text = q.done.as_deref().and_then(notice).map(str::to_owned);
     show(&state, &caller, StatusCode::OK, |p| p.notice = text).await
-}
-
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    csrf: String,
 }
 
 #[derive(Deserialize)]

@@ -14,7 +14,7 @@ use crate::service::auth::{self, LoginInput, LoginOutcome};
 use crate::service::mfa;
 use crate::state::AppState;
 
-use super::{Browser, check_csrf, cookie, fail, render};
+use super::{Browser, CsrfForm, check_csrf, cookie, fail, render};
 
 #[derive(Template)]
 #[template(path = "sign_in.html")]
@@ -158,11 +158,6 @@ fn finish(state: &AppState, outcome: LoginOutcome, remember: bool) -> Response {
             render(StatusCode::OK, &page)
         }
     }
-}
-
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    csrf: String,
 }
 
 pub async fn logout(State(state): State<AppState>, Browser(caller): Browser, Form(form): Form<CsrfForm>) -> Response {

@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::service::{Caller, api_tokens};
 use crate::state::AppState;
 
-use super::{Browser, check_csrf, fail, render, when};
+use super::{Browser, CsrfForm, check_csrf, fail, render, when};
 
 pub struct TokenRow {
     id: String,
@@ -88,11 +88,6 @@ pub async fn create(State(state): State<AppState>, Browser(caller): Browser, For
         }
         Err(e) => fail(&state, Some(&caller), e),
     }
-}
-
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    csrf: String,
 }
 
 pub async fn delete(

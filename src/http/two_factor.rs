@@ -153,6 +153,7 @@ pub struct DisableBody {
     (status = 401, description = "`invalid_password`", body = ErrorBody),
     (status = 403, description = "`reauth_required`", body = ErrorBody),
     (status = 409, description = "`2fa_not_enabled`", body = ErrorBody),
+    (status = 429, description = "`rate_limited`: repeated wrong passwords", body = ErrorBody),
 ))]
 async fn disable(
     State(state): State<AppState>,

@@ -20,6 +20,25 @@ pub async fn me_with_factors(state: &AppState, caller: &Caller) -> Result<(UserR
     state.store.user_with_factors(&caller.user_id).await?.ok_or(Error::Unauthenticated)
 }
 
+/// Checks the account's current password (rate limited), for changes that ask for it
+/// again. An account without a password (made through OAuth) has nothing to confirm.
+pub async fn confirm_password(state: &AppState, user: &UserRecord, presented: Option<&Password>) -> Result<()> {
+    let Some(existing) = user.password_hash.as_deref() else {
+        return Ok(());
+    };
+    let key = format!("password:{}", user.id);
+    rate_limit::check(state, &key).await?;
+    let verified = match presented {
+        Some(p) => state.hasher.verify(p, Some(existing)).await?,
+        None => false,
+    };
+    if !verified {
+        rate_limit::fail(state, &key, rate_limit::ACCOUNT).await?;
+        return Err(Error::InvalidPassword);
+    }
+    rate_limit::clear(state, &key).await
+}
+
 /// Changes the password and signs out every other session of the account.
 ///
 /// `current` may be left out only while the account has no password (it was made
@@ -33,19 +52,7 @@ pub async fn change_password(
 ) -> Result<()> {
     require_recent_auth(state, caller)?;
     let user = me(state, caller).await?;
-    if let Some(existing) = user.password_hash.as_deref() {
-        let key = format!("password:{}", user.id);
-        rate_limit::check(state, &key).await?;
-        let verified = match &current {
-            Some(p) => state.hasher.verify(p, Some(existing)).await?,
-            None => false,
-        };
-        if !verified {
-            rate_limit::fail(state, &key, rate_limit::ACCOUNT).await?;
-            return Err(Error::InvalidPassword);
-        }
-        rate_limit::clear(state, &key).await?;
-    }
+    confirm_password(state, &user, current.as_ref()).await?;
     let email =
         Email::parse(&user.email).map_err(|e| Error::internal(anyhow::anyhow!("stored email is invalid: {e}")))?;
     let mut violations = password::check(&new, &email);

@@ -121,15 +121,7 @@ pub async fn regenerate_backup_codes(state: &AppState, caller: &Caller, ctx: &Cl
 pub async fn disable(state: &AppState, caller: &Caller, ctx: &ClientContext, password: Option<Password>) -> Result<()> {
     require_recent_auth(state, caller)?;
     let user = account::me(state, caller).await?;
-    if let Some(hash) = user.password_hash.as_deref() {
-        let ok = match &password {
-            Some(p) => state.hasher.verify(p, Some(hash)).await?,
-            None => false,
-        };
-        if !ok {
-            return Err(Error::InvalidPassword);
-        }
-    }
+    account::confirm_password(state, &user, password.as_ref()).await?;
     if !state.store.factors(&user.id).await?.enabled() {
         return Err(Error::TwoFactorNotEnabled);
     }

@@ -101,3 +101,17 @@ async fn wrong_current_passwords_and_reauth_attempts_are_limited_too() {
     let r = app.post("/api/v1/auth/reauth", Some(&token), json!({"password": PASSWORD})).await;
     assert_error(&r, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
 }
+
+#[tokio::test]
+async fn wrong_passwords_to_turn_2fa_off_are_limited() {
+    let app = spawn_app().await;
+    let token = app.signed_in_user("ada@example.com").await;
+    app.enable_totp(&token).await;
+    for _ in 0..5 {
+        let r = app.post("/api/v1/me/2fa/disable", Some(&token), json!({"password": WRONG})).await;
+        assert_error(&r, StatusCode::UNAUTHORIZED, "invalid_password");
+    }
+    let r = app.post("/api/v1/me/2fa/disable", Some(&token), json!({"password": PASSWORD})).await;
+    assert_error(&r, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+    assert_eq!(app.get("/api/v1/me/2fa", &token).await.body["enabled"], true);
+}

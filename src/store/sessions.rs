@@ -66,10 +66,25 @@ impl Store {
     /// Creates a session; `Conflict` when the password changed since it was checked.
     pub async fn create_session(&self, s: NewSession<'_>) -> StoreResult<String> {
         let id = new_id();
-        let done = sqlx::query(
+        let mut tx = self.pool.begin().await?;
+        if let Some(hash) = s.password_hash {
+            // Writing the account row first takes its lock: a password change in flight
+            // (which writes the same row first) either commits before this, and the hash
+            // no longer matches, or waits for this, and then signs this session out.
+            let still = sqlx::query("UPDATE users SET last_login_at = $1 WHERE id = $2 AND password_hash = $3")
+                .bind(to_millis(s.now))
+                .bind(s.user_id)
+                .bind(hash)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if still == 0 {
+                return Err(StoreError::Conflict);
+            }
+        }
+        sqlx::query(
             "INSERT INTO sessions (id, user_id, token_hash, device_kind, device_name, ip, country, city, location_label, user_agent, created_at, last_activity_at, expires_at, auth_at, trusted_device_id)
-             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $11, $13
-             WHERE $14 = '' OR EXISTS (SELECT 1 FROM users WHERE id = $2 AND password_hash = $14)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $11, $13)",
         )
         .bind(&id)
         .bind(s.user_id)
@@ -84,12 +99,9 @@ impl Store {
         .bind(to_millis(s.now))
         .bind(to_millis(s.expires_at))
         .bind(s.trusted_device_id)
-        .bind(s.password_hash.unwrap_or(""))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::Conflict);
-        }
+        tx.commit().await?;
         Ok(id)
     }
 

@@ -132,8 +132,8 @@ pub async fn login(state: &AppState, ctx: &ClientContext, input: LoginInput) -> 
     }
     let origin = SessionOrigin { trusted_device_id: trusted.as_deref(), password_hash: user.password_hash.as_deref() };
     let (token, session_id) = start_session(state, ctx, &user.id, &device, origin).await?;
+    // last_login_at was written with the session, under the password-hash guard.
     record_attempt(state, ctx, &user.id, &device, PASSWORD, false, None).await?;
-    state.store.record_sign_in(&user.id, state.clock.now()).await?;
     Ok(LoginOutcome::SignedIn { token, session_id, trusted_device_token: None })
 }
 

@@ -25,6 +25,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(mfa))
         .routes(routes!(reauth))
         .routes(routes!(logout))
+        .routes(routes!(providers))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -233,4 +234,17 @@ async fn reauth(
 async fn logout(State(state): State<AppState>, SessionAuth(caller): SessionAuth) -> Result<StatusCode> {
     auth::logout(&state, &caller).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Provider {
+    id: String,
+    name: String,
+}
+
+/// The OAuth / OpenID Connect providers configured for sign-in. Sign-in through
+/// providers is not built yet, so none can be configured and the list is empty.
+#[utoipa::path(get, path = "/auth/providers", tag = "auth", responses((status = 200, body = [Provider])))]
+async fn providers() -> axum::Json<Vec<Provider>> {
+    axum::Json(Vec::new())
 }

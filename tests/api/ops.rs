@@ -67,6 +67,7 @@ async fn the_openapi_description_lists_every_route() {
         ("/api/v1/me/2fa/webauthn/register/finish", "post"),
         ("/api/v1/me/2fa/webauthn", "get"),
         ("/api/v1/me/2fa/webauthn/{id}", "delete"),
+        ("/api/v1/auth/providers", "get"),
     ];
     for (path, method) in expected {
         assert!(spec["paths"][path][method].is_object(), "{method} {path} missing");

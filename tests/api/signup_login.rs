@@ -102,3 +102,11 @@ async fn missing_or_forged_tokens_are_401() {
     assert_error(&app.get("/api/v1/me", "lk_ses_forged").await, StatusCode::UNAUTHORIZED, "unauthenticated");
     assert_error(&app.get("/api/v1/me", "not a token;").await, StatusCode::UNAUTHORIZED, "unauthenticated");
 }
+
+#[tokio::test]
+async fn no_oauth_providers_are_listed_while_provider_sign_in_is_not_built() {
+    let app = spawn_app().await;
+    let r = app.request(reqwest::Method::GET, "/api/v1/auth/providers", None, None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body, json!([]));
+}

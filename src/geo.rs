@@ -91,10 +91,6 @@ impl GeoLookup {
         Self { databases }
     }
 
-    pub fn without_database() -> Self {
-        Self { databases: Vec::new() }
-    }
-
     pub fn locate(&self, ip: IpAddr) -> Location {
         let ip = crate::domain::client_ip::canonical(ip);
         if location::is_local(ip) {

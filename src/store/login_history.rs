@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use super::{Store, StoreResult, from_millis, new_id, to_millis};
+use super::{Store, StoreResult, from_millis, location_from_row, new_id, to_millis};
 use crate::domain::device::DeviceKind;
 use crate::domain::location::Location;
 
@@ -72,11 +72,7 @@ impl Store {
                         ip: row.try_get("ip")?,
                         user_agent: row.try_get("user_agent")?,
                         device_kind: DeviceKind::from_db(row.try_get::<&str, _>("device_kind")?),
-                        location: Location {
-                            country: row.try_get("country")?,
-                            city: row.try_get("city")?,
-                            label: row.try_get("location_label")?,
-                        },
+                        location: location_from_row(row)?,
                         mfa_challenged: row.try_get::<i64, _>("mfa_challenged")? != 0,
                         method: row.try_get("method")?,
                         failure: row.try_get("failure")?,

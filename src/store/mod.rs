@@ -106,10 +106,6 @@ impl Store {
         Ok(Self { pool, backend })
     }
 
-    pub fn backend(&self) -> Backend {
-        self.backend
-    }
-
     pub async fn migrate(&self) -> StoreResult<()> {
         match self.backend {
             Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&self.pool).await?,
@@ -141,6 +137,16 @@ fn sqlite_url(url: &str) -> StoreResult<String> {
     let mode = if query.contains("mode=") { String::new() } else { "mode=rwc".to_owned() };
     let joined = [query, mode.as_str()].iter().filter(|s| !s.is_empty()).copied().collect::<Vec<_>>().join("&");
     Ok(format!("sqlite://{path}?{joined}"))
+}
+
+/// The `country`, `city` and `location_label` columns that every table with a place has.
+pub(crate) fn location_from_row(row: &sqlx::any::AnyRow) -> StoreResult<crate::domain::location::Location> {
+    use sqlx::Row;
+    Ok(crate::domain::location::Location {
+        country: row.try_get("country")?,
+        city: row.try_get("city")?,
+        label: row.try_get("location_label")?,
+    })
 }
 
 pub(crate) fn to_millis(t: DateTime<Utc>) -> i64 {

@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use super::{Store, StoreResult, from_millis, new_id, to_millis};
+use super::{Store, StoreResult, from_millis, location_from_row, new_id, to_millis};
 use crate::domain::location::Location;
 
 /// Something that changed the account's security, as it is written.
@@ -73,11 +73,7 @@ impl Store {
                     kind: r.try_get("kind")?,
                     ip: r.try_get("ip")?,
                     user_agent: r.try_get("user_agent")?,
-                    location: Location {
-                        country: r.try_get("country")?,
-                        city: r.try_get("city")?,
-                        label: r.try_get("location_label")?,
-                    },
+                    location: location_from_row(r)?,
                     detail: r.try_get("detail")?,
                 })
             })

@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::{AssertSqlSafe, Row};
 
-use super::{Store, StoreError, StoreResult, from_millis, new_id, to_millis};
+use super::{Store, StoreError, StoreResult, from_millis, location_from_row, new_id, to_millis};
 use crate::domain::device::{Device, DeviceKind};
 use crate::domain::location::Location;
 use crate::domain::token::TokenHash;
@@ -48,11 +48,7 @@ impl SessionRecord {
                 name: row.try_get("device_name")?,
             },
             ip: row.try_get("ip")?,
-            location: Location {
-                country: row.try_get("country")?,
-                city: row.try_get("city")?,
-                label: row.try_get("location_label")?,
-            },
+            location: location_from_row(row)?,
             created_at: from_millis(row.try_get("created_at")?),
             last_activity_at: from_millis(row.try_get("last_activity_at")?),
             expires_at: from_millis(row.try_get("expires_at")?),

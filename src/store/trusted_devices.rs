@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use super::{Store, StoreResult, from_millis, new_id, to_millis};
+use super::{Store, StoreResult, from_millis, location_from_row, new_id, to_millis};
 use crate::domain::device::{Device, DeviceKind};
 use crate::domain::location::Location;
 use crate::domain::token::TokenHash;
@@ -41,11 +41,7 @@ impl TrustedDeviceRecord {
                 name: r.try_get("device_name")?,
             },
             ip: r.try_get("ip")?,
-            location: Location {
-                country: r.try_get("country")?,
-                city: r.try_get("city")?,
-                label: r.try_get("location_label")?,
-            },
+            location: location_from_row(r)?,
             created_at: from_millis(r.try_get("created_at")?),
             last_used_at: from_millis(r.try_get("last_used_at")?),
             expires_at: from_millis(r.try_get("expires_at")?),

@@ -9,6 +9,7 @@ use ipnet::IpNet;
 use secrecy::SecretString;
 use serde::Deserialize;
 
+use crate::domain::oauth::ProviderId;
 use crate::domain::session_policy::SessionPolicy;
 
 /// The settings of CONTRACT §1 with their defaults.
@@ -51,6 +52,70 @@ pub struct Config {
     /// `LATCHKEY_SECRET_KEY`; when absent a key is generated into the data dir.
     pub secret_key: Option<SecretString>,
     pub settings: Settings,
+    /// `[[oauth.providers]]`: OpenID providers to sign in with.
+    pub oauth_providers: Vec<OAuthProviderConfig>,
+}
+
+/// One OpenID provider; its redirect URI is `{public_url}/auth/oauth/{id}/callback`.
+#[derive(Debug, Clone)]
+pub struct OAuthProviderConfig {
+    pub id: ProviderId,
+    /// Shown on the sign-in button: "Sign in with {name}".
+    pub name: String,
+    /// The issuer URL; `{issuer}/.well-known/openid-configuration` describes the rest.
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: SecretString,
+    /// Beyond `openid`; `email` is needed to find or make the account.
+    pub scopes: Vec<String>,
+}
+
+/// `[[oauth.providers]]` as written in `latchkey.toml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OAuthProviderFile {
+    pub id: String,
+    pub name: String,
+    pub issuer: String,
+    pub client_id: String,
+    /// The secret itself, or...
+    pub client_secret: Option<String>,
+    /// ...the environment variable that holds it, to keep it out of the file.
+    pub client_secret_env: Option<String>,
+    pub scopes: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OAuthSection {
+    #[serde(default)]
+    pub providers: Vec<OAuthProviderFile>,
+}
+
+impl OAuthProviderFile {
+    fn resolve(self) -> anyhow::Result<OAuthProviderConfig> {
+        let id = ProviderId::parse(&self.id).map_err(|e| anyhow::anyhow!(e))?;
+        let secret = match (self.client_secret, self.client_secret_env) {
+            (Some(s), None) => s,
+            (None, Some(var)) => std::env::var(&var)
+                .map_err(|_| anyhow::anyhow!("oauth provider {}: environment variable {var} is not set", self.id))?,
+            _ => anyhow::bail!("oauth provider {}: give exactly one of client_secret and client_secret_env", self.id),
+        };
+        if !(self.issuer.starts_with("https://") || self.issuer.starts_with("http://")) {
+            anyhow::bail!("oauth provider {}: issuer must be an http(s) URL", self.id);
+        }
+        if self.name.trim().is_empty() || self.client_id.is_empty() {
+            anyhow::bail!("oauth provider {}: name and client_id must not be empty", self.id);
+        }
+        Ok(OAuthProviderConfig {
+            id,
+            name: self.name,
+            issuer: self.issuer,
+            client_id: self.client_id,
+            client_secret: SecretString::from(secret),
+            scopes: self.scopes.unwrap_or_else(|| vec!["email".into(), "profile".into()]),
+        })
+    }
 }
 
 impl Config {
@@ -66,6 +131,7 @@ impl Config {
             geoip_dbs: Vec::new(),
             secret_key: None,
             settings: Settings::default(),
+            oauth_providers: Vec::new(),
         }
     }
 
@@ -98,6 +164,7 @@ pub struct FileConfig {
     pub totp_issuer: Option<String>,
     pub api_token_default_days: Option<u32>,
     pub api_token_max_days: Option<u32>,
+    pub oauth: Option<OAuthSection>,
 }
 
 impl FileConfig {
@@ -145,6 +212,13 @@ pub fn resolve(o: Overrides, f: FileConfig) -> anyhow::Result<Config> {
     c.trusted_proxies = o.trusted_proxies.or(f.trusted_proxies).unwrap_or_default();
     c.geoip_dbs = o.geoip_db.or(f.geoip_db).unwrap_or_default();
     c.secret_key = o.secret_key;
+    for provider in f.oauth.unwrap_or_default().providers {
+        let provider = provider.resolve()?;
+        if c.oauth_providers.iter().any(|p| p.id == provider.id) {
+            anyhow::bail!("oauth provider {} is configured twice", provider.id.as_str());
+        }
+        c.oauth_providers.push(provider);
+    }
 
     let s = &mut c.settings;
     s.signup_open = o.signup.or(f.signup).unwrap_or(s.signup_open);
@@ -222,5 +296,28 @@ mod tests {
         assert!(resolve(bad, FileConfig::default()).is_err());
         let bad = Overrides { api_token_default_days: Some(400), ..Default::default() };
         assert!(resolve(bad, FileConfig::default()).is_err());
+    }
+
+    #[test]
+    fn oauth_providers_come_from_the_file() {
+        let text = r#"
+[[oauth.providers]]
+id = "corp"
+name = "Corp SSO"
+issuer = "https://sso.example.com"
+client_id = "latchkey"
+client_secret = "s3cret"
+"#;
+        let c = resolve(Overrides::default(), toml::from_str(text).unwrap()).unwrap();
+        let p = &c.oauth_providers[0];
+        assert_eq!((p.id.as_str(), p.name.as_str(), p.scopes.len()), ("corp", "Corp SSO", 2));
+
+        let twice = format!("{text}{text}");
+        assert!(resolve(Overrides::default(), toml::from_str(&twice).unwrap()).is_err());
+        let no_secret = text.replace("client_secret = \"s3cret\"", "");
+        assert!(resolve(Overrides::default(), toml::from_str(&no_secret).unwrap()).is_err());
+        let bad_id = text.replace("\"corp\"", "\"Corp SSO\"");
+        assert!(resolve(Overrides::default(), toml::from_str(&bad_id).unwrap()).is_err());
+        assert!(toml::from_str::<FileConfig>("[[oauth.providers]]\nid = \"x\"\nsecret = 1").is_err());
     }
 }

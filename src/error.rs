@@ -57,6 +57,10 @@ pub enum Error {
     ReauthRequired,
     #[error("the request failed its cross-site request forgery check")]
     CsrfFailed,
+    #[error("this is the account's only way to sign in; set a password or link another provider first")]
+    LastSignInMethod,
+    #[error("{0}")]
+    OAuth(#[from] crate::domain::oauth::Failure),
     #[error("too many attempts; try again later")]
     RateLimited { retry_after: u64 },
     #[error("the server is busy; try again shortly")]

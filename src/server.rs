@@ -26,6 +26,7 @@ pub async fn build_state(config: Config, clock: Clock) -> anyhow::Result<AppStat
     check_key(&store, &secrets).await?;
     let geo = GeoLookup::open(&config.geoip_dbs);
     let webauthn = crate::service::webauthn::relying_party(&config.public_url);
+    let oauth = crate::oidc::Providers::new(&config.oauth_providers, &config.public_url)?;
     Ok(AppState {
         store,
         hasher: Hasher::for_this_machine()?,
@@ -34,6 +35,7 @@ pub async fn build_state(config: Config, clock: Clock) -> anyhow::Result<AppStat
         secrets: Arc::new(secrets),
         webauthn: webauthn.map(Arc::new),
         metrics: Arc::default(),
+        oauth: Arc::new(oauth),
         clock,
     })
 }

@@ -5,6 +5,7 @@ use crate::config::Config;
 use crate::geo::GeoLookup;
 use crate::hasher::Hasher;
 use crate::http::metrics::Metrics;
+use crate::oidc::Providers;
 use crate::secrets::Secrets;
 use crate::store::Store;
 
@@ -19,5 +20,7 @@ pub struct AppState {
     /// `None` when the public URL cannot be a WebAuthn relying party (an IP address).
     pub webauthn: Option<Arc<webauthn_rs::Webauthn>>,
     pub metrics: Arc<Metrics>,
+    /// The OpenID providers to sign in with.
+    pub oauth: Arc<Providers>,
     pub clock: Clock,
 }

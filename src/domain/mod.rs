@@ -6,6 +6,7 @@ pub mod client_ip;
 pub mod device;
 pub mod email;
 pub mod location;
+pub mod oauth;
 pub mod password;
 #[cfg(test)]
 mod properties;

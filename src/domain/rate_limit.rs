@@ -38,6 +38,8 @@ pub const ACCOUNT: Policy = Policy::Progressive { free: 5, window: Duration::min
 pub const CLIENT: Policy = Policy::Window { max: 99, window: Duration::minutes(15) };
 /// Sign-ups per client address.
 pub const SIGNUP: Policy = Policy::Window { max: 300, window: Duration::minutes(15) };
+/// Provider sign-ins started per client address (each leaves a pending row until it expires).
+pub const OAUTH_START: Policy = Policy::Window { max: 300, window: Duration::minutes(15) };
 
 #[cfg(test)]
 mod tests {

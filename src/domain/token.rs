@@ -11,6 +11,8 @@ pub enum TokenKind {
     TrustedDevice,
     Mfa,
     ApiToken,
+    /// The cookie that ties a provider sign-in to the browser that started it.
+    OAuthBrowser,
 }
 
 impl TokenKind {
@@ -20,6 +22,7 @@ impl TokenKind {
             Self::TrustedDevice => "lk_dev_",
             Self::Mfa => "lk_mfa_",
             Self::ApiToken => "lk_pat_",
+            Self::OAuthBrowser => "lk_oab_",
         }
     }
 }

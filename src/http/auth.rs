@@ -242,9 +242,11 @@ pub struct Provider {
     name: String,
 }
 
-/// The OAuth / OpenID Connect providers configured for sign-in. Sign-in through
-/// providers is not built yet, so none can be configured and the list is empty.
+/// The OAuth / OpenID Connect providers configured for sign-in (`[[oauth.providers]]`).
+/// A browser signs in with one at `GET /auth/oauth/{id}/start` (outside `/api/v1`).
 #[utoipa::path(get, path = "/auth/providers", tag = "auth", responses((status = 200, body = [Provider])))]
-async fn providers() -> axum::Json<Vec<Provider>> {
-    axum::Json(Vec::new())
+async fn providers(State(state): State<AppState>) -> axum::Json<Vec<Provider>> {
+    axum::Json(
+        state.oauth.configured().map(|p| Provider { id: p.id.as_str().to_owned(), name: p.name.clone() }).collect(),
+    )
 }

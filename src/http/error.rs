@@ -50,6 +50,21 @@ impl Error {
             Self::WebauthnUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "webauthn_unavailable"),
             Self::ReauthRequired => (StatusCode::FORBIDDEN, "reauth_required"),
             Self::CsrfFailed => (StatusCode::FORBIDDEN, "csrf_failed"),
+            Self::LastSignInMethod => (StatusCode::CONFLICT, "last_sign_in_method"),
+            Self::OAuth(f) => {
+                use crate::domain::oauth::Failure;
+                match f {
+                    Failure::StateInvalid | Failure::OtherBrowser => (StatusCode::BAD_REQUEST, "oauth_state_invalid"),
+                    Failure::ProviderError { .. } | Failure::InvalidAnswer { .. } => {
+                        (StatusCode::BAD_REQUEST, "oauth_provider_error")
+                    }
+                    Failure::ProviderUnreachable { .. } => (StatusCode::BAD_GATEWAY, "oauth_provider_unreachable"),
+                    Failure::EmailMissing { .. } | Failure::EmailUnverified { .. } => {
+                        (StatusCode::FORBIDDEN, "oauth_email_unverified")
+                    }
+                    Failure::LinkedElsewhere { .. } => (StatusCode::CONFLICT, "oauth_linked_elsewhere"),
+                }
+            }
             Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             Self::Overloaded => (StatusCode::SERVICE_UNAVAILABLE, "overloaded"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),

@@ -5,6 +5,7 @@ mod auth;
 pub mod error;
 pub mod extract;
 mod history;
+mod linked_providers;
 mod me;
 pub mod metrics;
 mod openapi;
@@ -58,6 +59,7 @@ pub fn api_router(state: AppState) -> OpenApiRouter<AppState> {
         .merge(webauthn::router())
         .merge(security_events::router())
         .merge(trusted_devices::router())
+        .merge(linked_providers::router())
         .merge(workspaces::router(state))
         .merge(api_tokens::router());
     OpenApiRouter::with_openapi(openapi::base()).nest("/api/v1", routes)

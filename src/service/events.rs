@@ -17,6 +17,8 @@ pub const SESSION_REVOKED: &str = "session_revoked";
 pub const LOCKED_OUT: &str = "locked_out";
 pub const WEBAUTHN_COUNTER_REGRESSION: &str = "webauthn_counter_regression";
 pub const TRUSTED_DEVICE_REVOKED: &str = "trusted_device_revoked";
+pub const PROVIDER_LINKED: &str = "provider_linked";
+pub const PROVIDER_UNLINKED: &str = "provider_unlinked";
 
 /// Records an event; `ctx` is `None` for actions from the command line.
 pub async fn record(

@@ -8,6 +8,7 @@ pub mod events;
 pub mod history;
 pub mod maintenance;
 pub mod mfa;
+pub mod oauth;
 pub mod rate_limit;
 pub mod sessions;
 pub mod trusted_devices;

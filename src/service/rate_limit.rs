@@ -2,7 +2,7 @@
 
 use chrono::Duration;
 
-pub use crate::domain::rate_limit::{ACCOUNT, CLIENT, Policy, SIGNUP};
+pub use crate::domain::rate_limit::{ACCOUNT, CLIENT, OAUTH_START, Policy, SIGNUP};
 use crate::error::{Error, Result};
 use crate::state::AppState;
 

@@ -8,6 +8,7 @@
 mod api_tokens;
 mod login_history;
 mod mfa;
+mod oauth;
 mod rate_limits;
 mod security_events;
 mod sessions;
@@ -28,6 +29,7 @@ use sqlx::{AnyPool, Executor};
 pub use api_tokens::ApiTokenRecord;
 pub use login_history::{LoginEvent, LoginRecord};
 pub use mfa::{MfaChallenge, NewMfaChallenge};
+pub use oauth::{IdentityRef, LinkedIdentity, NewOAuthFlow, OAuthFlow, TakenFlow, Unlinked};
 pub use security_events::{SecurityEvent, SecurityEventRecord};
 pub use sessions::{NewSession, SessionRecord};
 pub use trusted_devices::{NewTrustedDevice, TrustedDeviceRecord};

@@ -14,7 +14,7 @@ pub struct UserRecord {
 }
 
 impl UserRecord {
-    fn from_row(row: &sqlx::any::AnyRow) -> StoreResult<Self> {
+    pub(super) fn from_row(row: &sqlx::any::AnyRow) -> StoreResult<Self> {
         Ok(Self {
             id: row.try_get("id")?,
             email: row.try_get("email")?,
@@ -25,7 +25,7 @@ impl UserRecord {
     }
 }
 
-const USER_COLUMNS: &str = "id, email, password_hash, created_at, last_login_at";
+pub(super) const USER_COLUMNS: &str = "id, email, password_hash, created_at, last_login_at";
 
 impl Store {
     /// Creates an account; its first password (if any) also opens its password history.
@@ -35,26 +35,10 @@ impl Store {
         password_hash: Option<&str>,
         now: DateTime<Utc>,
     ) -> StoreResult<UserRecord> {
-        let id = new_id();
         let mut tx = self.pool.begin().await?;
-        sqlx::query("INSERT INTO users (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(&id)
-            .bind(email.as_str())
-            .bind(password_hash)
-            .bind(to_millis(now))
-            .execute(&mut *tx)
-            .await?;
-        if let Some(hash) = password_hash {
-            insert_history(&mut tx, &id, hash, now).await?;
-        }
+        let user = insert_user(&mut tx, email, password_hash, now).await?;
         tx.commit().await?;
-        Ok(UserRecord {
-            id,
-            email: email.as_str().to_owned(),
-            password_hash: password_hash.map(str::to_owned),
-            created_at: now,
-            last_login_at: None,
-        })
+        Ok(user)
     }
 
     pub async fn user_by_email(&self, email: &Email) -> StoreResult<Option<UserRecord>> {
@@ -158,4 +142,31 @@ async fn insert_history(
         .execute(&mut **tx)
         .await?;
     Ok(())
+}
+
+/// The account row and, with a password, the start of its password history.
+pub(super) async fn insert_user(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    email: &Email,
+    password_hash: Option<&str>,
+    now: DateTime<Utc>,
+) -> StoreResult<UserRecord> {
+    let id = new_id();
+    sqlx::query("INSERT INTO users (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4)")
+        .bind(&id)
+        .bind(email.as_str())
+        .bind(password_hash)
+        .bind(to_millis(now))
+        .execute(&mut **tx)
+        .await?;
+    if let Some(hash) = password_hash {
+        insert_history(tx, &id, hash, now).await?;
+    }
+    Ok(UserRecord {
+        id,
+        email: email.as_str().to_owned(),
+        password_hash: password_hash.map(str::to_owned),
+        created_at: now,
+        last_login_at: None,
+    })
 }

@@ -4,6 +4,7 @@
 //! on top of the API's same-origin check and SameSite=Lax cookies; the CSP allows no
 //! inline script.
 
+mod oauth;
 mod security;
 mod security_page;
 mod sign_in;
@@ -30,6 +31,8 @@ pub fn router() -> Router<AppState> {
         .route("/login", post(sign_in::login))
         .route("/login/mfa", post(sign_in::mfa))
         .route("/logout", post(sign_in::logout))
+        .route("/auth/oauth/{provider}/start", get(oauth::start))
+        .route("/auth/oauth/{provider}/callback", get(oauth::callback))
         .route("/security", get(security::page))
         .route("/security/password", post(security::change_password))
         .route("/security/totp/setup", post(security::setup_totp))
@@ -41,6 +44,7 @@ pub fn router() -> Router<AppState> {
         .route("/security/trusted-devices/revoke-all", post(security::revoke_all_devices))
         .route("/security/trusted-devices/{id}/revoke", post(security::revoke_device))
         .route("/security/keys/{id}/remove", post(security::remove_key))
+        .route("/security/providers/{provider}/unlink", post(security::unlink_provider))
         .route("/security/reauth", post(security::reauth))
         .route("/tokens", get(tokens::page).post(tokens::create))
         .route("/tokens/{id}/delete", post(tokens::delete))

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use crate::domain::password::Password;
 use crate::error::{Error, Result};
 use crate::http::extract::Client;
-use crate::service::{Caller, account, auth, sessions, trusted_devices, two_factor, webauthn};
+use crate::service::{Caller, account, auth, oauth, sessions, trusted_devices, two_factor, webauthn};
 use crate::state::AppState;
 
 use super::security_page::{SecurityPage, SetupView, load};
@@ -58,6 +58,7 @@ fn notice(done: &str) -> Option<&'static str> {
         "reauthenticated" => "Confirmed. You can make the change now.",
         "key_added" => "Security key added.",
         "key_removed" => "Security key removed.",
+        "provider_unlinked" => "That provider no longer signs you in.",
         _ => return None,
     })
 }
@@ -262,6 +263,16 @@ pub async fn remove_key(
     Form(form): Form<CsrfForm>,
 ) -> Response {
     act(&state, &caller, &form.csrf, "key_removed", webauthn::delete(&state, &caller, &ctx, &id)).await
+}
+
+pub async fn unlink_provider(
+    State(state): State<AppState>,
+    Browser(caller): Browser,
+    Client(ctx): Client,
+    Path(provider): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    act(&state, &caller, &form.csrf, "provider_unlinked", oauth::unlink(&state, &caller, &ctx, &provider)).await
 }
 
 pub async fn revoke_all_devices(

@@ -4,7 +4,7 @@ use askama::Template;
 
 use crate::domain::workspace::Access;
 use crate::error::Result;
-use crate::service::{Caller, account, history, sessions, trusted_devices, webauthn, workspaces};
+use crate::service::{Caller, account, history, oauth, sessions, trusted_devices, webauthn, workspaces};
 use crate::state::AppState;
 
 use super::when;
@@ -62,6 +62,13 @@ pub struct WorkspaceRow {
     pub locked: bool,
 }
 
+pub struct ProviderRow {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub linked: String,
+}
+
 pub struct EventRow {
     pub at: String,
     pub kind: String,
@@ -75,6 +82,9 @@ pub struct SecurityPage {
     pub(super) csrf: String,
     pub(super) email: String,
     pub(super) has_password: bool,
+    /// Linked providers; unlinking shows only while another way to sign in remains.
+    pub(super) providers: Vec<ProviderRow>,
+    pub(super) can_unlink: bool,
     pub(super) notice: Option<String>,
     pub(super) password_errors: Vec<String>,
     pub(super) two_factor_enabled: bool,
@@ -101,7 +111,19 @@ pub(super) async fn load(state: &AppState, caller: &Caller) -> Result<SecurityPa
     let spaces = workspaces::list_mine(state, caller).await?;
     let events = state.store.security_events(&caller.user_id, 10, None).await?;
     let keys = webauthn::list(state, caller).await?;
+    let linked = oauth::linked(state, caller).await?;
+    let can_unlink = user.password_hash.is_some() || linked.len() > 1;
     Ok(SecurityPage {
+        providers: linked
+            .into_iter()
+            .map(|l| ProviderRow {
+                name: state.oauth.get(&l.provider).map_or_else(|| l.provider.clone(), |p| p.name.clone()),
+                id: l.provider,
+                email: l.email.unwrap_or_default(),
+                linked: when(l.linked_at),
+            })
+            .collect(),
+        can_unlink,
         csrf: state.secrets.csrf_token(&caller.session_id),
         email: user.email,
         has_password: user.password_hash.is_some(),

@@ -21,6 +21,15 @@ use super::{Browser, CsrfForm, check_csrf, cookie, fail, render};
 struct SignInPage {
     email: String,
     error: Option<String>,
+    /// `(id, name)` of each configured provider: a button each.
+    providers: Vec<(String, String)>,
+}
+
+impl SignInPage {
+    fn new(state: &AppState, email: String, error: Option<String>) -> Self {
+        let providers = state.oauth.configured().map(|p| (p.id.as_str().to_owned(), p.name.clone())).collect();
+        Self { email, error, providers }
+    }
 }
 
 #[derive(Template)]
@@ -33,11 +42,11 @@ struct MfaPage {
     webauthn: Option<String>,
 }
 
-pub async fn page(headers: HeaderMap) -> Response {
+pub async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response {
     if read_cookie(&headers, SESSION_COOKIE).is_some() {
         return Redirect::to("/security").into_response();
     }
-    render(StatusCode::OK, &SignInPage { email: String::new(), error: None })
+    render(StatusCode::OK, &SignInPage::new(&state, String::new(), None))
 }
 
 #[derive(Deserialize)]
@@ -68,7 +77,7 @@ pub async fn login(
     match auth::login(&state, &ctx, input).await {
         Ok(outcome) => finish(&state, outcome, remember),
         Err(Error::InvalidCredentials) => {
-            let page = SignInPage { email: form.email, error: Some("Email or password is incorrect.".into()) };
+            let page = SignInPage::new(&state, form.email, Some("Email or password is incorrect.".into()));
             render(StatusCode::UNAUTHORIZED, &page)
         }
         Err(e) => fail(&state, None, e),
@@ -126,7 +135,7 @@ pub async fn mfa(
         }
         Err(Error::MfaTokenExpired) => {
             let page =
-                SignInPage { email: String::new(), error: Some("That sign-in expired. Please sign in again.".into()) };
+                SignInPage::new(&state, String::new(), Some("That sign-in expired. Please sign in again.".into()));
             render(StatusCode::UNAUTHORIZED, &page)
         }
         Err(e) => fail(&state, None, e),
@@ -134,7 +143,7 @@ pub async fn mfa(
 }
 
 /// Signed in: cookies and on to the Security page; or on to the second step.
-fn finish(state: &AppState, outcome: LoginOutcome, remember: bool) -> Response {
+pub(super) fn finish(state: &AppState, outcome: LoginOutcome, remember: bool) -> Response {
     match outcome {
         LoginOutcome::SignedIn { token, trusted_device_token, .. } => {
             let s = &state.config.settings;

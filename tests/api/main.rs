@@ -13,6 +13,8 @@ mod errors;
 mod history;
 mod instances;
 mod logs;
+mod oauth;
+mod oidc;
 mod ops;
 mod pages;
 mod places_and_devices;

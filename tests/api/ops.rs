@@ -68,6 +68,8 @@ async fn the_openapi_description_lists_every_route() {
         ("/api/v1/me/2fa/webauthn", "get"),
         ("/api/v1/me/2fa/webauthn/{id}", "delete"),
         ("/api/v1/auth/providers", "get"),
+        ("/api/v1/me/linked-providers", "get"),
+        ("/api/v1/me/linked-providers/{provider}", "delete"),
     ];
     for (path, method) in expected {
         assert!(spec["paths"][path][method].is_object(), "{method} {path} missing");

@@ -104,7 +104,7 @@ async fn missing_or_forged_tokens_are_401() {
 }
 
 #[tokio::test]
-async fn no_oauth_providers_are_listed_while_provider_sign_in_is_not_built() {
+async fn without_configured_providers_the_list_is_empty() {
     let app = spawn_app().await;
     let r = app.request(reqwest::Method::GET, "/api/v1/auth/providers", None, None).await;
     assert_eq!(r.status, StatusCode::OK);

@@ -1,0 +1,252 @@
+//! Sign-in through an OpenID provider, and the links between accounts and providers.
+
+use chrono::Duration;
+
+use crate::domain::device::Device;
+use crate::domain::oauth::{self, Decision, Failure, ProviderClaims, ProviderId, Refusal};
+use crate::domain::token::{SecretToken, TokenKind};
+use crate::error::{Error, Result};
+use crate::oidc::OidcError;
+use crate::state::AppState;
+use crate::store::{IdentityRef, LinkedIdentity, NewOAuthFlow, StoreError, TakenFlow, Unlinked, UserRecord};
+
+use super::auth::{LoginOutcome, SessionOrigin, mint, record_attempt, start_session};
+use super::{Caller, ClientContext, events, mfa, rate_limit, trusted_devices};
+
+/// How long the provider may take to send the browser back.
+pub const FLOW_LIFETIME: Duration = Duration::minutes(10);
+
+/// Where to send the browser, and the cookie that binds the sign-in to it.
+pub struct Started {
+    pub redirect_to: String,
+    pub browser_binding: SecretToken,
+}
+
+/// What the provider sent back on the redirect URI.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct CallbackParams {
+    pub state: Option<String>,
+    pub code: Option<String>,
+    pub error: Option<String>,
+    pub error_description: Option<String>,
+}
+
+/// `GET /auth/oauth/{provider}/start`: a pending sign-in and the provider's URL.
+pub async fn start(
+    state: &AppState,
+    ctx: &ClientContext,
+    provider: &str,
+    browser_binding: Option<&str>,
+) -> Result<Started> {
+    let config = state.oauth.get(provider).ok_or(Error::NotFound)?;
+    let key = format!("oauth-start-ip:{}", ctx.ip);
+    rate_limit::check(state, &key).await?;
+    rate_limit::fail(state, &key, rate_limit::OAUTH_START).await?;
+    let authorization = state.oauth.authorize(provider).await.map_err(|e| failure(&config.name, e))?;
+    // One binding per browser, so sign-ins started in two tabs both finish.
+    let binding = match browser_binding.and_then(SecretToken::parse).filter(|t| t.is(TokenKind::OAuthBrowser)) {
+        Some(existing) => existing,
+        None => mint(TokenKind::OAuthBrowser)?,
+    };
+    let state_hash = state_hash(&authorization.state)?;
+    let sealed = state
+        .secrets
+        .seal(authorization.pkce_verifier.as_bytes(), &pkce_context(&state_hash))
+        .map_err(Error::internal)?;
+    state
+        .store
+        .put_oauth_flow(NewOAuthFlow {
+            state_hash: &state_hash,
+            provider,
+            browser_hash: binding.hash().as_str(),
+            nonce: &authorization.nonce,
+            pkce_verifier_sealed: &sealed,
+            expires_at: state.clock.now() + FLOW_LIFETIME,
+        })
+        .await?;
+    Ok(Started { redirect_to: authorization.url, browser_binding: binding })
+}
+
+/// `GET /auth/oauth/{provider}/callback`: the provider's answer, checked, then the
+/// account it opens: signed in, or on to its second factor.
+pub async fn finish(
+    state: &AppState,
+    ctx: &ClientContext,
+    provider: &str,
+    params: CallbackParams,
+    browser_binding: Option<&str>,
+    trusted_device_token: Option<&str>,
+) -> Result<LoginOutcome> {
+    let config = state.oauth.get(provider).ok_or(Error::NotFound)?;
+    let (id, name) = (config.id.clone(), config.name.clone());
+    let raw_state = params.state.as_deref().ok_or(Failure::StateInvalid)?;
+    let browser_hash = browser_binding.and_then(SecretToken::parse).map(|t| t.hash());
+    let taken = state
+        .store
+        .take_oauth_flow(&state_hash(raw_state)?, browser_hash.as_ref().map(|h| h.as_str()), state.clock.now())
+        .await?;
+    let flow = match taken {
+        TakenFlow::Taken(flow) if flow.provider == id.as_str() => flow,
+        TakenFlow::OtherBrowser => return Err(Failure::OtherBrowser.into()),
+        TakenFlow::Taken(_) | TakenFlow::Missing => return Err(Failure::StateInvalid.into()),
+    };
+    if let Some(error) = params.error {
+        return Err(Failure::ProviderError { provider: name, error, description: params.error_description }.into());
+    }
+    let code = params.code.ok_or_else(|| Failure::ProviderError {
+        provider: name.clone(),
+        error: "no authorization code".into(),
+        description: None,
+    })?;
+    let verifier = state
+        .secrets
+        .open(&flow.pkce_verifier_sealed, &pkce_context(&state_hash(raw_state)?))
+        .map_err(|e| Error::internal(anyhow::anyhow!("cannot open a PKCE verifier: {e:?}")))?;
+    let verifier = String::from_utf8(verifier).map_err(Error::internal)?;
+    let claims = state.oauth.redeem(provider, &code, &verifier, &flow.nonce).await.map_err(|e| failure(&name, e))?;
+
+    let device = Device::identify(None, None, ctx.user_agent.as_deref());
+    let user = account_for(state, ctx, &id, &name, &claims, &device).await?;
+    let method = id.login_method();
+    let factors = state.store.factors(&user.id).await?;
+    let trusted = trusted_devices::recognise(state, &user.id, trusted_device_token).await?;
+    if factors.enabled() && trusted.is_none() {
+        return mfa::begin(
+            state,
+            mfa::FirstStep {
+                user_id: &user.id,
+                factors: &factors,
+                remember_device: false,
+                device_kind: None,
+                device_name: None,
+                method: &method,
+            },
+        )
+        .await;
+    }
+    let origin = SessionOrigin { trusted_device_id: trusted.as_deref(), password_hash: None };
+    let (token, session_id) = start_session(state, ctx, &user.id, &device, origin).await?;
+    record_attempt(state, ctx, &user.id, &device, &method, false, None).await?;
+    state.store.record_sign_in(&user.id, state.clock.now()).await?;
+    Ok(LoginOutcome::SignedIn { token, session_id, trusted_device_token: None })
+}
+
+/// The account the provider's claims open: by subject once linked, else by verified
+/// email (linking it), else a new account without a password.
+async fn account_for(
+    state: &AppState,
+    ctx: &ClientContext,
+    provider: &ProviderId,
+    name: &str,
+    claims: &ProviderClaims,
+    device: &Device,
+) -> Result<UserRecord> {
+    let now = state.clock.now();
+    let identity =
+        IdentityRef { provider: provider.as_str(), subject: &claims.subject, email: claims.email.as_deref() };
+    // Twice at most: a concurrent first sign-in of the same person may create or link
+    // the account between this one's lookups; the second round then finds it.
+    for _ in 0..2 {
+        let linked = state.store.user_by_identity(provider.as_str(), &claims.subject).await?;
+        if let Some(Decision::SignIn { .. }) = oauth::by_subject(linked.as_ref().map(|u| u.id.as_str())) {
+            state.store.touch_identity(identity, now).await?;
+            return linked.ok_or_else(|| Error::internal(anyhow::anyhow!("linked account vanished")));
+        }
+        let email = match oauth::verified_email(claims) {
+            Ok(email) => email,
+            Err(refusal) => return Err(refuse(state, ctx, provider, name, claims, device, refusal).await),
+        };
+        let existing = state.store.user_by_email(&email).await?;
+        match oauth::by_email(email, existing.as_ref().map(|u| u.id.as_str()), state.config.settings.signup_open) {
+            Decision::Link { user_id, .. } => match state.store.link_identity(&user_id, identity, now).await {
+                Ok(()) => {
+                    let detail = format!("{name} linked by its verified email");
+                    events::record(state, &user_id, events::PROVIDER_LINKED, Some(ctx), Some(detail)).await?;
+                    return existing.ok_or_else(|| Error::internal(anyhow::anyhow!("account vanished")));
+                }
+                // Either this subject was just linked by a racing callback (found next
+                // round), or the account has another subject of this provider.
+                Err(StoreError::Conflict) => {
+                    if state.store.user_by_identity(provider.as_str(), &claims.subject).await?.is_none() {
+                        return Err(Failure::LinkedElsewhere { provider: name.to_owned() }.into());
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            },
+            Decision::Create { email } => match state.store.create_user_with_identity(&email, identity, now).await {
+                Ok(user) => return Ok(user),
+                Err(StoreError::Conflict) => {}
+                Err(e) => return Err(e.into()),
+            },
+            Decision::Refuse(_) | Decision::SignIn { .. } => return Err(Error::SignupClosed),
+        }
+    }
+    Err(Error::internal(anyhow::anyhow!("provider sign-in kept racing")))
+}
+
+/// A refused provider answer; when it names an existing account, that account's login
+/// history shows the attempt (an unverified email aimed at it is worth knowing about).
+async fn refuse(
+    state: &AppState,
+    ctx: &ClientContext,
+    provider: &ProviderId,
+    name: &str,
+    claims: &ProviderClaims,
+    device: &Device,
+    refusal: Refusal,
+) -> Error {
+    if refusal == Refusal::EmailUnverified {
+        let target = match claims.email.as_deref().map(crate::domain::email::Email::parse) {
+            Some(Ok(email)) => state.store.user_by_email(&email).await.ok().flatten(),
+            _ => None,
+        };
+        if let Some(user) = target {
+            let method = provider.login_method();
+            if let Err(e) = record_attempt(state, ctx, &user.id, device, &method, false, Some("email_unverified")).await
+            {
+                return e;
+            }
+        }
+    }
+    match refusal.failure(name) {
+        Some(f) => f.into(),
+        None => Error::SignupClosed,
+    }
+}
+
+/// The providers linked to the caller's account.
+pub async fn linked(state: &AppState, caller: &Caller) -> Result<Vec<LinkedIdentity>> {
+    Ok(state.store.linked_identities(&caller.user_id).await?)
+}
+
+/// Unlinks a provider, unless it is the account's last way to sign in.
+pub async fn unlink(state: &AppState, caller: &Caller, ctx: &ClientContext, provider: &str) -> Result<()> {
+    super::sessions::require_recent_auth(state, caller)?;
+    match state.store.unlink_identity(&caller.user_id, provider).await? {
+        Unlinked::Done => {
+            let name = state.oauth.get(provider).map_or(provider, |p| p.name.as_str()).to_owned();
+            events::record(state, &caller.user_id, events::PROVIDER_UNLINKED, Some(ctx), Some(name)).await
+        }
+        Unlinked::NotLinked => Err(Error::NotFound),
+        Unlinked::LastMethod => Err(Error::LastSignInMethod),
+    }
+}
+
+fn failure(provider: &str, e: OidcError) -> Error {
+    let provider = provider.to_owned();
+    tracing::warn!(%provider, error = %e, "provider sign-in failed");
+    match e {
+        OidcError::Unreachable(_) => Failure::ProviderUnreachable { provider },
+        OidcError::Refused { error, description } => Failure::ProviderError { provider, error, description },
+        OidcError::Invalid(_) => Failure::InvalidAnswer { provider },
+    }
+    .into()
+}
+
+fn state_hash(raw: &str) -> Result<String> {
+    SecretToken::parse(raw).map(|t| t.hash().as_str().to_owned()).ok_or_else(|| Failure::StateInvalid.into())
+}
+
+fn pkce_context(state_hash: &str) -> String {
+    format!("oauth-pkce:{state_hash}")
+}

@@ -1,0 +1,85 @@
+//! `GET /auth/oauth/{provider}/start` and `/callback`: sign-in through an OpenID provider.
+//!
+//! Both are browser navigations, so failures are pages (4xx HTML) that say what went
+//! wrong and lead back to the sign-in page, never JSON.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+
+use crate::error::Error;
+use crate::http::extract::{Client, TRUSTED_COOKIE, cookie as read_cookie};
+use crate::service::oauth::{self, CallbackParams, FLOW_LIFETIME};
+use crate::state::AppState;
+
+use super::render;
+use super::sign_in::finish;
+
+/// Ties a provider sign-in to the browser that started it; only the callback reads it.
+pub const BROWSER_COOKIE: &str = "latchkey_oauth";
+
+#[derive(Template)]
+#[template(path = "oauth_error.html")]
+struct ErrorPage {
+    title: String,
+    message: String,
+}
+
+pub async fn start(
+    State(state): State<AppState>,
+    Client(ctx): Client,
+    Path(provider): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    match oauth::start(&state, &ctx, &provider, read_cookie(&headers, BROWSER_COOKIE)).await {
+        Ok(started) => {
+            let mut response = Redirect::to(&started.redirect_to).into_response();
+            let secure = if state.config.is_https() { "; Secure" } else { "" };
+            // Lax: the provider's redirect back is a top-level GET navigation, which carries it.
+            let value = format!(
+                "{BROWSER_COOKIE}={}; Path=/auth/oauth/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+                started.browser_binding.expose(),
+                FLOW_LIFETIME.num_seconds()
+            );
+            if let Ok(v) = header::HeaderValue::from_str(&value) {
+                response.headers_mut().append(header::SET_COOKIE, v);
+            }
+            response
+        }
+        Err(e) => error_page(&state, &provider, e),
+    }
+}
+
+pub async fn callback(
+    State(state): State<AppState>,
+    Client(ctx): Client,
+    Path(provider): Path<String>,
+    Query(params): Query<CallbackParams>,
+    headers: HeaderMap,
+) -> Response {
+    let binding = read_cookie(&headers, BROWSER_COOKIE);
+    let trusted = read_cookie(&headers, TRUSTED_COOKIE);
+    match oauth::finish(&state, &ctx, &provider, params, binding, trusted).await {
+        Ok(outcome) => finish(&state, outcome, false),
+        Err(e) => error_page(&state, &provider, e),
+    }
+}
+
+fn error_page(state: &AppState, provider: &str, e: Error) -> Response {
+    let name = state.oauth.get(provider).map_or_else(|| "the provider".to_owned(), |p| p.name.clone());
+    let (status, message) = match e {
+        Error::NotFound => (StatusCode::NOT_FOUND, "There is no such sign-in provider here.".to_owned()),
+        Error::SignupClosed => (
+            StatusCode::FORBIDDEN,
+            format!("No account here uses the email {name} gave, and sign-up is closed on this server."),
+        ),
+        Error::OAuth(f) => (Error::OAuth(f.clone()).status_and_code().0, f.to_string()),
+        Error::RateLimited { .. } => {
+            (StatusCode::TOO_MANY_REQUESTS, "Too many sign-ins from here; wait a few minutes.".into())
+        }
+        other => return other.into_response(),
+    };
+    let page = ErrorPage { title: format!("Sign-in with {name} did not work"), message };
+    render(status, &page)
+}

@@ -98,6 +98,9 @@ struct ServeArgs {
     /// The longest lifetime an API token may ask for (default 365)
     #[arg(long, env = "LATCHKEY_API_TOKEN_MAX_DAYS")]
     api_token_max_days: Option<u32>,
+    /// Database connections per instance (default 8 on SQLite, 16 on PostgreSQL)
+    #[arg(long, env = "LATCHKEY_DB_POOL_SIZE")]
+    db_pool_size: Option<u32>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -137,6 +140,7 @@ impl Cli {
             login_history_days: serve.login_history_days,
             api_token_default_days: serve.api_token_default_days,
             api_token_max_days: serve.api_token_max_days,
+            db_pool_size: serve.db_pool_size,
             // Only from the environment: a flag would show in `ps`.
             secret_key: std::env::var("LATCHKEY_SECRET_KEY").ok().filter(|k| !k.is_empty()).map(Into::into),
         };

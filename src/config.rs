@@ -51,6 +51,8 @@ pub struct Config {
     pub geoip_dbs: Vec<PathBuf>,
     /// `LATCHKEY_SECRET_KEY`; when absent a key is generated into the data dir.
     pub secret_key: Option<SecretString>,
+    /// Database connections per instance.
+    pub db_pool_size: u32,
     pub settings: Settings,
     /// `[[oauth.providers]]`: OpenID providers to sign in with.
     pub oauth_providers: Vec<OAuthProviderConfig>,
@@ -130,6 +132,7 @@ impl Config {
             trusted_proxies: Vec::new(),
             geoip_dbs: Vec::new(),
             secret_key: None,
+            db_pool_size: 8,
             settings: Settings::default(),
             oauth_providers: Vec::new(),
         }
@@ -164,6 +167,7 @@ pub struct FileConfig {
     pub totp_issuer: Option<String>,
     pub api_token_default_days: Option<u32>,
     pub api_token_max_days: Option<u32>,
+    pub db_pool_size: Option<u32>,
     pub oauth: Option<OAuthSection>,
 }
 
@@ -195,6 +199,7 @@ pub struct Overrides {
     pub login_history_days: Option<u32>,
     pub api_token_default_days: Option<u32>,
     pub api_token_max_days: Option<u32>,
+    pub db_pool_size: Option<u32>,
     pub secret_key: Option<SecretString>,
 }
 
@@ -212,6 +217,10 @@ pub fn resolve(o: Overrides, f: FileConfig) -> anyhow::Result<Config> {
     c.trusted_proxies = o.trusted_proxies.or(f.trusted_proxies).unwrap_or_default();
     c.geoip_dbs = o.geoip_db.or(f.geoip_db).unwrap_or_default();
     c.secret_key = o.secret_key;
+    // SQLite serialises writers anyway; PostgreSQL gets enough for concurrent readers
+    // without crowding a server that several instances share.
+    let pool_default = if c.database_url.starts_with("sqlite:") { 8 } else { 16 };
+    c.db_pool_size = positive("db_pool_size", o.db_pool_size.or(f.db_pool_size), pool_default)?;
     for provider in f.oauth.unwrap_or_default().providers {
         let provider = provider.resolve()?;
         if c.oauth_providers.iter().any(|p| p.id == provider.id) {

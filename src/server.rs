@@ -17,7 +17,7 @@ use crate::store::Store;
 
 /// Connects to the database, applies migrations and builds the shared state.
 pub async fn build_state(config: Config, clock: Clock) -> anyhow::Result<AppState> {
-    let store = Store::connect(&config.database_url, pool_size(&config.database_url))
+    let store = Store::connect(&config.database_url, config.db_pool_size)
         .await
         .map_err(|e| anyhow::anyhow!("cannot open the database: {e}"))?;
     store.migrate().await?;
@@ -52,12 +52,6 @@ async fn check_key(store: &Store, secrets: &Secrets) -> anyhow::Result<()> {
              (check LATCHKEY_SECRET_KEY, or secret.key in the data dir)"
         ),
     }
-}
-
-/// SQLite serialises writers anyway; PostgreSQL gets enough for concurrent readers
-/// without crowding a server that several instances share.
-fn pool_size(url: &str) -> u32 {
-    if url.starts_with("sqlite:") { 8 } else { 16 }
 }
 
 /// Serves until the listener fails; the caller decides when to stop (tests drop the task).

@@ -12,6 +12,7 @@ mod crash;
 mod errors;
 mod history;
 mod instances;
+mod load_balancer;
 mod logs;
 mod oauth;
 mod oidc;

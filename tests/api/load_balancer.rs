@@ -1,0 +1,163 @@
+//! Three `latchkey serve` processes on one database behind Debian's nginx, configured by
+//! deploy/nginx/latchkey.conf as shipped (only ports and the listen address changed).
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{PASSWORD, spawn_app};
+
+/// Child processes that die with the test, pass or fail.
+struct Processes(Vec<Child>);
+
+impl Drop for Processes {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+async fn wait_until_up(client: &reqwest::Client, url: &str) {
+    for _ in 0..100 {
+        if client.get(url).send().await.is_ok_and(|r| r.status() == StatusCode::OK) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{url} never came up");
+}
+
+async fn call(
+    client: &reqwest::Client,
+    method: reqwest::Method,
+    url: String,
+    token: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut request = client.request(method, url).bearer_auth(token);
+    if let Some(b) = body {
+        request = request.json(&b);
+    }
+    let r = request.send().await.unwrap();
+    let status = r.status();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn three_instances_behind_nginx_act_as_one() {
+    let app = spawn_app().await; // makes the database and the shared secret key
+    let config = &app.state.config;
+    let tmp = tempfile::tempdir().unwrap();
+    let lb_port = free_port();
+    let ports = [free_port(), free_port(), free_port()];
+    let mut children = Processes(Vec::new());
+    for port in ports {
+        let log = std::fs::File::create(tmp.path().join(format!("latchkey-{port}.log"))).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--database", &config.database_url])
+            .arg("--data-dir")
+            .arg(&config.data_dir)
+            .args(["--public-url", &format!("http://localhost:{lb_port}"), "--trusted-proxy", "127.0.0.1/32"])
+            .env_remove("LATCHKEY_CONFIG")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        children.0.push(child);
+    }
+
+    let shipped = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/nginx/latchkey.conf")).unwrap();
+    let mut site = shipped.replace("listen 80;", &format!("listen 127.0.0.1:{lb_port};"));
+    for (i, port) in ports.iter().enumerate() {
+        let shipped_port = format!("127.0.0.1:{}", 8081 + i);
+        assert!(site.contains(&shipped_port), "the shipped config lists {shipped_port}");
+        site = site.replace(&shipped_port, &format!("127.0.0.1:{port}"));
+    }
+    let dir = tmp.path().display();
+    std::fs::write(tmp.path().join("latchkey.conf"), site).unwrap();
+    std::fs::write(
+        tmp.path().join("nginx.conf"),
+        format!(
+            "worker_processes 1;\nerror_log {dir}/error.log;\npid {dir}/nginx.pid;\nevents {{ worker_connections 256; }}\n\
+             http {{\n  access_log off;\n  client_body_temp_path {dir}/body;\n  proxy_temp_path {dir}/proxy;\n\
+             fastcgi_temp_path {dir}/fastcgi;\n  uwsgi_temp_path {dir}/uwsgi;\n  scgi_temp_path {dir}/scgi;\n\
+             include {dir}/latchkey.conf;\n}}\n"
+        ),
+    )
+    .unwrap();
+    let nginx = if std::path::Path::new("/usr/sbin/nginx").exists() { "/usr/sbin/nginx" } else { "nginx" };
+    let nginx = Command::new(nginx)
+        .arg("-p")
+        .arg(tmp.path())
+        .arg("-c")
+        .arg(tmp.path().join("nginx.conf"))
+        // One process, so killing it leaves no worker behind.
+        .args(["-g", "daemon off; master_process off;"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("Debian's nginx is required for this test (scripts/test installs it)");
+    children.0.push(nginx);
+
+    let client = reqwest::Client::new();
+    let lb = format!("http://127.0.0.1:{lb_port}");
+    let direct: Vec<String> = ports.iter().map(|p| format!("http://127.0.0.1:{p}")).collect();
+    for base in direct.iter().chain([&lb]) {
+        wait_until_up(&client, &format!("{base}/livez")).await;
+    }
+
+    // Through the balancer: an account and two sessions.
+    let body = json!({"email": "lb@example.com", "password": PASSWORD});
+    let r = client.post(format!("{lb}/api/v1/auth/signup")).json(&body).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let mut tokens = Vec::new();
+    for _ in 0..2 {
+        let r: Value =
+            client.post(format!("{lb}/api/v1/auth/login")).json(&body).send().await.unwrap().json().await.unwrap();
+        tokens.push(r["token"].as_str().unwrap().to_owned());
+    }
+    for base in &direct {
+        assert_eq!(
+            call(&client, reqwest::Method::GET, format!("{base}/api/v1/me"), &tokens[1], None).await.0,
+            StatusCode::OK
+        );
+    }
+
+    // Revoked on the second instance: refused by the first and third at their very next request.
+    let (_, sessions) =
+        call(&client, reqwest::Method::GET, format!("{}/api/v1/me/sessions", direct[0]), &tokens[0], None).await;
+    let other =
+        sessions.as_array().unwrap().iter().find(|s| s["current"] == false).unwrap()["id"].as_str().unwrap().to_owned();
+    let url = format!("{}/api/v1/me/sessions/{other}", direct[1]);
+    assert_eq!(call(&client, reqwest::Method::DELETE, url, &tokens[0], None).await.0, StatusCode::NO_CONTENT);
+    for base in [&direct[0], &direct[2], &lb] {
+        let (status, _) = call(&client, reqwest::Method::GET, format!("{base}/api/v1/me"), &tokens[1], None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{base}");
+    }
+
+    // Wrong passwords spread over the instances add up to one account's lock.
+    let wrong = json!({"email": "lb@example.com", "password": "Wrong-Horse-Battery-1"});
+    for _ in 0..5 {
+        let r = client.post(format!("{lb}/api/v1/auth/login")).json(&wrong).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+    let r = client.post(format!("{lb}/api/v1/auth/login")).json(&wrong).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+
+    // One instance stops: the balancer sends everything to the others.
+    children.0[1].kill().unwrap();
+    children.0[1].wait().unwrap();
+    for _ in 0..6 {
+        let (status, me) = call(&client, reqwest::Method::GET, format!("{lb}/api/v1/me"), &tokens[0], None).await;
+        assert_eq!((status, me["email"].as_str()), (StatusCode::OK, Some("lb@example.com")));
+    }
+}

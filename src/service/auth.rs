@@ -114,26 +114,61 @@ pub async fn login(state: &AppState, ctx: &ClientContext, input: LoginInput) -> 
     state.metrics.login(true);
     rate_limit::clear(state, &account_key).await?;
 
-    let factors = state.store.factors(&user.id).await?;
-    let trusted = trusted_devices::recognise(state, &user.id, input.trusted_device_token.as_deref()).await?;
+    let first = FirstFactor {
+        method: PASSWORD,
+        remember_device: input.remember_device,
+        device_kind: input.device_kind,
+        device_name: input.device_name.as_deref(),
+        trusted_device_token: input.trusted_device_token.as_deref(),
+        password_hash: user.password_hash.as_deref(),
+    };
+    second_step_or_session(state, ctx, &user.id, &device, first).await
+}
+
+/// How the first step of a sign-in went, for what comes after it.
+pub struct FirstFactor<'a> {
+    /// `password` or `oauth:<provider>`, for login history.
+    pub method: &'a str,
+    pub remember_device: bool,
+    pub device_kind: Option<DeviceKind>,
+    pub device_name: Option<&'a str>,
+    pub trusted_device_token: Option<&'a str>,
+    /// The hash a password sign-in was checked against; `None` for other sign-ins.
+    pub password_hash: Option<&'a str>,
+}
+
+/// The first factor passed: on to the second step when the account has one and the
+/// device is not trusted, else a session.
+pub async fn second_step_or_session(
+    state: &AppState,
+    ctx: &ClientContext,
+    user_id: &str,
+    device: &Device,
+    first: FirstFactor<'_>,
+) -> Result<LoginOutcome> {
+    let factors = state.store.factors(user_id).await?;
+    let trusted = trusted_devices::recognise(state, user_id, first.trusted_device_token).await?;
     if factors.enabled() && trusted.is_none() {
         return mfa::begin(
             state,
             mfa::FirstStep {
-                user_id: &user.id,
+                user_id,
                 factors: &factors,
-                remember_device: input.remember_device,
-                device_kind: input.device_kind,
-                device_name: input.device_name.as_deref(),
-                method: PASSWORD,
+                remember_device: first.remember_device,
+                device_kind: first.device_kind,
+                device_name: first.device_name,
+                method: first.method,
             },
         )
         .await;
     }
-    let origin = SessionOrigin { trusted_device_id: trusted.as_deref(), password_hash: user.password_hash.as_deref() };
-    let (token, session_id) = start_session(state, ctx, &user.id, &device, origin).await?;
-    // last_login_at was written with the session, under the password-hash guard.
-    record_attempt(state, ctx, &user.id, &device, PASSWORD, false, None).await?;
+    let origin = SessionOrigin { trusted_device_id: trusted.as_deref(), password_hash: first.password_hash };
+    let (token, session_id) = start_session(state, ctx, user_id, device, origin).await?;
+    record_attempt(state, ctx, user_id, device, first.method, false, None).await?;
+    if first.password_hash.is_none() {
+        // A password sign-in wrote last_login_at with its session, under the hash guard.
+        state.store.record_sign_in(user_id, state.clock.now()).await?;
+    }
     Ok(LoginOutcome::SignedIn { token, session_id, trusted_device_token: None })
 }
 

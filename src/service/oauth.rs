@@ -10,8 +10,8 @@ use crate::oidc::OidcError;
 use crate::state::AppState;
 use crate::store::{IdentityRef, LinkedIdentity, NewOAuthFlow, StoreError, TakenFlow, Unlinked, UserRecord};
 
-use super::auth::{LoginOutcome, SessionOrigin, mint, record_attempt, start_session};
-use super::{Caller, ClientContext, events, mfa, rate_limit, trusted_devices};
+use super::auth::{FirstFactor, LoginOutcome, mint, record_attempt, second_step_or_session};
+use super::{Caller, ClientContext, events, rate_limit};
 
 /// How long the provider may take to send the browser back.
 pub const FLOW_LIFETIME: Duration = Duration::minutes(10);
@@ -108,27 +108,15 @@ pub async fn finish(
     let device = Device::identify(None, None, ctx.user_agent.as_deref());
     let user = account_for(state, ctx, &id, &name, &claims, &device).await?;
     let method = id.login_method();
-    let factors = state.store.factors(&user.id).await?;
-    let trusted = trusted_devices::recognise(state, &user.id, trusted_device_token).await?;
-    if factors.enabled() && trusted.is_none() {
-        return mfa::begin(
-            state,
-            mfa::FirstStep {
-                user_id: &user.id,
-                factors: &factors,
-                remember_device: false,
-                device_kind: None,
-                device_name: None,
-                method: &method,
-            },
-        )
-        .await;
-    }
-    let origin = SessionOrigin { trusted_device_id: trusted.as_deref(), password_hash: None };
-    let (token, session_id) = start_session(state, ctx, &user.id, &device, origin).await?;
-    record_attempt(state, ctx, &user.id, &device, &method, false, None).await?;
-    state.store.record_sign_in(&user.id, state.clock.now()).await?;
-    Ok(LoginOutcome::SignedIn { token, session_id, trusted_device_token: None })
+    let first = FirstFactor {
+        method: &method,
+        remember_device: false,
+        device_kind: None,
+        device_name: None,
+        trusted_device_token,
+        password_hash: None,
+    };
+    second_step_or_session(state, ctx, &user.id, &device, first).await
 }
 
 /// The account the provider's claims open: by subject once linked, else by verified

@@ -115,8 +115,14 @@ fn check_csrf(state: &AppState, caller: &Caller, presented: &str) -> Result<(), 
 }
 
 pub(crate) fn cookie(name: &str, value: &str, max_age_secs: i64, secure: bool) -> HeaderValue {
+    cookie_at(name, value, "/", max_age_secs, secure)
+}
+
+/// Lax, not Strict: an OpenID provider's redirect back is a cross-site navigation, and
+/// under Strict neither the binding cookie nor the new session would come along.
+fn cookie_at(name: &str, value: &str, path: &str, max_age_secs: i64, secure: bool) -> HeaderValue {
     let secure = if secure { "; Secure" } else { "" };
-    let text = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}");
+    let text = format!("{name}={value}; Path={path}; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}");
     HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 

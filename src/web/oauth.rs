@@ -13,8 +13,8 @@ use crate::http::extract::{Client, TRUSTED_COOKIE, cookie as read_cookie};
 use crate::service::oauth::{self, CallbackParams, FLOW_LIFETIME};
 use crate::state::AppState;
 
-use super::render;
 use super::sign_in::finish;
+use super::{cookie_at, render};
 
 /// Ties a provider sign-in to the browser that started it; only the callback reads it.
 pub const BROWSER_COOKIE: &str = "latchkey_oauth";
@@ -35,16 +35,10 @@ pub async fn start(
     match oauth::start(&state, &ctx, &provider, read_cookie(&headers, BROWSER_COOKIE)).await {
         Ok(started) => {
             let mut response = Redirect::to(&started.redirect_to).into_response();
-            let secure = if state.config.is_https() { "; Secure" } else { "" };
-            // Lax: the provider's redirect back is a top-level GET navigation, which carries it.
-            let value = format!(
-                "{BROWSER_COOKIE}={}; Path=/auth/oauth/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
-                started.browser_binding.expose(),
-                FLOW_LIFETIME.num_seconds()
-            );
-            if let Ok(v) = header::HeaderValue::from_str(&value) {
-                response.headers_mut().append(header::SET_COOKIE, v);
-            }
+            let binding = started.browser_binding.expose();
+            let max_age = FLOW_LIFETIME.num_seconds();
+            let cookie = cookie_at(BROWSER_COOKIE, binding, "/auth/oauth/", max_age, state.config.is_https());
+            response.headers_mut().append(header::SET_COOKIE, cookie);
             response
         }
         Err(e) => error_page(&state, &provider, e),

@@ -28,3 +28,34 @@ async fn the_sign_in_page_names_its_fields_and_forbids_framing() {
     }
     assert!(!html.contains("<script>"), "no inline script");
 }
+
+#[tokio::test]
+async fn behind_https_cookies_are_secure_and_hsts_is_sent() {
+    let app = crate::helpers::spawn_app_with(|c| c.public_url = c.public_url.replace("http://", "https://")).await;
+    assert!(app.state.config.public_url.starts_with("https://localhost:"));
+    assert_eq!(app.signup("tls@example.com", crate::helpers::PASSWORD).await.status, StatusCode::CREATED);
+    let page = app.client.get(app.url("/")).send().await.unwrap();
+    let hsts = page.headers()["strict-transport-security"].to_str().unwrap();
+    assert!(hsts.starts_with("max-age=") && hsts.contains("includeSubDomains"), "{hsts}");
+
+    let no_redirects = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let r = no_redirects
+        .post(app.url("/login"))
+        .header("origin", &app.state.config.public_url)
+        .form(&[("email", "tls@example.com"), ("password", crate::helpers::PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let cookie = r.headers()["set-cookie"].to_str().unwrap();
+    assert!(cookie.starts_with("latchkey_session=lk_ses_"), "{cookie}");
+    for part in ["HttpOnly", "SameSite=Lax", "Secure"] {
+        assert!(cookie.split("; ").any(|p| p == part), "{part} missing: {cookie}");
+    }
+
+    // Over plain http (a local set-up) the cookie cannot be Secure, or browsers drop it.
+    let plain = spawn_app().await;
+    assert!(
+        plain.client.get(plain.url("/")).send().await.unwrap().headers().get("strict-transport-security").is_none()
+    );
+}

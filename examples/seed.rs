@@ -3,7 +3,8 @@
 //!     cargo run --release --example seed -- DATABASE_URL [ACCOUNTS] [HISTORY_ROWS] [BENCH_EMAIL]
 //!
 //! Defaults: 1,000,000 accounts, each with one session, and 10,000,000 login-history
-//! rows spread over them (newest first, a second apart). When BENCH_EMAIL names an
+//! rows spread over them (newest first, half a second apart: 58 days, inside the
+//! 90-day retention). When BENCH_EMAIL names an
 //! existing account it also gets 1,000 history rows and 20 sessions, the busy user whose
 //! lists are measured. The schema is the real one: the store migrates first. Rows are
 //! made by the database itself (generate_series / a recursive CTE), in batches.
@@ -62,7 +63,7 @@ async fn main() -> anyhow::Result<()> {
         pool.execute(AssertSqlSafe(format!(
             "INSERT INTO login_history (id, user_id, at, success, ip, user_agent, device_kind, location_label, \
              mfa_challenged, method, failure) \
-             {rows} SELECT 'seed-h-' || n, 'seed-' || (n % {accounts}), {now} - n * 1000, 1, '192.0.2.1', \
+             {rows} SELECT 'seed-h-' || n, 'seed-' || (n % {accounts}), {now} - n * 500, 1, '192.0.2.1', \
              'Mozilla/5.0', 'browser', 'Unknown', 0, 'password', NULL FROM g"
         )))
         .await?;

@@ -60,6 +60,10 @@ impl From<sqlx::Error> for StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// Rows a retention DELETE removes per statement (each statement is its own short
+/// transaction, so sign-ins are not held up behind a large clean-up).
+const PRUNE_BATCH: i64 = 5_000;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,

@@ -159,11 +159,22 @@ impl Store {
 
     /// Removes sessions past their absolute expiry or idle for longer than `idle_before`.
     pub async fn prune_sessions(&self, now: DateTime<Utc>, idle_before: DateTime<Utc>) -> StoreResult<u64> {
-        let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_activity_at <= $2")
+        let mut total = 0;
+        loop {
+            let done = sqlx::query(
+                "DELETE FROM sessions WHERE id IN \
+                 (SELECT id FROM sessions WHERE expires_at <= $1 OR last_activity_at <= $2 LIMIT $3)",
+            )
             .bind(to_millis(now))
             .bind(to_millis(idle_before))
+            .bind(super::PRUNE_BATCH)
             .execute(&self.pool)
             .await?;
-        Ok(done.rows_affected())
+            total += done.rows_affected();
+            if done.rows_affected() < super::PRUNE_BATCH as u64 {
+                return Ok(total);
+            }
+            tokio::task::yield_now().await;
+        }
     }
 }

@@ -101,4 +101,12 @@ async fn login_history_round_trips_and_is_pruned_by_age() {
     assert_eq!(rows[0].event.failure.as_deref(), Some("invalid_code"));
     assert_eq!(store.prune_login_history(now - Duration::days(90)).await.unwrap(), 1);
     assert_eq!(store.login_history(&user.id, 10).await.unwrap().len(), 1);
+
+    // Pruning goes batch by batch until nothing old is left, keeping what is recent.
+    for day in 0..7 {
+        store.record_login(&event(now - Duration::days(100 + day), true)).await.unwrap();
+    }
+    assert_eq!(store.prune_login_history_by(now - Duration::days(90), 3).await.unwrap(), 7);
+    assert_eq!(store.login_history(&user.id, 10).await.unwrap().len(), 1);
+    assert_eq!(store.prune_login_history_by(now - Duration::days(90), 3).await.unwrap(), 0);
 }

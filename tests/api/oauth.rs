@@ -254,3 +254,37 @@ async fn closed_sign_up_still_lets_existing_accounts_in() {
     let back = Browser::new(&app).sign_in(&person("member", "member@example.com")).await;
     assert_eq!(back.status, StatusCode::SEE_OTHER, "{}", back.body);
 }
+
+#[tokio::test]
+async fn a_code_the_provider_did_not_issue_is_refused_by_it() {
+    let app = spawn_app_with_provider(|_| {}).await;
+    let browser = Browser::new(&app);
+    let interaction = browser.start().await;
+    let url = browser.sign_in_at_provider(&interaction, &person("forger", "forger@example.com")).await;
+    let mut forged = reqwest::Url::parse(&url).unwrap();
+    let pairs: Vec<(String, String)> = forged
+        .query_pairs()
+        .map(|(k, v)| {
+            let v = if k == "code" { "made-up-code".to_owned() } else { v.into_owned() };
+            (k.into_owned(), v)
+        })
+        .collect();
+    forged.query_pairs_mut().clear().extend_pairs(pairs);
+    let back = browser.callback(forged.as_str()).await;
+    assert_eq!(back.status, StatusCode::BAD_REQUEST, "{}", back.body);
+    assert!(back.body.contains("invalid_grant"), "the provider's refusal is shown: {}", back.body);
+    assert!(back.session_token().is_none());
+}
+
+#[tokio::test]
+async fn a_provider_that_cannot_be_reached_is_a_clear_page_not_a_500() {
+    let app = spawn_app_with_provider(|c| c.oauth_providers[0].issuer = "http://127.0.0.1:9".into()).await;
+    let r = Browser::new(&app)
+        .client
+        .get(format!("{}/auth/oauth/{PROVIDER_ID}/start", app.state.config.public_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_GATEWAY);
+    assert!(r.text().await.unwrap().contains(&format!("{PROVIDER_NAME} could not be reached")));
+}

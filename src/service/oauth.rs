@@ -91,7 +91,9 @@ pub async fn finish(
         TakenFlow::Taken(_) | TakenFlow::Missing => return Err(Failure::StateInvalid.into()),
     };
     if let Some(error) = params.error {
-        return Err(Failure::ProviderError { provider: name, error, description: params.error_description }.into());
+        // Whoever sent the browser here wrote these; they are shown escaped and short.
+        let (error, description) = (clip(error), params.error_description.map(clip));
+        return Err(Failure::ProviderError { provider: name, error, description }.into());
     }
     let code = params.code.ok_or_else(|| Failure::ProviderError {
         provider: name.clone(),
@@ -231,10 +233,32 @@ fn failure(provider: &str, e: OidcError) -> Error {
     .into()
 }
 
+fn clip(mut text: String) -> String {
+    if let Some((cut, _)) = text.char_indices().nth(200) {
+        text.truncate(cut);
+        text.push('…');
+    }
+    text
+}
+
 fn state_hash(raw: &str) -> Result<String> {
     SecretToken::parse(raw).map(|t| t.hash().as_str().to_owned()).ok_or_else(|| Failure::StateInvalid.into())
 }
 
 fn pkce_context(state_hash: &str) -> String {
     format!("oauth-pkce:{state_hash}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clip;
+
+    #[test]
+    fn provider_text_is_clipped_on_a_character_boundary() {
+        assert_eq!(clip("access_denied".into()), "access_denied");
+        let long = "é".repeat(300);
+        let clipped = clip(long);
+        assert_eq!(clipped.chars().count(), 201);
+        assert!(clipped.ends_with('…'));
+    }
 }

@@ -4,10 +4,12 @@
 //! wrong and lead back to the sign-in page, never JSON.
 
 use askama::Template;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
+use crate::domain::oauth::Failure;
 use crate::error::Error;
 use crate::http::extract::{Client, TRUSTED_COOKIE, cookie as read_cookie};
 use crate::service::oauth::{self, CallbackParams, FLOW_LIFETIME};
@@ -49,9 +51,13 @@ pub async fn callback(
     State(state): State<AppState>,
     Client(ctx): Client,
     Path(provider): Path<String>,
-    Query(params): Query<CallbackParams>,
+    params: Result<Query<CallbackParams>, QueryRejection>,
     headers: HeaderMap,
 ) -> Response {
+    // A query that does not even parse (a field twice, say) did not come from the provider.
+    let Ok(Query(params)) = params else {
+        return error_page(&state, &provider, Failure::StateInvalid.into());
+    };
     let binding = read_cookie(&headers, BROWSER_COOKIE);
     let trusted = read_cookie(&headers, TRUSTED_COOKIE);
     match oauth::finish(&state, &ctx, &provider, params, binding, trusted).await {

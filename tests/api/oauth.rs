@@ -149,6 +149,9 @@ async fn a_forged_replayed_or_foreign_state_is_refused() {
     assert!(forged.body.contains("unknown, expired or was already used"), "{}", forged.body);
     let missing = browser.callback(&format!("{public}/auth/oauth/{PROVIDER_ID}/callback?code=x")).await;
     assert_eq!(missing.status, StatusCode::BAD_REQUEST);
+    let garbled = browser.callback(&format!("{public}/auth/oauth/{PROVIDER_ID}/callback?state=a&state=b")).await;
+    assert_eq!(garbled.status, StatusCode::BAD_REQUEST);
+    assert!(garbled.body.contains("Back to sign in"), "an HTML page, like the others: {}", garbled.body);
 
     // A callback for this browser's flow, opened in another browser (login CSRF): refused,
     // and the flow stays for its own browser.
@@ -287,4 +290,26 @@ async fn a_provider_that_cannot_be_reached_is_a_clear_page_not_a_500() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_GATEWAY);
     assert!(r.text().await.unwrap().contains(&format!("{PROVIDER_NAME} could not be reached")));
+}
+
+#[tokio::test]
+async fn a_flow_started_for_one_provider_cannot_finish_at_another() {
+    let app = spawn_app_with_provider(|c| {
+        let mut other = c.oauth_providers[0].clone();
+        other.id = latchkey::domain::oauth::ProviderId::parse("other").unwrap();
+        other.name = "Other ID".into();
+        c.oauth_providers.push(other);
+    })
+    .await;
+    let listed = app.request(reqwest::Method::GET, "/api/v1/auth/providers", None, None).await.body;
+    assert_eq!(listed, json!([{"id": PROVIDER_ID, "name": PROVIDER_NAME}, {"id": "other", "name": "Other ID"}]));
+
+    let browser = Browser::new(&app);
+    let interaction = browser.start().await;
+    let url = browser.sign_in_at_provider(&interaction, &person("mixup", "mixup@example.com")).await;
+    let elsewhere = url.replace(&format!("/auth/oauth/{PROVIDER_ID}/callback"), "/auth/oauth/other/callback");
+    assert_ne!(elsewhere, url);
+    let back = browser.callback(&elsewhere).await;
+    assert_eq!(back.status, StatusCode::BAD_REQUEST, "{}", back.body);
+    assert!(back.session_token().is_none());
 }

@@ -6,7 +6,7 @@
 use askama::Template;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
 use crate::domain::oauth::Failure;
@@ -68,18 +68,19 @@ pub async fn callback(
 
 fn error_page(state: &AppState, provider: &str, e: Error) -> Response {
     let name = state.oauth.get(provider).map_or_else(|| "the provider".to_owned(), |p| p.name.clone());
-    let (status, message) = match e {
-        Error::NotFound => (StatusCode::NOT_FOUND, "There is no such sign-in provider here.".to_owned()),
-        Error::SignupClosed => (
-            StatusCode::FORBIDDEN,
-            format!("No account here uses the email {name} gave, and sign-up is closed on this server."),
-        ),
-        Error::OAuth(f) => (Error::OAuth(f.clone()).status_and_code().0, f.to_string()),
-        Error::RateLimited { .. } => {
-            (StatusCode::TOO_MANY_REQUESTS, "Too many sign-ins from here; wait a few minutes.".into())
+    let message = match &e {
+        Error::NotFound => "There is no such sign-in provider here.".to_owned(),
+        Error::SignupClosed => {
+            format!("No account here uses the email {name} gave, and sign-up is closed on this server.")
         }
-        other => return other.into_response(),
+        Error::OAuth(f) => f.to_string(),
+        Error::RateLimited { .. } => "Too many sign-ins from here; wait a few minutes.".to_owned(),
+        _ => return e.into_response(),
     };
     let page = ErrorPage { title: format!("Sign-in with {name} did not work"), message };
-    render(status, &page)
+    let mut response = render(e.status_and_code().0, &page);
+    if let Error::RateLimited { retry_after } = e {
+        response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from(retry_after));
+    }
+    response
 }

@@ -313,3 +313,17 @@ async fn a_flow_started_for_one_provider_cannot_finish_at_another() {
     assert_eq!(back.status, StatusCode::BAD_REQUEST, "{}", back.body);
     assert!(back.session_token().is_none());
 }
+
+#[tokio::test]
+async fn starting_sign_ins_is_rate_limited_per_address() {
+    let app = spawn_app_with_provider(|_| {}).await;
+    let browser = Browser::new(&app);
+    let start = format!("{}/auth/oauth/{PROVIDER_ID}/start", app.state.config.public_url);
+    for _ in 0..300 {
+        assert_eq!(browser.client.get(&start).send().await.unwrap().status(), StatusCode::SEE_OTHER);
+    }
+    let r = browser.client.get(&start).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.headers()["retry-after"].to_str().unwrap().parse::<u64>().unwrap() > 0);
+    assert!(r.text().await.unwrap().contains("Too many sign-ins from here"));
+}

@@ -93,6 +93,10 @@ async fn a_full_flow_at_debug_level_logs_no_secret() {
         .await
         .unwrap();
     assert_eq!(changed.status(), StatusCode::NO_CONTENT);
+    // A provider's callback carries its authorization code and state in the query.
+    let callback = format!("{base}/auth/oauth/test/callback?code=Code-From-Provider-1&state=State-Value-2");
+    client.get(callback).send().await.unwrap();
+    secrets.extend(["Code-From-Provider-1".into(), "State-Value-2".into()]);
 
     server.kill().unwrap();
     server.wait().unwrap();

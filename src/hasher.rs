@@ -35,6 +35,8 @@ pub struct Hasher {
     jobs: SyncSender<Job>,
     /// Verified against when the email is unknown, so both failures cost the same.
     dummy_hash: Arc<str>,
+    /// [`MAX_WAIT`]; shorter in tests. Past it the request is answered 503 `overloaded`.
+    max_wait: Duration,
 }
 
 fn params() -> Result<Params> {
@@ -128,7 +130,7 @@ impl Hasher {
                 .spawn(move || work(&queue))
                 .map_err(Error::internal)?;
         }
-        Ok(Self { permits: Arc::new(Semaphore::new(workers)), jobs, dummy_hash: dummy.into() })
+        Ok(Self { permits: Arc::new(Semaphore::new(workers)), jobs, dummy_hash: dummy.into(), max_wait: MAX_WAIT })
     }
 
     /// One slot per core: more would only make every hash slower.
@@ -137,7 +139,7 @@ impl Hasher {
     }
 
     async fn run<T: Send + 'static>(&self, job: impl FnOnce() -> T + Send + 'static) -> Result<T> {
-        let permit = tokio::time::timeout(MAX_WAIT, self.permits.clone().acquire_owned())
+        let permit = tokio::time::timeout(self.max_wait, self.permits.clone().acquire_owned())
             .await
             .map_err(|_| Error::Overloaded)?
             .map_err(Error::internal)?;
@@ -191,6 +193,19 @@ mod tests {
         assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
         assert!(h.verify(&p, Some(&phc)).await.unwrap());
         assert!(!h.verify(&Password::new("wrong".into()), Some(&phc)).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_request_that_waits_too_long_for_a_slot_is_overloaded_not_queued_forever() {
+        let h = Hasher { max_wait: Duration::from_millis(50), ..Hasher::new(1).unwrap() };
+        let busy = h.clone();
+        let holder = tokio::spawn(async move { busy.run(|| std::thread::sleep(Duration::from_millis(500))).await });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let p = Password::new("Correct-Horse-Battery-9".into());
+        assert!(matches!(h.verify(&p, None).await, Err(Error::Overloaded)));
+        holder.await.unwrap().unwrap();
+        // The slot is free again: the next one is served.
+        assert!(!h.verify(&p, None).await.unwrap());
     }
 
     #[test]

@@ -79,6 +79,11 @@ impl Providers {
         self.entry(id).map(|e| &e.config)
     }
 
+    /// The provider's display name; its id when it is no longer configured.
+    pub fn display_name(&self, id: &str) -> String {
+        self.get(id).map_or_else(|| id.to_owned(), |p| p.name.clone())
+    }
+
     fn entry(&self, id: &str) -> Option<&Entry> {
         self.entries.iter().find(|e| e.config.id.as_str() == id)
     }

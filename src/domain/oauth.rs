@@ -43,13 +43,10 @@ pub struct ProviderClaims {
     pub email_verified: bool,
 }
 
-/// What to do with a provider's answer.
+/// What to do with the answer for a subject not linked yet (a linked one simply opens
+/// its account).
 #[derive(Debug, PartialEq, Eq)]
 pub enum Decision {
-    /// The subject is linked: sign in to that account.
-    SignIn {
-        user_id: String,
-    },
     /// An account has this verified email: link the subject to it, then sign in.
     Link {
         user_id: String,
@@ -72,11 +69,6 @@ pub enum Refusal {
     SignupClosed,
 }
 
-/// The first lookup: the subject. `linked_user` is the account linked to it, if any.
-pub fn by_subject(linked_user: Option<&str>) -> Option<Decision> {
-    linked_user.map(|id| Decision::SignIn { user_id: id.to_owned() })
-}
-
 /// The verified email the provider vouches for, or why there is none to go by.
 pub fn verified_email(claims: &ProviderClaims) -> Result<Email, Refusal> {
     let raw = claims.email.as_deref().ok_or(Refusal::EmailMissing)?;
@@ -84,7 +76,7 @@ pub fn verified_email(claims: &ProviderClaims) -> Result<Email, Refusal> {
     if claims.email_verified { Ok(email) } else { Err(Refusal::EmailUnverified) }
 }
 
-/// For an unlinked subject: link by verified email, or create, or refuse.
+/// Link by verified email, or create, or refuse.
 pub fn by_email(email: Email, account_with_email: Option<&str>, signup_open: bool) -> Decision {
     match account_with_email {
         Some(id) => Decision::Link { user_id: id.to_owned(), email },
@@ -137,12 +129,6 @@ mod tests {
 
     fn claims(email: Option<&str>, verified: bool) -> ProviderClaims {
         ProviderClaims { subject: "sub-1".into(), email: email.map(str::to_owned), email_verified: verified }
-    }
-
-    #[test]
-    fn a_linked_subject_wins_over_everything_else() {
-        assert_eq!(by_subject(Some("u1")), Some(Decision::SignIn { user_id: "u1".into() }));
-        assert_eq!(by_subject(None), None);
     }
 
     #[test]

@@ -42,7 +42,7 @@ async fn list(State(state): State<AppState>, Auth(caller): Auth) -> Result<axum:
         linked
             .into_iter()
             .map(|l| LinkedProviderView {
-                name: state.oauth.get(&l.provider).map_or_else(|| l.provider.clone(), |p| p.name.clone()),
+                name: state.oauth.display_name(&l.provider),
                 provider: l.provider,
                 email: l.email,
                 linked_at: l.linked_at,

@@ -80,11 +80,10 @@ pub async fn finish(
     let config = state.oauth.get(provider).ok_or(Error::NotFound)?;
     let (id, name) = (config.id.clone(), config.name.clone());
     let raw_state = params.state.as_deref().ok_or(Failure::StateInvalid)?;
+    let state_hash = state_hash(raw_state)?;
     let browser_hash = browser_binding.and_then(SecretToken::parse).map(|t| t.hash());
-    let taken = state
-        .store
-        .take_oauth_flow(&state_hash(raw_state)?, browser_hash.as_ref().map(|h| h.as_str()), state.clock.now())
-        .await?;
+    let taken =
+        state.store.take_oauth_flow(&state_hash, browser_hash.as_ref().map(|h| h.as_str()), state.clock.now()).await?;
     let flow = match taken {
         TakenFlow::Taken(flow) if flow.provider == id.as_str() => flow,
         TakenFlow::OtherBrowser => return Err(Failure::OtherBrowser.into()),
@@ -102,7 +101,7 @@ pub async fn finish(
     })?;
     let verifier = state
         .secrets
-        .open(&flow.pkce_verifier_sealed, &pkce_context(&state_hash(raw_state)?))
+        .open(&flow.pkce_verifier_sealed, &pkce_context(&state_hash))
         .map_err(|e| Error::internal(anyhow::anyhow!("cannot open a PKCE verifier: {e:?}")))?;
     let verifier = String::from_utf8(verifier).map_err(Error::internal)?;
     let claims = state.oauth.redeem(provider, &code, &verifier, &flow.nonce).await.map_err(|e| failure(&name, e))?;
@@ -137,10 +136,10 @@ async fn account_for(
     // Twice at most: a concurrent first sign-in of the same person may create or link
     // the account between this one's lookups; the second round then finds it.
     for _ in 0..2 {
-        let linked = state.store.user_by_identity(provider.as_str(), &claims.subject).await?;
-        if let Some(Decision::SignIn { .. }) = oauth::by_subject(linked.as_ref().map(|u| u.id.as_str())) {
+        // A linked subject decides, whatever email the provider gives now.
+        if let Some(user) = state.store.user_by_identity(provider.as_str(), &claims.subject).await? {
             state.store.touch_identity(identity, now).await?;
-            return linked.ok_or_else(|| Error::internal(anyhow::anyhow!("linked account vanished")));
+            return Ok(user);
         }
         let email = match oauth::verified_email(claims) {
             Ok(email) => email,
@@ -168,7 +167,7 @@ async fn account_for(
                 Err(StoreError::Conflict) => {}
                 Err(e) => return Err(e.into()),
             },
-            Decision::Refuse(_) | Decision::SignIn { .. } => return Err(Error::SignupClosed),
+            Decision::Refuse(_) => return Err(Error::SignupClosed),
         }
     }
     Err(Error::internal(anyhow::anyhow!("provider sign-in kept racing")))
@@ -214,7 +213,7 @@ pub async fn unlink(state: &AppState, caller: &Caller, ctx: &ClientContext, prov
     super::sessions::require_recent_auth(state, caller)?;
     match state.store.unlink_identity(&caller.user_id, provider).await? {
         Unlinked::Done => {
-            let name = state.oauth.get(provider).map_or(provider, |p| p.name.as_str()).to_owned();
+            let name = state.oauth.display_name(provider);
             events::record(state, &caller.user_id, events::PROVIDER_UNLINKED, Some(ctx), Some(name)).await
         }
         Unlinked::NotLinked => Err(Error::NotFound),

@@ -82,7 +82,6 @@ impl Store {
             .collect()
     }
 
-    /// Applies the retention period.
     /// Deletes history older than `before`, a batch per statement: one DELETE of
     /// millions of rows would hold SQLite's write lock for seconds and stall sign-ins.
     pub async fn prune_login_history(&self, before: DateTime<Utc>) -> StoreResult<u64> {
@@ -91,21 +90,7 @@ impl Store {
 
     /// [`Self::prune_login_history`] with another batch size (tests use a small one).
     pub async fn prune_login_history_by(&self, before: DateTime<Utc>, batch: i64) -> StoreResult<u64> {
-        let mut total = 0;
-        loop {
-            let done = sqlx::query(
-                "DELETE FROM login_history WHERE id IN (SELECT id FROM login_history WHERE at < $1 LIMIT $2)",
-            )
-            .bind(to_millis(before))
-            .bind(batch)
-            .execute(&self.pool)
-            .await?;
-            total += done.rows_affected();
-            if done.rows_affected() < batch as u64 {
-                return Ok(total);
-            }
-            // Let waiting writers in between batches.
-            tokio::task::yield_now().await;
-        }
+        let sql = "DELETE FROM login_history WHERE id IN (SELECT id FROM login_history WHERE at < $1 LIMIT $2)";
+        self.delete_in_batches(sql, batch, |q| q.bind(to_millis(before))).await
     }
 }

@@ -64,6 +64,8 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// transaction, so sign-ins are not held up behind a large clean-up).
 const PRUNE_BATCH: i64 = 5_000;
 
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -77,6 +79,26 @@ pub struct Store {
 }
 
 impl Store {
+    /// Runs `sql`, a `DELETE … WHERE id IN (SELECT id … LIMIT <last parameter>)`, until a
+    /// batch comes back short. `bind` binds every parameter but the last, the batch size.
+    async fn delete_in_batches(
+        &self,
+        sql: &'static str,
+        batch: i64,
+        bind: impl Fn(AnyQuery<'_>) -> AnyQuery<'_>,
+    ) -> StoreResult<u64> {
+        let mut total = 0;
+        loop {
+            let done = bind(sqlx::query(sql)).bind(batch).execute(&self.pool).await?.rows_affected();
+            total += done;
+            if done < batch as u64 {
+                return Ok(total);
+            }
+            // Let waiting writers in between batches.
+            tokio::task::yield_now().await;
+        }
+    }
+
     /// Opens `sqlite://PATH` (created on first use) or `postgres://...`.
     pub async fn connect(url: &str, max_connections: u32) -> StoreResult<Self> {
         sqlx::any::install_default_drivers();
@@ -152,6 +174,15 @@ pub(crate) fn location_from_row(row: &sqlx::any::AnyRow) -> StoreResult<crate::d
         country: row.try_get("country")?,
         city: row.try_get("city")?,
         label: row.try_get("location_label")?,
+    })
+}
+
+/// The `device_kind` and `device_name` columns of sessions and trusted devices.
+pub(crate) fn device_from_row(row: &sqlx::any::AnyRow) -> StoreResult<crate::domain::device::Device> {
+    use sqlx::Row;
+    Ok(crate::domain::device::Device {
+        kind: crate::domain::device::DeviceKind::from_db(row.try_get::<&str, _>("device_kind")?),
+        name: row.try_get("device_name")?,
     })
 }
 

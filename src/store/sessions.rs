@@ -1,8 +1,8 @@
 use chrono::{DateTime, Utc};
 use sqlx::{AssertSqlSafe, Row};
 
-use super::{Store, StoreError, StoreResult, from_millis, location_from_row, new_id, to_millis};
-use crate::domain::device::{Device, DeviceKind};
+use super::{Store, StoreError, StoreResult, device_from_row, from_millis, location_from_row, new_id, to_millis};
+use crate::domain::device::Device;
 use crate::domain::location::Location;
 use crate::domain::token::TokenHash;
 
@@ -43,10 +43,7 @@ impl SessionRecord {
         Ok(Self {
             id: row.try_get("id")?,
             user_id: row.try_get("user_id")?,
-            device: Device {
-                kind: DeviceKind::from_db(row.try_get::<&str, _>("device_kind")?),
-                name: row.try_get("device_name")?,
-            },
+            device: device_from_row(row)?,
             ip: row.try_get("ip")?,
             location: location_from_row(row)?,
             created_at: from_millis(row.try_get("created_at")?),
@@ -159,22 +156,8 @@ impl Store {
 
     /// Removes sessions past their absolute expiry or idle for longer than `idle_before`.
     pub async fn prune_sessions(&self, now: DateTime<Utc>, idle_before: DateTime<Utc>) -> StoreResult<u64> {
-        let mut total = 0;
-        loop {
-            let done = sqlx::query(
-                "DELETE FROM sessions WHERE id IN \
-                 (SELECT id FROM sessions WHERE expires_at <= $1 OR last_activity_at <= $2 LIMIT $3)",
-            )
-            .bind(to_millis(now))
-            .bind(to_millis(idle_before))
-            .bind(super::PRUNE_BATCH)
-            .execute(&self.pool)
-            .await?;
-            total += done.rows_affected();
-            if done.rows_affected() < super::PRUNE_BATCH as u64 {
-                return Ok(total);
-            }
-            tokio::task::yield_now().await;
-        }
+        let sql = "DELETE FROM sessions WHERE id IN \
+                   (SELECT id FROM sessions WHERE expires_at <= $1 OR last_activity_at <= $2 LIMIT $3)";
+        self.delete_in_batches(sql, super::PRUNE_BATCH, |q| q.bind(to_millis(now)).bind(to_millis(idle_before))).await
     }
 }

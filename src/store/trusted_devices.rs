@@ -1,8 +1,8 @@
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use super::{Store, StoreResult, from_millis, location_from_row, new_id, to_millis};
-use crate::domain::device::{Device, DeviceKind};
+use super::{Store, StoreResult, device_from_row, from_millis, location_from_row, new_id, to_millis};
+use crate::domain::device::Device;
 use crate::domain::location::Location;
 use crate::domain::token::TokenHash;
 
@@ -36,10 +36,7 @@ impl TrustedDeviceRecord {
         Ok(Self {
             id: r.try_get("id")?,
             user_id: r.try_get("user_id")?,
-            device: Device {
-                kind: DeviceKind::from_db(r.try_get::<&str, _>("device_kind")?),
-                name: r.try_get("device_name")?,
-            },
+            device: device_from_row(r)?,
             ip: r.try_get("ip")?,
             location: location_from_row(r)?,
             created_at: from_millis(r.try_get("created_at")?),

@@ -117,7 +117,7 @@ pub(super) async fn load(state: &AppState, caller: &Caller) -> Result<SecurityPa
         providers: linked
             .into_iter()
             .map(|l| ProviderRow {
-                name: state.oauth.get(&l.provider).map_or_else(|| l.provider.clone(), |p| p.name.clone()),
+                name: state.oauth.display_name(&l.provider),
                 id: l.provider,
                 email: l.email.unwrap_or_default(),
                 linked: when(l.linked_at),

@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::geo::GeoLookup;
 use crate::hasher::Hasher;
 use crate::secrets::Secrets;
-use crate::state::AppState;
+use crate::state::{AppState, Services};
 use crate::store::Store;
 
 /// Connects to the database, applies migrations and builds the shared state.
@@ -27,7 +27,7 @@ pub async fn build_state(config: Config, clock: Clock) -> anyhow::Result<AppStat
     let geo = GeoLookup::open(&config.geoip_dbs);
     let webauthn = crate::service::webauthn::relying_party(&config.public_url);
     let oauth = crate::oidc::Providers::new(&config.oauth_providers, &config.public_url)?;
-    Ok(AppState {
+    Ok(AppState::new(Services {
         store,
         hasher: Hasher::for_this_machine()?,
         config: Arc::new(config),
@@ -37,7 +37,7 @@ pub async fn build_state(config: Config, clock: Clock) -> anyhow::Result<AppStat
         metrics: Arc::default(),
         oauth: Arc::new(oauth),
         clock,
-    })
+    }))
 }
 
 /// The first start seals a sample; every later start must open it, so a wrong or lost

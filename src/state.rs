@@ -9,9 +9,26 @@ use crate::oidc::Providers;
 use crate::secrets::Secrets;
 use crate::store::Store;
 
-/// Everything a request handler may use; cheap to clone.
+/// Everything a request handler may use. One pointer: extractors and middleware clone
+/// it several times per request, and each clone of the fields would touch every `Arc`.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Services>);
+
+impl AppState {
+    pub fn new(services: Services) -> Self {
+        Self(Arc::new(services))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+pub struct Services {
     pub store: Store,
     pub hasher: Hasher,
     pub config: Arc<Config>,

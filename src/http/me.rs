@@ -41,18 +41,19 @@ pub struct MeResponse {
 #[utoipa::path(get, path = "/me", tag = "account", security(("bearer" = [])), responses(
     (status = 200, body = MeResponse), (status = 401, body = ErrorBody),
 ))]
-async fn me(State(state): State<AppState>, Auth(caller): Auth) -> Result<axum::Json<MeResponse>> {
-    let (user, factors) = account::me_with_factors(&state, &caller).await?;
-    Ok(axum::Json(MeResponse {
-        id: user.id,
-        email: user.email,
-        has_password: user.password_hash.is_some(),
+async fn me(Auth(caller): Auth) -> axum::Json<MeResponse> {
+    // Authentication read the account with the session, in the same query.
+    let account = caller.account;
+    axum::Json(MeResponse {
+        id: caller.user_id,
+        email: account.email,
+        has_password: account.has_password,
         two_factor: TwoFactorSummary {
-            enabled: factors.enabled(),
-            methods: factors.methods().into_iter().map(str::to_owned).collect(),
+            enabled: account.factors.enabled(),
+            methods: account.factors.methods().into_iter().map(str::to_owned).collect(),
         },
-        created_at: user.created_at,
-    }))
+        created_at: account.created_at,
+    })
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -4,7 +4,7 @@ use crate::domain::email::Email;
 use crate::domain::password::{self, HISTORY_DEPTH, Password, Violation};
 use crate::error::{Error, Result};
 use crate::state::AppState;
-use crate::store::{Factors, UserRecord};
+use crate::store::UserRecord;
 
 use super::sessions::require_recent_auth;
 use super::{Caller, ClientContext, events, rate_limit};
@@ -13,11 +13,6 @@ pub async fn me(state: &AppState, caller: &Caller) -> Result<UserRecord> {
     // A session outliving its account is impossible (ON DELETE CASCADE), so a missing
     // row means the account went away mid-request.
     state.store.user_by_id(&caller.user_id).await?.ok_or(Error::Unauthenticated)
-}
-
-/// The account and its second factors: what `GET /me` shows.
-pub async fn me_with_factors(state: &AppState, caller: &Caller) -> Result<(UserRecord, Factors)> {
-    state.store.user_with_factors(&caller.user_id).await?.ok_or(Error::Unauthenticated)
 }
 
 /// Checks the account's current password (rate limited), for changes that ask for it

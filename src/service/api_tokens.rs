@@ -49,7 +49,8 @@ pub async fn delete(state: &AppState, caller: &Caller, id: &str) -> Result<()> {
 
 /// Bearer authentication with an `lk_pat_` token.
 pub async fn authenticate(state: &AppState, token: &SecretToken) -> Result<Caller> {
-    let record = state.store.api_token_by_hash(&token.hash()).await?.ok_or(Error::Unauthenticated)?;
+    let active = state.store.api_token_by_hash(&token.hash()).await?.ok_or(Error::Unauthenticated)?;
+    let record = active.token;
     let now = state.clock.now();
     if record.expires_at.is_some_and(|e| now >= e) {
         return Err(Error::Unauthenticated);
@@ -71,5 +72,6 @@ pub async fn authenticate(state: &AppState, token: &SecretToken) -> Result<Calle
         // Never "recent": sensitive actions are for sign-ins only.
         auth_at: DateTime::<Utc>::UNIX_EPOCH,
         trusted_device_id: None,
+        account: active.account,
     })
 }

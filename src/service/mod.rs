@@ -19,6 +19,7 @@ pub mod workspaces;
 use std::net::IpAddr;
 
 use crate::domain::location::Location;
+use crate::store::AccountSummary;
 
 /// Who is asking, as far as the network can tell.
 #[derive(Debug, Clone)]
@@ -48,4 +49,6 @@ pub struct Caller {
     pub auth_at: chrono::DateTime<chrono::Utc>,
     /// The trusted device the session signed in from, if any.
     pub trusted_device_id: Option<String>,
+    /// The account, as it was when this request was authenticated.
+    pub account: AccountSummary,
 }

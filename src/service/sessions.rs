@@ -37,6 +37,7 @@ pub async fn authenticate(state: &AppState, token: &SecretToken) -> Result<Calle
         session_id: session.id,
         auth_at: session.auth_at,
         trusted_device_id: session.trusted_device_id,
+        account: session.account,
     })
 }
 

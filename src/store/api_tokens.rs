@@ -1,6 +1,9 @@
 use chrono::{DateTime, Utc};
-use sqlx::Row;
+use sqlx::{AnyPool, AssertSqlSafe, Row};
 
+use super::batch::{LoadFuture, bind_all, placeholders};
+use super::two_factor::FACTOR_COLUMNS;
+use super::users::{ACCOUNT_COLUMNS, AccountSummary};
 use super::{Store, StoreResult, from_millis, new_id, to_millis};
 use crate::domain::token::TokenHash;
 
@@ -25,6 +28,32 @@ impl ApiTokenRecord {
             expires_at: r.try_get::<Option<i64>, _>("expires_at")?.map(from_millis),
         })
     }
+}
+
+/// A bot's token as authentication reads it, with its account.
+#[derive(Debug, Clone)]
+pub struct ActiveApiToken {
+    pub token: ApiTokenRecord,
+    pub account: AccountSummary,
+}
+
+/// The API tokens whose hashes are `hashes`, each with its account: one query for a batch.
+pub(super) fn load_by_token_hash(pool: AnyPool, mut hashes: Vec<String>) -> LoadFuture<String, ActiveApiToken> {
+    Box::pin(async move {
+        let sql = format!(
+            "SELECT t.token_hash, t.id, t.user_id, t.name, t.created_at, t.last_used_at, t.expires_at, {ACCOUNT_COLUMNS}, {FACTOR_COLUMNS}
+             FROM api_tokens t JOIN users ON users.id = t.user_id WHERE t.token_hash IN ({})",
+            placeholders(&mut hashes)
+        );
+        let rows = bind_all(sqlx::query(AssertSqlSafe(sql)), &hashes).fetch_all(&pool).await?;
+        rows.iter()
+            .map(|row| {
+                let active =
+                    ActiveApiToken { token: ApiTokenRecord::from_row(row)?, account: AccountSummary::from_row(row)? };
+                Ok((row.try_get("token_hash")?, active))
+            })
+            .collect()
+    })
 }
 
 impl Store {
@@ -56,14 +85,9 @@ impl Store {
         })
     }
 
-    pub async fn api_token_by_hash(&self, token_hash: &TokenHash) -> StoreResult<Option<ApiTokenRecord>> {
-        let row = sqlx::query(
-            "SELECT id, user_id, name, created_at, last_used_at, expires_at FROM api_tokens WHERE token_hash = $1",
-        )
-        .bind(token_hash.as_str())
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(ApiTokenRecord::from_row).transpose()
+    /// A bot's every request: coalesced with concurrent lookups, like sessions.
+    pub async fn api_token_by_hash(&self, token_hash: &TokenHash) -> StoreResult<Option<ActiveApiToken>> {
+        self.hot.api_tokens.get(token_hash.as_str().to_owned()).await
     }
 
     pub async fn api_tokens_of(&self, user_id: &str) -> StoreResult<Vec<ApiTokenRecord>> {

@@ -6,6 +6,7 @@
 //! they come, live in the two migration folders.
 
 mod api_tokens;
+mod batch;
 mod login_history;
 mod mfa;
 mod oauth;
@@ -24,17 +25,17 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyPool, Connection, Executor};
 
-pub use api_tokens::ApiTokenRecord;
+pub use api_tokens::{ActiveApiToken, ApiTokenRecord};
 pub use login_history::{LoginEvent, LoginRecord};
 pub use mfa::{MfaChallenge, NewMfaChallenge};
 pub use oauth::{IdentityRef, LinkedIdentity, NewOAuthFlow, OAuthFlow, TakenFlow, Unlinked};
 pub use security_events::{SecurityEvent, SecurityEventRecord};
-pub use sessions::{NewSession, SessionRecord};
+pub use sessions::{ActiveSession, NewSession, SessionRecord};
 pub use trusted_devices::{NewTrustedDevice, TrustedDeviceRecord};
 pub use two_factor::{Factors, TotpRecord};
-pub use users::UserRecord;
+pub use users::{AccountSummary, UserRecord};
 pub use webauthn::{Ceremony, WebauthnKeyRecord};
 pub use workspaces::{MemberRecord, Membership, WorkspaceRecord};
 
@@ -47,6 +48,11 @@ pub enum StoreError {
     Db(#[source] sqlx::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A coalesced lookup failed; every request in its batch gets the same error.
+    #[error("{0}")]
+    Batch(std::sync::Arc<StoreError>),
+    #[error("the store is shutting down")]
+    Closed,
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -64,6 +70,9 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// transaction, so sign-ins are not held up behind a large clean-up).
 const PRUNE_BATCH: i64 = 5_000;
 
+/// How long a pooled connection may sit unused before it is checked on its next use.
+const IDLE_BEFORE_PING: Duration = Duration::from_secs(10);
+
 type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,6 +85,13 @@ pub enum Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    hot: std::sync::Arc<HotPath>,
+}
+
+/// The lookups every authenticated request makes, coalesced (see `batch`).
+struct HotPath {
+    sessions: batch::Batcher<String, ActiveSession>,
+    api_tokens: batch::Batcher<String, ActiveApiToken>,
 }
 
 impl Store {
@@ -119,6 +135,18 @@ impl Store {
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(10))
+            // sqlx pings a connection on every acquire by default: a second round trip
+            // for every query. Ping only one that sat idle long enough to have been cut
+            // (a database restart, a firewall's idle timeout).
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for > IDLE_BEFORE_PING {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
@@ -131,7 +159,11 @@ impl Store {
             })
             .connect_with(options)
             .await?;
-        Ok(Self { pool, backend })
+        let hot = std::sync::Arc::new(HotPath {
+            sessions: batch::Batcher::start(&pool, sessions::load_by_token_hash),
+            api_tokens: batch::Batcher::start(&pool, api_tokens::load_by_token_hash),
+        });
+        Ok(Self { pool, backend, hot })
     }
 
     pub async fn migrate(&self) -> StoreResult<()> {

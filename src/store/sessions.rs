@@ -1,6 +1,9 @@
 use chrono::{DateTime, Utc};
-use sqlx::{AssertSqlSafe, Row};
+use sqlx::{AnyPool, AssertSqlSafe, Row};
 
+use super::batch::{LoadFuture, bind_all, placeholders};
+use super::two_factor::FACTOR_COLUMNS;
+use super::users::{ACCOUNT_COLUMNS, AccountSummary};
 use super::{Store, StoreError, StoreResult, device_from_row, from_millis, location_from_row, new_id, to_millis};
 use crate::domain::device::Device;
 use crate::domain::location::Location;
@@ -55,6 +58,45 @@ impl SessionRecord {
     }
 }
 
+/// A live session as authentication reads it, with its account.
+#[derive(Debug, Clone)]
+pub struct ActiveSession {
+    pub id: String,
+    pub user_id: String,
+    pub last_activity_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub auth_at: DateTime<Utc>,
+    pub trusted_device_id: Option<String>,
+    pub account: AccountSummary,
+}
+
+/// The sessions whose token hashes are `hashes`, each with its account: one query
+/// answers a whole batch of requests.
+pub(super) fn load_by_token_hash(pool: AnyPool, mut hashes: Vec<String>) -> LoadFuture<String, ActiveSession> {
+    Box::pin(async move {
+        let sql = format!(
+            "SELECT s.token_hash, s.id, s.user_id, s.last_activity_at, s.expires_at, s.auth_at, s.trusted_device_id, {ACCOUNT_COLUMNS}, {FACTOR_COLUMNS}
+             FROM sessions s JOIN users ON users.id = s.user_id WHERE s.token_hash IN ({})",
+            placeholders(&mut hashes)
+        );
+        let rows = bind_all(sqlx::query(AssertSqlSafe(sql)), &hashes).fetch_all(&pool).await?;
+        rows.iter()
+            .map(|row| {
+                let session = ActiveSession {
+                    id: row.try_get("id")?,
+                    user_id: row.try_get("user_id")?,
+                    last_activity_at: from_millis(row.try_get("last_activity_at")?),
+                    expires_at: from_millis(row.try_get("expires_at")?),
+                    auth_at: from_millis(row.try_get("auth_at")?),
+                    trusted_device_id: row.try_get("trusted_device_id")?,
+                    account: AccountSummary::from_row(row)?,
+                };
+                Ok((row.try_get("token_hash")?, session))
+            })
+            .collect()
+    })
+}
+
 impl Store {
     /// Creates a session; `Conflict` when the password changed since it was checked.
     pub async fn create_session(&self, s: NewSession<'_>) -> StoreResult<String> {
@@ -98,13 +140,9 @@ impl Store {
         Ok(id)
     }
 
-    /// The hot path: one indexed lookup by token hash.
-    pub async fn session_by_token(&self, token_hash: &TokenHash) -> StoreResult<Option<SessionRecord>> {
-        let row = sqlx::query(AssertSqlSafe(format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE token_hash = $1")))
-            .bind(token_hash.as_str())
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(SessionRecord::from_row).transpose()
+    /// The hot path: an indexed lookup by token hash, coalesced with concurrent ones.
+    pub async fn session_by_token(&self, token_hash: &TokenHash) -> StoreResult<Option<ActiveSession>> {
+        self.hot.sessions.get(token_hash.as_str().to_owned()).await
     }
 
     pub async fn sessions_of(&self, user_id: &str) -> StoreResult<Vec<SessionRecord>> {

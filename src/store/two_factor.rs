@@ -29,11 +29,11 @@ impl Factors {
     }
 }
 
-/// The factor counts of the account whose id is `$1`, as select-list expressions.
+/// The factor counts of each row of `users`, as select-list expressions.
 pub(super) const FACTOR_COLUMNS: &str =
-    "(SELECT created_at FROM totp_credentials WHERE user_id = $1) AS totp_created_at,
-    (SELECT COUNT(*) FROM backup_codes WHERE user_id = $1 AND used_at IS NULL) AS backup_codes,
-    (SELECT COUNT(*) FROM webauthn_credentials WHERE user_id = $1) AS webauthn_keys";
+    "(SELECT created_at FROM totp_credentials WHERE user_id = users.id) AS totp_created_at,
+    (SELECT COUNT(*) FROM backup_codes WHERE user_id = users.id AND used_at IS NULL) AS backup_codes,
+    (SELECT COUNT(*) FROM webauthn_credentials WHERE user_id = users.id) AS webauthn_keys";
 
 impl Factors {
     pub(super) fn from_row(row: &sqlx::any::AnyRow) -> StoreResult<Self> {
@@ -54,11 +54,12 @@ pub struct TotpRecord {
 
 impl Store {
     pub async fn factors(&self, user_id: &str) -> StoreResult<Factors> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {FACTOR_COLUMNS}")))
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {FACTOR_COLUMNS} FROM users WHERE id = $1")))
             .bind(user_id)
-            .fetch_one(&self.pool)
+            .fetch_optional(&self.pool)
             .await?;
-        Factors::from_row(&row)
+        // An account deleted meanwhile has no factors.
+        row.as_ref().map(Factors::from_row).transpose().map(Option::unwrap_or_default)
     }
 
     /// Stores (or replaces) the setup waiting for confirmation.

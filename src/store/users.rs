@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::{AssertSqlSafe, Row};
 
-use super::{Store, StoreResult, from_millis, new_id, to_millis};
+use super::{Factors, Store, StoreResult, from_millis, new_id, to_millis};
 use crate::domain::email::Email;
 
 #[derive(Debug, Clone)]
@@ -26,6 +26,32 @@ impl UserRecord {
 }
 
 pub(super) const USER_COLUMNS: &str = "id, email, password_hash, created_at, last_login_at";
+
+/// Who a signed-in caller is, read together with their session or token in one query:
+/// all that `GET /me` answers.
+#[derive(Debug, Clone)]
+pub struct AccountSummary {
+    pub email: String,
+    /// False for accounts made through OAuth that never set a password.
+    pub has_password: bool,
+    pub created_at: DateTime<Utc>,
+    pub factors: Factors,
+}
+
+/// The `users` columns of an `AccountSummary`, for a query that joins `users`; it also
+/// selects `FACTOR_COLUMNS`.
+pub(super) const ACCOUNT_COLUMNS: &str = "users.email, users.password_hash, users.created_at AS account_created_at";
+
+impl AccountSummary {
+    pub(super) fn from_row(row: &sqlx::any::AnyRow) -> StoreResult<Self> {
+        Ok(Self {
+            email: row.try_get("email")?,
+            has_password: row.try_get::<Option<&str>, _>("password_hash")?.is_some(),
+            created_at: from_millis(row.try_get("account_created_at")?),
+            factors: Factors::from_row(row)?,
+        })
+    }
+}
 
 impl Store {
     /// Creates an account; its first password (if any) also opens its password history.
@@ -55,18 +81,6 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(UserRecord::from_row).transpose()
-    }
-
-    /// An account with its second factors, in one round trip: `GET /me`, the hot path.
-    pub async fn user_with_factors(&self, id: &str) -> StoreResult<Option<(UserRecord, super::Factors)>> {
-        let row = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {USER_COLUMNS}, {} FROM users WHERE id = $1",
-            super::two_factor::FACTOR_COLUMNS
-        )))
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(|r| Ok((UserRecord::from_row(&r)?, super::Factors::from_row(&r)?))).transpose()
     }
 
     pub async fn list_users(&self) -> StoreResult<Vec<UserRecord>> {

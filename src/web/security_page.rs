@@ -4,7 +4,7 @@ use askama::Template;
 
 use crate::domain::workspace::Access;
 use crate::error::Result;
-use crate::service::{Caller, account, history, oauth, sessions, trusted_devices, webauthn, workspaces};
+use crate::service::{Caller, history, oauth, sessions, trusted_devices, webauthn, workspaces};
 use crate::state::AppState;
 
 use super::when;
@@ -103,7 +103,8 @@ pub struct SecurityPage {
 }
 
 pub(super) async fn load(state: &AppState, caller: &Caller) -> Result<SecurityPage> {
-    let (user, factors) = account::me_with_factors(state, caller).await?;
+    let account = &caller.account;
+    let factors = &account.factors;
     let policy = workspaces::account_policy(state, &caller.user_id).await?;
     let sessions = sessions::list(state, caller).await?;
     let logins = history::list(state, caller, Some(20)).await?;
@@ -112,7 +113,7 @@ pub(super) async fn load(state: &AppState, caller: &Caller) -> Result<SecurityPa
     let events = state.store.security_events(&caller.user_id, 10, None).await?;
     let keys = webauthn::list(state, caller).await?;
     let linked = oauth::linked(state, caller).await?;
-    let can_unlink = user.password_hash.is_some() || linked.len() > 1;
+    let can_unlink = account.has_password || linked.len() > 1;
     Ok(SecurityPage {
         providers: linked
             .into_iter()
@@ -125,8 +126,8 @@ pub(super) async fn load(state: &AppState, caller: &Caller) -> Result<SecurityPa
             .collect(),
         can_unlink,
         csrf: state.secrets.csrf_token(&caller.session_id),
-        email: user.email,
-        has_password: user.password_hash.is_some(),
+        email: account.email.clone(),
+        has_password: account.has_password,
         notice: None,
         password_errors: Vec::new(),
         two_factor_enabled: factors.enabled(),

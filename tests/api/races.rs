@@ -104,3 +104,41 @@ async fn unknown_email_and_wrong_password_take_the_same_time() {
     }
     panic!("unknown-email and wrong-password sign-ins differ by more than 10% in every round: {rounds:?}");
 }
+
+#[tokio::test]
+async fn concurrent_requests_each_get_their_own_account_and_a_revocation_holds_under_load() {
+    let app = &spawn_app().await;
+    let mut tokens = Vec::new();
+    for i in 0..8 {
+        let email = format!("user{i}@example.com");
+        tokens.push((app.signed_in_user(&email).await, email));
+    }
+    // Many requests in flight at once share lookups: each must still get its own account.
+    let tokens = &tokens;
+    let load = || {
+        futures::future::join_all(tokens.iter().cycle().take(64).map(|(token, email)| async move {
+            let me = app.get("/api/v1/me", token).await;
+            assert_eq!(me.status, StatusCode::OK, "{}", me.text);
+            assert_eq!(me.body["email"], email.as_str(), "a request got another caller's account");
+        }))
+    };
+    for _ in 0..5 {
+        load().await;
+    }
+    // Revoke one session while the others keep the lookups busy: once the revocation
+    // has answered, no request with that token may get through, however it is batched.
+    let victim = app.token_for("user0@example.com", PASSWORD).await;
+    let id = app.get("/api/v1/me/sessions", &victim).await.body[0]["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/me/sessions/{id}");
+    let (revoked, ()) = tokio::join!(app.delete(&path, &tokens[0].0), async {
+        load().await;
+    });
+    assert_eq!(revoked.status, StatusCode::NO_CONTENT, "{}", revoked.text);
+    let victims = futures::future::join_all((0..16).map(|_| app.get("/api/v1/me", &victim)));
+    let (victims, ()) = tokio::join!(victims, async {
+        load().await;
+    });
+    for me in victims {
+        assert_error(&me, StatusCode::UNAUTHORIZED, "unauthenticated");
+    }
+}

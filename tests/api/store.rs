@@ -63,8 +63,11 @@ async fn sessions_are_found_by_token_hash_and_pruned_when_expired() {
         .unwrap();
     let found = store.session_by_token(&token.hash()).await.unwrap().unwrap();
     assert_eq!(found.id, id);
-    assert_eq!(found.location, location);
-    assert_eq!(found.device, device);
+    assert_eq!(found.account.email, "ada@example.com");
+    assert!(!found.account.factors.enabled());
+    let listed = &store.sessions_of(&found.user_id).await.unwrap()[0];
+    assert_eq!(listed.location, location);
+    assert_eq!(listed.device, device);
     assert!(
         store.session_by_token(&SecretToken::generate(TokenKind::Session, [4; 32]).hash()).await.unwrap().is_none()
     );

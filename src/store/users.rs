@@ -40,13 +40,13 @@ pub struct AccountSummary {
 
 /// The `users` columns of an `AccountSummary`, for a query that joins `users`; it also
 /// selects `FACTOR_COLUMNS`.
-pub(super) const ACCOUNT_COLUMNS: &str = "users.email, users.password_hash, users.created_at AS account_created_at";
+pub(super) const ACCOUNT_COLUMNS: &str = "users.email, CAST(CASE WHEN users.password_hash IS NULL THEN 0 ELSE 1 END AS BIGINT) AS has_password, users.created_at AS account_created_at";
 
 impl AccountSummary {
     pub(super) fn from_row(row: &sqlx::any::AnyRow) -> StoreResult<Self> {
         Ok(Self {
             email: row.try_get("email")?,
-            has_password: row.try_get::<Option<&str>, _>("password_hash")?.is_some(),
+            has_password: row.try_get::<i64, _>("has_password")? == 1,
             created_at: from_millis(row.try_get("account_created_at")?),
             factors: Factors::from_row(row)?,
         })

@@ -184,3 +184,33 @@ async fn a_finished_or_foreign_ceremony_cannot_be_finished_again() {
     let again = app.post("/api/v1/me/2fa/webauthn/register/finish", Some(&session), body).await;
     assert_error(&again, StatusCode::BAD_REQUEST, "challenge_expired");
 }
+
+#[tokio::test]
+async fn ceremonies_started_on_one_instance_finish_on_the_other_once() {
+    let a = spawn_app().await;
+    let b = a.second_instance().await;
+    let session = team_user(&a).await;
+    let mut key = token();
+
+    // Registration: started on A, finished on B; the ceremony is then gone for both.
+    let start = a.post("/api/v1/me/2fa/webauthn/register/start", Some(&session), json!({"name": "K"})).await;
+    assert_eq!(start.status, StatusCode::OK, "{}", start.text);
+    let options: CreationChallengeResponse = serde_json::from_value(start.body["options"].clone()).unwrap();
+    let credential = key.do_registration(origin(&a), options).unwrap();
+    let body = json!({"challenge_id": start.body["challenge_id"], "credential": credential});
+    let finished = b.post("/api/v1/me/2fa/webauthn/register/finish", Some(&session), body.clone()).await;
+    assert_eq!(finished.status, StatusCode::CREATED, "{}", finished.text);
+    let again = a.post("/api/v1/me/2fa/webauthn/register/finish", Some(&session), body).await;
+    assert_error(&again, StatusCode::BAD_REQUEST, "challenge_expired");
+
+    // Sign-in: the password on B, the key's assertion on A.
+    let (mfa_token, options) = first_step(&b).await;
+    let assertion = serde_json::to_value(key.do_authentication(origin(&b), options).unwrap()).unwrap();
+    let done = second_step(&a, &mfa_token, &assertion).await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.text);
+    assert_eq!(b.get("/api/v1/me", done.body["token"].as_str().unwrap()).await.status, StatusCode::OK);
+    // The same assertion, replayed on B, finishes nothing: not that sign-in, not a new one.
+    assert_error(&second_step(&b, &mfa_token, &assertion).await, StatusCode::UNAUTHORIZED, "mfa_token_expired");
+    let (fresh, _) = first_step(&b).await;
+    assert_error(&second_step(&b, &fresh, &assertion).await, StatusCode::UNAUTHORIZED, "invalid_code");
+}

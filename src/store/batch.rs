@@ -19,7 +19,7 @@ use tokio::sync::{Mutex, mpsc, oneshot};
 use super::{AnyQuery, StoreError, StoreResult};
 
 /// The most keys one query asks for.
-pub(super) const MAX_BATCH: usize = 128;
+const MAX_BATCH: usize = 128;
 
 /// Queries in flight at once per kind of lookup: while some run, the next batch gathers.
 const WORKERS: usize = 2;

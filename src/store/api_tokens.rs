@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
-use sqlx::{AnyPool, AssertSqlSafe, Row};
+use sqlx::{AnyPool, Row};
 
-use super::batch::{LoadFuture, bind_all, placeholders};
+use super::batch::{LoadFuture, fetch_by_keys};
 use super::two_factor::FACTOR_COLUMNS;
 use super::users::{ACCOUNT_COLUMNS, AccountSummary};
 use super::{Store, StoreResult, from_millis, new_id, to_millis};
@@ -38,21 +38,16 @@ pub struct ActiveApiToken {
 }
 
 /// The API tokens whose hashes are `hashes`, each with its account: one query for a batch.
-pub(super) fn load_by_token_hash(pool: AnyPool, mut hashes: Vec<String>) -> LoadFuture<String, ActiveApiToken> {
+pub(super) fn load_by_token_hash(pool: AnyPool, hashes: Vec<String>) -> LoadFuture<String, ActiveApiToken> {
     Box::pin(async move {
-        let sql = format!(
-            "SELECT t.token_hash, t.id, t.user_id, t.name, t.created_at, t.last_used_at, t.expires_at, {ACCOUNT_COLUMNS}, {FACTOR_COLUMNS}
-             FROM api_tokens t JOIN users ON users.id = t.user_id WHERE t.token_hash IN ({})",
-            placeholders(&mut hashes)
+        let select = format!(
+            "SELECT t.token_hash AS batch_key, t.id, t.user_id, t.name, t.created_at, t.last_used_at, t.expires_at, {ACCOUNT_COLUMNS}, {FACTOR_COLUMNS}
+             FROM api_tokens t JOIN users ON users.id = t.user_id"
         );
-        let rows = bind_all(sqlx::query(AssertSqlSafe(sql)), &hashes).fetch_all(&pool).await?;
-        rows.iter()
-            .map(|row| {
-                let active =
-                    ActiveApiToken { token: ApiTokenRecord::from_row(row)?, account: AccountSummary::from_row(row)? };
-                Ok((row.try_get("token_hash")?, active))
-            })
-            .collect()
+        fetch_by_keys(&pool, &select, "t.token_hash", hashes, |row| {
+            Ok(ActiveApiToken { token: ApiTokenRecord::from_row(row)?, account: AccountSummary::from_row(row)? })
+        })
+        .await
     })
 }
 

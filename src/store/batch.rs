@@ -13,7 +13,8 @@ use std::hash::Hash;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use sqlx::AnyPool;
+use sqlx::any::AnyRow;
+use sqlx::{AnyPool, AssertSqlSafe, Row};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::{AnyQuery, StoreError, StoreResult};
@@ -108,9 +109,23 @@ fn dedup<K: Eq + Hash + Clone>(keys: &mut Vec<K>) {
     keys.retain(|k| seen.insert(k.clone()));
 }
 
+/// Runs `{select} WHERE {key} IN (…)` for `keys` and decodes each row, paired with its
+/// key (which `select` must return as `batch_key`): the query behind every lookup here.
+pub(super) async fn fetch_by_keys<V>(
+    pool: &AnyPool,
+    select: &str,
+    key: &str,
+    mut keys: Vec<String>,
+    decode: fn(&AnyRow) -> StoreResult<V>,
+) -> StoreResult<Vec<(String, V)>> {
+    let sql = format!("{select} WHERE {key} IN ({})", placeholders(&mut keys));
+    let rows = bind_all(sqlx::query(AssertSqlSafe(sql)), &keys).fetch_all(pool).await?;
+    rows.iter().map(|row| Ok((row.try_get("batch_key")?, decode(row)?))).collect()
+}
+
 /// `$1, $2, …` for `n` keys, rounded up to a power of two (the last key repeated) so that
 /// a connection prepares at most eight statements per lookup, not one per batch size.
-pub(super) fn placeholders<K: Clone>(keys: &mut Vec<K>) -> String {
+fn placeholders<K: Clone>(keys: &mut Vec<K>) -> String {
     let padded = keys.len().max(1).next_power_of_two();
     if let Some(last) = keys.last().cloned() {
         keys.resize(padded, last);
@@ -119,7 +134,7 @@ pub(super) fn placeholders<K: Clone>(keys: &mut Vec<K>) -> String {
 }
 
 /// Binds each key, in order, to the parameters `placeholders` wrote.
-pub(super) fn bind_all<'q>(mut query: AnyQuery<'q>, keys: &[String]) -> AnyQuery<'q> {
+fn bind_all<'q>(mut query: AnyQuery<'q>, keys: &[String]) -> AnyQuery<'q> {
     for key in keys {
         query = query.bind(key.clone());
     }

@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::{AnyPool, AssertSqlSafe, Row};
 
-use super::batch::{LoadFuture, bind_all, placeholders};
+use super::batch::{LoadFuture, fetch_by_keys};
 use super::two_factor::FACTOR_COLUMNS;
 use super::users::{ACCOUNT_COLUMNS, AccountSummary};
 use super::{Store, StoreError, StoreResult, device_from_row, from_millis, location_from_row, new_id, to_millis};
@@ -72,28 +72,24 @@ pub struct ActiveSession {
 
 /// The sessions whose token hashes are `hashes`, each with its account: one query
 /// answers a whole batch of requests.
-pub(super) fn load_by_token_hash(pool: AnyPool, mut hashes: Vec<String>) -> LoadFuture<String, ActiveSession> {
+pub(super) fn load_by_token_hash(pool: AnyPool, hashes: Vec<String>) -> LoadFuture<String, ActiveSession> {
     Box::pin(async move {
-        let sql = format!(
-            "SELECT s.token_hash, s.id, s.user_id, s.last_activity_at, s.expires_at, s.auth_at, s.trusted_device_id, {ACCOUNT_COLUMNS}, {FACTOR_COLUMNS}
-             FROM sessions s JOIN users ON users.id = s.user_id WHERE s.token_hash IN ({})",
-            placeholders(&mut hashes)
+        let select = format!(
+            "SELECT s.token_hash AS batch_key, s.id, s.user_id, s.last_activity_at, s.expires_at, s.auth_at, s.trusted_device_id, {ACCOUNT_COLUMNS}, {FACTOR_COLUMNS}
+             FROM sessions s JOIN users ON users.id = s.user_id"
         );
-        let rows = bind_all(sqlx::query(AssertSqlSafe(sql)), &hashes).fetch_all(&pool).await?;
-        rows.iter()
-            .map(|row| {
-                let session = ActiveSession {
-                    id: row.try_get("id")?,
-                    user_id: row.try_get("user_id")?,
-                    last_activity_at: from_millis(row.try_get("last_activity_at")?),
-                    expires_at: from_millis(row.try_get("expires_at")?),
-                    auth_at: from_millis(row.try_get("auth_at")?),
-                    trusted_device_id: row.try_get("trusted_device_id")?,
-                    account: AccountSummary::from_row(row)?,
-                };
-                Ok((row.try_get("token_hash")?, session))
+        fetch_by_keys(&pool, &select, "s.token_hash", hashes, |row| {
+            Ok(ActiveSession {
+                id: row.try_get("id")?,
+                user_id: row.try_get("user_id")?,
+                last_activity_at: from_millis(row.try_get("last_activity_at")?),
+                expires_at: from_millis(row.try_get("expires_at")?),
+                auth_at: from_millis(row.try_get("auth_at")?),
+                trusted_device_id: row.try_get("trusted_device_id")?,
+                account: AccountSummary::from_row(row)?,
             })
-            .collect()
+        })
+        .await
     })
 }
 

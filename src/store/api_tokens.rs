@@ -1,11 +1,10 @@
-use chrono::{DateTime, Utc};
-use sqlx::{AnyPool, Row};
-
-use super::batch::{LoadFuture, fetch_by_keys};
+use super::batch::Lookup;
+use super::columns::Columns;
 use super::two_factor::FACTOR_COLUMNS;
 use super::users::{ACCOUNT_COLUMNS, AccountSummary};
 use super::{Store, StoreResult, from_millis, new_id, to_millis};
 use crate::domain::token::TokenHash;
+use chrono::{DateTime, Utc};
 
 #[derive(Debug, Clone)]
 pub struct ApiTokenRecord {
@@ -18,14 +17,14 @@ pub struct ApiTokenRecord {
 }
 
 impl ApiTokenRecord {
-    fn from_row(r: &sqlx::any::AnyRow) -> StoreResult<Self> {
+    fn from_row<R: Columns>(r: &R) -> StoreResult<Self> {
         Ok(Self {
-            id: r.try_get("id")?,
-            user_id: r.try_get("user_id")?,
-            name: r.try_get("name")?,
-            created_at: from_millis(r.try_get("created_at")?),
-            last_used_at: r.try_get::<Option<i64>, _>("last_used_at")?.map(from_millis),
-            expires_at: r.try_get::<Option<i64>, _>("expires_at")?.map(from_millis),
+            id: r.text("id")?,
+            user_id: r.text("user_id")?,
+            name: r.text("name")?,
+            created_at: from_millis(r.int("created_at")?),
+            last_used_at: r.opt_int("last_used_at")?.map(from_millis),
+            expires_at: r.opt_int("expires_at")?.map(from_millis),
         })
     }
 }
@@ -37,18 +36,20 @@ pub struct ActiveApiToken {
     pub account: AccountSummary,
 }
 
-/// The API tokens whose hashes are `hashes`, each with its account: one query for a batch.
-pub(super) fn load_by_token_hash(pool: AnyPool, hashes: Vec<String>) -> LoadFuture<String, ActiveApiToken> {
-    Box::pin(async move {
-        let select = format!(
+/// API tokens by hash, each with its account: one query answers a batch of requests.
+impl Lookup for ActiveApiToken {
+    const KEY: &'static str = "t.token_hash";
+
+    fn select() -> String {
+        format!(
             "SELECT t.token_hash AS batch_key, t.id, t.user_id, t.name, t.created_at, t.last_used_at, t.expires_at, {ACCOUNT_COLUMNS}, {FACTOR_COLUMNS}
              FROM api_tokens t JOIN users ON users.id = t.user_id"
-        );
-        fetch_by_keys(&pool, &select, "t.token_hash", hashes, |row| {
-            Ok(ActiveApiToken { token: ApiTokenRecord::from_row(row)?, account: AccountSummary::from_row(row)? })
-        })
-        .await
-    })
+        )
+    }
+
+    fn decode<R: Columns>(row: &R) -> StoreResult<Self> {
+        Ok(Self { token: ApiTokenRecord::from_row(row)?, account: AccountSummary::from_row(row)? })
+    }
 }
 
 impl Store {

@@ -5,19 +5,17 @@
 //! was asked*, so it sees every write committed before it arrived: a session revoked by
 //! another instance, or by the CLI on the same SQLite file, is refused at the very next
 //! request, with nothing to invalidate. What it saves is the per-query cost (a round trip
-//! to PostgreSQL, a hop to SQLite's worker thread), shared by all the requests in a batch.
+//! to PostgreSQL; on SQLite, stepping a statement), shared by all the requests in a batch.
 
-use std::collections::HashMap;
-use std::future::Future;
-use std::hash::Hash;
-use std::pin::Pin;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use sqlx::any::AnyRow;
-use sqlx::{AnyPool, AssertSqlSafe, Row};
+use sqlx::{AnyPool, AssertSqlSafe};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
-use super::{AnyQuery, StoreError, StoreResult};
+use super::columns::Columns;
+use super::sqlite_reader::SqliteReader;
+use super::{StoreError, StoreResult};
 
 /// The most keys one query asks for.
 const MAX_BATCH: usize = 128;
@@ -25,37 +23,46 @@ const MAX_BATCH: usize = 128;
 /// Queries in flight at once per kind of lookup: while some run, the next batch gathers.
 const WORKERS: usize = 2;
 
-type Answer<V> = Result<Option<V>, Arc<StoreError>>;
-pub(super) type LoadFuture<K, V> = Pin<Box<dyn Future<Output = StoreResult<Vec<(K, V)>>> + Send>>;
-/// Fetches the rows for a set of distinct keys; keys without a row are simply left out.
-pub(super) type Load<K, V> = fn(AnyPool, Vec<K>) -> LoadFuture<K, V>;
+/// A record the hot path looks up by one key (a token hash), many at a time.
+pub(super) trait Lookup: Clone + Send + 'static {
+    /// The column holding the key, as the `WHERE … IN (…)` that is appended names it.
+    const KEY: &'static str;
+    /// `SELECT <KEY> AS batch_key, … FROM …`.
+    fn select() -> String;
+    fn decode<R: Columns>(row: &R) -> StoreResult<Self>;
+}
 
-struct Ask<K, V> {
-    key: K,
+/// Where a worker's queries go: PostgreSQL through the pool, SQLite in-line.
+pub(super) enum Source {
+    Pool(AnyPool),
+    Sqlite(SqliteReader),
+}
+
+type Answer<V> = Result<Option<V>, Arc<StoreError>>;
+
+struct Ask<V> {
+    key: String,
     answer: oneshot::Sender<Answer<V>>,
 }
 
-pub(super) struct Batcher<K, V> {
-    asks: mpsc::Sender<Ask<K, V>>,
+pub(super) struct Batcher<V> {
+    asks: mpsc::Sender<Ask<V>>,
 }
 
-impl<K, V> Batcher<K, V>
-where
-    K: Eq + Hash + Clone + Send + 'static,
-    V: Clone + Send + 'static,
-{
-    /// Starts the workers. They hold the pool but not the batcher: when the store is
-    /// dropped, the queue closes and they end.
-    pub(super) fn start(pool: &AnyPool, load: Load<K, V>) -> Self {
+impl<V: Lookup> Batcher<V> {
+    /// Starts the workers, each with a source of its own. They do not hold the batcher:
+    /// when the store is dropped, the queue closes and they end.
+    pub(super) fn start(source: impl Fn() -> Source) -> Self {
         let (asks, queue) = mpsc::channel(4 * MAX_BATCH);
         let queue = Arc::new(Mutex::new(queue));
+        let queries: Arc<[Arc<str>]> = queries::<V>().into();
         for _ in 0..WORKERS {
-            tokio::spawn(work(pool.clone(), Arc::clone(&queue), load));
+            tokio::spawn(work(source(), Arc::clone(&queue), Arc::clone(&queries)));
         }
         Self { asks }
     }
 
-    pub(super) async fn get(&self, key: K) -> StoreResult<Option<V>> {
+    pub(super) async fn get(&self, key: String) -> StoreResult<Option<V>> {
         let (answer, answered) = oneshot::channel();
         self.asks.send(Ask { key, answer }).await.map_err(|_| StoreError::Closed)?;
         match answered.await {
@@ -66,11 +73,7 @@ where
     }
 }
 
-async fn work<K, V>(pool: AnyPool, queue: Arc<Mutex<mpsc::Receiver<Ask<K, V>>>>, load: Load<K, V>)
-where
-    K: Eq + Hash + Clone + Send + 'static,
-    V: Clone + Send + 'static,
-{
+async fn work<V: Lookup>(mut source: Source, queue: Arc<Mutex<mpsc::Receiver<Ask<V>>>>, queries: Arc<[Arc<str>]>) {
     loop {
         let batch = {
             let mut queue = queue.lock().await;
@@ -84,11 +87,11 @@ where
             }
             batch
         };
-        let mut keys: Vec<K> = batch.iter().map(|ask| ask.key.clone()).collect();
-        dedup(&mut keys);
-        match load(pool.clone(), keys).await {
+        let keys = padded_keys(&batch);
+        let sql = &queries[keys.len().trailing_zeros() as usize];
+        match fetch::<V>(&mut source, sql, &keys).await {
             Ok(rows) => {
-                let rows: HashMap<K, V> = rows.into_iter().collect();
+                let rows: HashMap<String, V> = rows.into_iter().collect();
                 for ask in batch {
                     // The asker may have gone (a closed connection); nothing to do then.
                     let _ = ask.answer.send(Ok(rows.get(&ask.key).cloned()));
@@ -104,60 +107,83 @@ where
     }
 }
 
-fn dedup<K: Eq + Hash + Clone>(keys: &mut Vec<K>) {
-    let mut seen = std::collections::HashSet::with_capacity(keys.len());
-    keys.retain(|k| seen.insert(k.clone()));
-}
-
-/// Runs `{select} WHERE {key} IN (…)` for `keys` and decodes each row, paired with its
-/// key (which `select` must return as `batch_key`): the query behind every lookup here.
-pub(super) async fn fetch_by_keys<V>(
-    pool: &AnyPool,
-    select: &str,
-    key: &str,
-    mut keys: Vec<String>,
-    decode: fn(&AnyRow) -> StoreResult<V>,
-) -> StoreResult<Vec<(String, V)>> {
-    let sql = format!("{select} WHERE {key} IN ({})", placeholders(&mut keys));
-    let rows = bind_all(sqlx::query(AssertSqlSafe(sql)), &keys).fetch_all(pool).await?;
-    rows.iter().map(|row| Ok((row.try_get("batch_key")?, decode(row)?))).collect()
-}
-
-/// `$1, $2, …` for `n` keys, rounded up to a power of two (the last key repeated) so that
-/// a connection prepares at most eight statements per lookup, not one per batch size.
-fn placeholders<K: Clone>(keys: &mut Vec<K>) -> String {
-    let padded = keys.len().max(1).next_power_of_two();
+/// The batch's distinct keys, padded to a power of two with the last one repeated, so
+/// that a connection prepares at most eight statements per lookup, not one per batch size.
+fn padded_keys<V>(batch: &[Ask<V>]) -> Vec<String> {
+    let mut seen = HashSet::with_capacity(batch.len());
+    let mut keys: Vec<String> =
+        batch.iter().filter(|ask| seen.insert(ask.key.as_str())).map(|ask| ask.key.clone()).collect();
     if let Some(last) = keys.last().cloned() {
-        keys.resize(padded, last);
+        keys.resize(keys.len().next_power_of_two(), last);
     }
-    (1..=keys.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+    keys
 }
 
-/// Binds each key, in order, to the parameters `placeholders` wrote.
-fn bind_all<'q>(mut query: AnyQuery<'q>, keys: &[String]) -> AnyQuery<'q> {
-    for key in keys {
-        query = query.bind(key.clone());
+/// `{select} WHERE {KEY} IN ($1, …, $n)` for n = 1, 2, 4, … `MAX_BATCH`: entry `i` takes
+/// 2^i keys.
+fn queries<V: Lookup>() -> Vec<Arc<str>> {
+    let select = V::select();
+    std::iter::successors(Some(1usize), |n| Some(n * 2))
+        .take_while(|n| *n <= MAX_BATCH)
+        .map(|n| {
+            let list = (1..=n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+            format!("{select} WHERE {} IN ({list})", V::KEY).into()
+        })
+        .collect()
+}
+
+/// The rows for `keys`, each paired with its key; keys without a row are left out.
+async fn fetch<V: Lookup>(source: &mut Source, sql: &Arc<str>, keys: &[String]) -> StoreResult<Vec<(String, V)>> {
+    fn pair<V: Lookup, R: Columns>(row: &R) -> StoreResult<(String, V)> {
+        Ok((row.text("batch_key")?, V::decode(row)?))
     }
-    query
+    match source {
+        Source::Pool(pool) => {
+            let mut query = sqlx::query(AssertSqlSafe(Arc::clone(sql)));
+            for key in keys {
+                query = query.bind(key.as_str());
+            }
+            query.fetch_all(&*pool).await?.iter().map(pair::<V, _>).collect()
+        }
+        Source::Sqlite(reader) => reader.fetch(sql, keys, |row| pair::<V, _>(row)),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn placeholders_pad_to_a_power_of_two_with_the_last_key() {
-        let mut keys = vec!["a", "b", "c"];
-        assert_eq!(placeholders(&mut keys), "$1, $2, $3, $4");
-        assert_eq!(keys, ["a", "b", "c", "c"]);
-        let mut one = vec!["a"];
-        assert_eq!(placeholders(&mut one), "$1");
+    #[derive(Clone)]
+    struct Key;
+
+    impl Lookup for Key {
+        const KEY: &'static str = "k";
+        fn select() -> String {
+            "SELECT k AS batch_key FROM t".to_owned()
+        }
+        fn decode<R: Columns>(_: &R) -> StoreResult<Self> {
+            Ok(Key)
+        }
+    }
+
+    fn asks(keys: &[&str]) -> Vec<Ask<Key>> {
+        keys.iter().map(|k| Ask { key: (*k).to_owned(), answer: oneshot::channel().0 }).collect()
     }
 
     #[test]
-    fn dedup_keeps_first_occurrences_in_order() {
-        let mut keys = vec![3, 1, 3, 2, 1];
-        dedup(&mut keys);
-        assert_eq!(keys, [3, 1, 2]);
+    fn keys_are_distinct_in_order_and_padded_to_a_power_of_two_with_the_last() {
+        assert_eq!(padded_keys(&asks(&["c", "a", "c", "b", "a"])), ["c", "a", "b", "b"]);
+        assert_eq!(padded_keys(&asks(&["a", "a"])), ["a"]);
+    }
+
+    #[test]
+    fn each_padded_size_has_its_query() {
+        let q = queries::<Key>();
+        assert_eq!(q.len(), 8);
+        assert_eq!(&*q[0], "SELECT k AS batch_key FROM t WHERE k IN ($1)");
+        assert_eq!(&*q[2], "SELECT k AS batch_key FROM t WHERE k IN ($1, $2, $3, $4)");
+        assert!(q[7].ends_with("$127, $128)"));
+        // `work` picks entry trailing_zeros(len) for a padded batch of len keys.
+        assert_eq!(padded_keys(&asks(&["a", "b", "c"])).len().trailing_zeros(), 2);
     }
 }

@@ -4,22 +4,28 @@
 //! parameters, BIGINT Unix-millisecond times, BIGINT 0/1 flags, TEXT ids), so every query is written once
 //! and the same test suite proves it on SQLite and PostgreSQL. Schema differences, when
 //! they come, live in the two migration folders.
+//!
+//! One exception: on SQLite, the hot-path lookups (`batch`) run the same SQL through
+//! rusqlite, in-line (`sqlite_reader`), and their records decode from either driver's
+//! rows (`columns`).
 
 mod api_tokens;
 mod batch;
+mod columns;
 mod login_history;
 mod mfa;
 mod oauth;
 mod rate_limits;
 mod security_events;
 mod sessions;
+mod sqlite_reader;
 mod trusted_devices;
 mod two_factor;
 mod users;
 mod webauthn;
 mod workspaces;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -46,6 +52,9 @@ pub enum StoreError {
     Conflict,
     #[error("database error: {0}")]
     Db(#[source] sqlx::Error),
+    /// From the in-line SQLite reader of the hot path.
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     /// A coalesced lookup failed; every request in its batch gets the same error.
@@ -90,8 +99,8 @@ pub struct Store {
 
 /// The lookups every authenticated request makes, coalesced (see `batch`).
 struct HotPath {
-    sessions: batch::Batcher<String, ActiveSession>,
-    api_tokens: batch::Batcher<String, ActiveApiToken>,
+    sessions: batch::Batcher<ActiveSession>,
+    api_tokens: batch::Batcher<ActiveApiToken>,
 }
 
 impl Store {
@@ -127,9 +136,9 @@ impl Store {
                 "the database URL must start with sqlite:// or postgres://".into(),
             )));
         };
-        let url = match backend {
+        let (url, file) = match backend {
             Backend::Sqlite => sqlite_url(url)?,
-            Backend::Postgres => url.to_owned(),
+            Backend::Postgres => (url.to_owned(), None),
         };
         let options = AnyConnectOptions::from_str(&url)?;
         let pool = AnyPoolOptions::new()
@@ -159,9 +168,13 @@ impl Store {
             })
             .connect_with(options)
             .await?;
+        let source = || match &file {
+            Some(path) => batch::Source::Sqlite(sqlite_reader::SqliteReader::new(path.clone())),
+            None => batch::Source::Pool(pool.clone()),
+        };
         let hot = std::sync::Arc::new(HotPath {
-            sessions: batch::Batcher::start(&pool, sessions::load_by_token_hash),
-            api_tokens: batch::Batcher::start(&pool, api_tokens::load_by_token_hash),
+            sessions: batch::Batcher::start(source),
+            api_tokens: batch::Batcher::start(source),
         });
         Ok(Self { pool, backend, hot })
     }
@@ -185,8 +198,9 @@ impl Store {
     }
 }
 
-/// Makes sure the folder of a SQLite file exists and asks sqlx to create the file.
-fn sqlite_url(url: &str) -> StoreResult<String> {
+/// Makes sure the folder of a SQLite file exists and asks sqlx to create the file; also
+/// returns the file's path (none for an in-memory database).
+fn sqlite_url(url: &str) -> StoreResult<(String, Option<PathBuf>)> {
     let rest = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
     if path != ":memory:"
@@ -196,7 +210,8 @@ fn sqlite_url(url: &str) -> StoreResult<String> {
     }
     let mode = if query.contains("mode=") { String::new() } else { "mode=rwc".to_owned() };
     let joined = [query, mode.as_str()].iter().filter(|s| !s.is_empty()).copied().collect::<Vec<_>>().join("&");
-    Ok(format!("sqlite://{path}?{joined}"))
+    let file = (path != ":memory:").then(|| PathBuf::from(path));
+    Ok((format!("sqlite://{path}?{joined}"), file))
 }
 
 /// The `country`, `city` and `location_label` columns that every table with a place has.

@@ -1,7 +1,8 @@
 use chrono::{DateTime, Utc};
-use sqlx::{AnyPool, AssertSqlSafe, Row};
+use sqlx::{AssertSqlSafe, Row};
 
-use super::batch::{LoadFuture, fetch_by_keys};
+use super::batch::Lookup;
+use super::columns::Columns;
 use super::two_factor::FACTOR_COLUMNS;
 use super::users::{ACCOUNT_COLUMNS, AccountSummary};
 use super::{Store, StoreError, StoreResult, device_from_row, from_millis, location_from_row, new_id, to_millis};
@@ -70,27 +71,28 @@ pub struct ActiveSession {
     pub account: AccountSummary,
 }
 
-/// The sessions whose token hashes are `hashes`, each with its account: one query
-/// answers a whole batch of requests.
-pub(super) fn load_by_token_hash(pool: AnyPool, hashes: Vec<String>) -> LoadFuture<String, ActiveSession> {
-    Box::pin(async move {
-        let select = format!(
+/// Sessions by token hash, each with its account: one query answers a batch of requests.
+impl Lookup for ActiveSession {
+    const KEY: &'static str = "s.token_hash";
+
+    fn select() -> String {
+        format!(
             "SELECT s.token_hash AS batch_key, s.id, s.user_id, s.last_activity_at, s.expires_at, s.auth_at, s.trusted_device_id, {ACCOUNT_COLUMNS}, {FACTOR_COLUMNS}
              FROM sessions s JOIN users ON users.id = s.user_id"
-        );
-        fetch_by_keys(&pool, &select, "s.token_hash", hashes, |row| {
-            Ok(ActiveSession {
-                id: row.try_get("id")?,
-                user_id: row.try_get("user_id")?,
-                last_activity_at: from_millis(row.try_get("last_activity_at")?),
-                expires_at: from_millis(row.try_get("expires_at")?),
-                auth_at: from_millis(row.try_get("auth_at")?),
-                trusted_device_id: row.try_get("trusted_device_id")?,
-                account: AccountSummary::from_row(row)?,
-            })
+        )
+    }
+
+    fn decode<R: Columns>(row: &R) -> StoreResult<Self> {
+        Ok(Self {
+            id: row.text("id")?,
+            user_id: row.text("user_id")?,
+            last_activity_at: from_millis(row.int("last_activity_at")?),
+            expires_at: from_millis(row.int("expires_at")?),
+            auth_at: from_millis(row.int("auth_at")?),
+            trusted_device_id: row.opt_text("trusted_device_id")?,
+            account: AccountSummary::from_row(row)?,
         })
-        .await
-    })
+    }
 }
 
 impl Store {

@@ -1,6 +1,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
+use super::columns::Columns;
 use super::{Store, StoreResult, from_millis, new_id, to_millis};
 
 /// The second factors of an account, counted.
@@ -36,11 +37,11 @@ pub(super) const FACTOR_COLUMNS: &str =
     (SELECT COUNT(*) FROM webauthn_credentials WHERE user_id = users.id) AS webauthn_keys";
 
 impl Factors {
-    pub(super) fn from_row(row: &sqlx::any::AnyRow) -> StoreResult<Self> {
+    pub(super) fn from_row<R: Columns>(row: &R) -> StoreResult<Self> {
         Ok(Self {
-            totp_created_at: row.try_get::<Option<i64>, _>("totp_created_at")?.map(from_millis),
-            webauthn_keys: row.try_get::<i64, _>("webauthn_keys")?.try_into().unwrap_or(0),
-            backup_codes_remaining: row.try_get::<i64, _>("backup_codes")?.try_into().unwrap_or(0),
+            totp_created_at: row.opt_int("totp_created_at")?.map(from_millis),
+            webauthn_keys: row.int("webauthn_keys")?.try_into().unwrap_or(0),
+            backup_codes_remaining: row.int("backup_codes")?.try_into().unwrap_or(0),
         })
     }
 }

@@ -1,6 +1,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::{AssertSqlSafe, Row};
 
+use super::columns::Columns;
 use super::{Factors, Store, StoreResult, from_millis, new_id, to_millis};
 use crate::domain::email::Email;
 
@@ -43,11 +44,11 @@ pub struct AccountSummary {
 pub(super) const ACCOUNT_COLUMNS: &str = "users.email, CAST(CASE WHEN users.password_hash IS NULL THEN 0 ELSE 1 END AS BIGINT) AS has_password, users.created_at AS account_created_at";
 
 impl AccountSummary {
-    pub(super) fn from_row(row: &sqlx::any::AnyRow) -> StoreResult<Self> {
+    pub(super) fn from_row<R: Columns>(row: &R) -> StoreResult<Self> {
         Ok(Self {
-            email: row.try_get("email")?,
-            has_password: row.try_get::<i64, _>("has_password")? == 1,
-            created_at: from_millis(row.try_get("account_created_at")?),
+            email: row.text("email")?,
+            has_password: row.int("has_password")? == 1,
+            created_at: from_millis(row.int("account_created_at")?),
             factors: Factors::from_row(row)?,
         })
     }

@@ -103,7 +103,7 @@ pub struct Auth(pub Caller);
 impl FromRequestParts<AppState> for Auth {
     type Rejection = Error;
 
-    #[tracing::instrument(name = "authenticate", skip_all)]
+    #[tracing::instrument(name = "authenticate", level = "debug", skip_all)]
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let (raw, by_cookie) = match bearer(&parts.headers) {
             Some(t) => (t, false),
@@ -124,7 +124,7 @@ pub struct SessionAuth(pub Caller);
 impl FromRequestParts<AppState> for SessionAuth {
     type Rejection = Error;
 
-    #[tracing::instrument(name = "authenticate_session", skip_all)]
+    #[tracing::instrument(name = "authenticate_session", level = "debug", skip_all)]
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let Auth(caller) = Auth::from_request_parts(parts, state).await?;
         if caller.kind != CallerKind::Session {

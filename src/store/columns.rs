@@ -27,17 +27,35 @@ impl Columns for sqlx::any::AnyRow {
     }
 }
 
-impl Columns for rusqlite::Row<'_> {
+/// A rusqlite row with its statement's column names, read once per query: rusqlite finds a
+/// column by name by asking SQLite for every name in turn, for every value read.
+pub(super) struct NamedRow<'a> {
+    pub row: &'a rusqlite::Row<'a>,
+    pub names: &'a [String],
+}
+
+impl NamedRow<'_> {
+    fn get<T: rusqlite::types::FromSql>(&self, name: &str) -> StoreResult<T> {
+        let index = self
+            .names
+            .iter()
+            .position(|n| n == name)
+            .ok_or_else(|| rusqlite::Error::InvalidColumnName(name.to_owned()))?;
+        Ok(self.row.get(index)?)
+    }
+}
+
+impl Columns for NamedRow<'_> {
     fn text(&self, name: &str) -> StoreResult<String> {
-        Ok(self.get(name)?)
+        self.get(name)
     }
     fn opt_text(&self, name: &str) -> StoreResult<Option<String>> {
-        Ok(self.get(name)?)
+        self.get(name)
     }
     fn int(&self, name: &str) -> StoreResult<i64> {
-        Ok(self.get(name)?)
+        self.get(name)
     }
     fn opt_int(&self, name: &str) -> StoreResult<Option<i64>> {
-        Ok(self.get(name)?)
+        self.get(name)
     }
 }

@@ -13,6 +13,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 
 use super::StoreResult;
+use super::columns::NamedRow;
 
 /// A writer holds a WAL reader up only in rare moments (recovery after a crash, the last
 /// connection's checkpoint); longer than this, and the request fails rather than stall a
@@ -40,7 +41,7 @@ impl SqliteReader {
         &mut self,
         sql: &str,
         keys: &[String],
-        map: impl Fn(&rusqlite::Row<'_>) -> StoreResult<T>,
+        map: impl Fn(&NamedRow<'_>) -> StoreResult<T>,
     ) -> StoreResult<Vec<T>> {
         let result = self.run(sql, keys, map);
         if result.is_err() {
@@ -54,17 +55,18 @@ impl SqliteReader {
         &mut self,
         sql: &str,
         keys: &[String],
-        map: impl Fn(&rusqlite::Row<'_>) -> StoreResult<T>,
+        map: impl Fn(&NamedRow<'_>) -> StoreResult<T>,
     ) -> StoreResult<Vec<T>> {
         let connection = match &mut self.connection {
             Some(c) => c,
             None => self.connection.insert(open(&self.path)?),
         };
         let mut statement = connection.prepare_cached(sql)?;
+        let names: Vec<String> = statement.column_names().into_iter().map(str::to_owned).collect();
         let mut rows = statement.query(rusqlite::params_from_iter(keys))?;
         let mut out = Vec::new();
         while let Some(row) = rows.next()? {
-            out.push(map(row)?);
+            out.push(map(&NamedRow { row, names: &names })?);
         }
         Ok(out)
     }

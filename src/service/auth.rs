@@ -83,14 +83,12 @@ pub async fn login(state: &AppState, ctx: &ClientContext, input: LoginInput) -> 
     // Keyed by the email as typed, known or not, so a lock says nothing about existence.
     let account_key = format!("login:{}", input.email.trim().to_lowercase());
     let client_key = format!("login-ip:{}", ctx.ip);
-    for key in [&client_key, &account_key] {
-        if let Err(limited) = rate_limit::check(state, key).await {
-            if let Some(u) = &user {
-                record_attempt(state, ctx, &u.id, &device, PASSWORD, false, Some("rate_limited")).await?;
-            }
-            state.metrics.login(false);
-            return Err(limited);
+    if let Err(limited) = rate_limit::check_all(state, &[&client_key, &account_key]).await {
+        if let Some(u) = &user {
+            record_attempt(state, ctx, &u.id, &device, PASSWORD, false, Some("rate_limited")).await?;
         }
+        state.metrics.login(false);
+        return Err(limited);
     }
     let hash = user.as_ref().and_then(|u| u.password_hash.as_deref());
     let verified = state.hasher.verify(&input.password, hash).await?;

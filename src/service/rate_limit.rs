@@ -8,8 +8,13 @@ use crate::state::AppState;
 
 /// 429 `rate_limited` while `key` is locked.
 pub async fn check(state: &AppState, key: &str) -> Result<()> {
+    check_all(state, &[key]).await
+}
+
+/// 429 `rate_limited` while any of `keys` is locked, with the wait until the last lock ends.
+pub async fn check_all(state: &AppState, keys: &[&str]) -> Result<()> {
     let now = state.clock.now();
-    match state.store.locked_until(key, now).await? {
+    match state.store.locked_until(keys, now).await? {
         Some(until) => Err(Error::RateLimited { retry_after: seconds_until(until - now) }),
         None => Ok(()),
     }

@@ -1,17 +1,21 @@
 use chrono::{DateTime, Duration, Utc};
-use sqlx::Row;
+use sqlx::{AssertSqlSafe, Row};
 
 use super::{Store, StoreResult, from_millis, to_millis};
 
 impl Store {
-    /// Until when `key` is locked, if it is.
-    pub async fn locked_until(&self, key: &str, now: DateTime<Utc>) -> StoreResult<Option<DateTime<Utc>>> {
-        let row = sqlx::query("SELECT locked_until FROM rate_limits WHERE key = $1 AND locked_until > $2")
-            .bind(key)
-            .bind(to_millis(now))
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.map(|r| r.try_get::<i64, _>("locked_until")).transpose()?.map(from_millis))
+    /// The latest lock still running on any of `keys`: one query for a sign-in's two.
+    pub async fn locked_until(&self, keys: &[&str], now: DateTime<Utc>) -> StoreResult<Option<DateTime<Utc>>> {
+        let list = (2..keys.len() + 2).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+        let mut query = sqlx::query(AssertSqlSafe(format!(
+            "SELECT MAX(locked_until) AS locked_until FROM rate_limits WHERE locked_until > $1 AND key IN ({list})"
+        )))
+        .bind(to_millis(now));
+        for key in keys {
+            query = query.bind(*key);
+        }
+        let row = query.fetch_one(&self.pool).await?;
+        Ok(row.try_get::<Option<i64>, _>("locked_until")?.map(from_millis))
     }
 
     /// Counts one failure, atomically, starting a new window when the last one is over.

@@ -76,6 +76,15 @@ async fn one_client_address_is_limited_before_its_hundredth_failure() {
         StatusCode::UNAUTHORIZED,
         "other clients are unaffected"
     );
+    // An account locked on its own (five failures from elsewhere, one second): asked for
+    // from the locked address, the answer waits for the later of the two locks.
+    for _ in 0..5 {
+        from("198.51.100.2", 500).await.unwrap();
+    }
+    let r = crate::helpers::read(from("198.51.100.3", 500).await.unwrap()).await;
+    assert_eq!(r.body["retry_after"], 1, "the account's own lock: {}", r.text);
+    let r = crate::helpers::read(from("203.0.113.7", 500).await.unwrap()).await;
+    assert!(r.body["retry_after"].as_u64().unwrap() > 800, "the address's lock, the later one: {}", r.text);
 }
 
 #[tokio::test]

@@ -32,7 +32,8 @@ pub(super) trait Lookup: Clone + Send + 'static {
     fn decode<R: Columns>(row: &R) -> StoreResult<Self>;
 }
 
-/// Where a worker's queries go: PostgreSQL through the pool, SQLite in-line.
+/// Where a worker's queries go: a SQLite file's in-line reader, else the pool (PostgreSQL,
+/// or an in-memory SQLite database, which no second connection could see).
 pub(super) enum Source {
     Pool(AnyPool),
     Sqlite(SqliteReader),

@@ -7,7 +7,7 @@
 //! page cache takes microseconds, so here it runs where it is asked, like any other short
 //! computation on the runtime.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
@@ -20,8 +20,9 @@ use super::columns::NamedRow;
 /// runtime thread.
 const BUSY_TIMEOUT: Duration = Duration::from_millis(250);
 
-/// Statements kept prepared: the padded batch sizes of each lookup (see `batch`).
-const PREPARED: usize = 32;
+/// Statements kept prepared: a reader serves one lookup, whose batches come in eight
+/// padded sizes (see `batch`).
+const PREPARED: usize = 8;
 
 pub(super) struct SqliteReader {
     path: PathBuf,
@@ -72,7 +73,7 @@ impl SqliteReader {
     }
 }
 
-fn open(path: &PathBuf) -> StoreResult<Connection> {
+fn open(path: &Path) -> StoreResult<Connection> {
     // Read-write, not read-only: a read-only connection cannot open a WAL database whose
     // `-shm` file is gone (removed when the last writer closed). `query_only` keeps it a reader.
     let connection =

@@ -83,3 +83,57 @@ fn open(path: &Path) -> StoreResult<Connection> {
     connection.set_prepared_statement_cache_capacity(PREPARED);
     Ok(connection)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::store::columns::Columns;
+
+    const SQL: &str = "SELECT key AS batch_key, value FROM kv WHERE key IN ($1, $2)";
+
+    fn keys(k: &[&str]) -> Vec<String> {
+        k.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    fn values(reader: &mut SqliteReader, k: &[&str]) -> Vec<(String, i64)> {
+        reader.fetch(SQL, &keys(k), |row| Ok((row.text("batch_key")?, row.int("value")?))).unwrap()
+    }
+
+    #[test]
+    fn sees_each_write_of_another_connection_at_its_next_query_and_never_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let writer = Connection::open(&path).unwrap();
+        writer
+            .execute_batch(
+                "PRAGMA journal_mode = WAL; CREATE TABLE kv (key TEXT PRIMARY KEY, value BIGINT);
+                 INSERT INTO kv VALUES ('a', 1), ('b', 2);",
+            )
+            .unwrap();
+        let mut reader = SqliteReader::new(path);
+        assert_eq!(values(&mut reader, &["a", "b"]), [("a".to_owned(), 1), ("b".to_owned(), 2)]);
+
+        // The statement stays prepared between queries; it must not keep a stale snapshot.
+        writer.execute_batch("DELETE FROM kv WHERE key = 'a'; UPDATE kv SET value = 3 WHERE key = 'b';").unwrap();
+        assert_eq!(values(&mut reader, &["a", "b"]), [("b".to_owned(), 3)]);
+
+        let refused = reader.fetch("DELETE FROM kv WHERE key IN ($1, $2)", &keys(&["b", "b"]), |_| Ok(()));
+        assert!(refused.is_err(), "the reader is query_only");
+        assert_eq!(values(&mut reader, &["b", "b"]), [("b".to_owned(), 3)], "and opens again after an error");
+    }
+
+    #[test]
+    fn an_unknown_column_is_an_error_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch("CREATE TABLE kv (key TEXT, value BIGINT); INSERT INTO kv VALUES ('a', 1);")
+            .unwrap();
+        let mut reader = SqliteReader::new(path);
+        let got = reader.fetch(SQL, &keys(&["a", "a"]), |row| row.int("missing"));
+        assert!(matches!(got, Err(crate::store::StoreError::Sqlite(rusqlite::Error::InvalidColumnName(_)))), "{got:?}");
+    }
+}

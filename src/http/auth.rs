@@ -127,7 +127,7 @@ impl From<LoginOutcome> for LoginResponse {
     (status = 400, body = ErrorBody),
     (status = 401, description = "`invalid_credentials`", body = ErrorBody),
     (status = 429, description = "`rate_limited` with `retry_after`: progressive delays after 5 failures per account \
-(1 s, 3 s, 5 s, 10 s, 30 s, 60 s, then 5 min, over a 15-minute window), and at most 99 failures per client address in 15 minutes", body = ErrorBody),
+(1 s, 3 s, 5 s, 10 s, 30 s, 60 s, then 5 min, over a 15-minute window), and at most 99 failures per client address in 15 minutes; when both are locked, `retry_after` is the wait until the later lock ends", body = ErrorBody),
     (status = 503, description = "`overloaded`: too many sign-ins queued", body = ErrorBody),
 ))]
 async fn login(

@@ -1,10 +1,11 @@
+use chrono::{DateTime, Utc};
+
 use super::batch::Lookup;
 use super::columns::Columns;
 use super::two_factor::FACTOR_COLUMNS;
 use super::users::{ACCOUNT_COLUMNS, AccountSummary};
 use super::{Store, StoreResult, from_millis, new_id, to_millis};
 use crate::domain::token::TokenHash;
-use chrono::{DateTime, Utc};
 
 #[derive(Debug, Clone)]
 pub struct ApiTokenRecord {

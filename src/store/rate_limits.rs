@@ -6,6 +6,9 @@ use super::{Store, StoreResult, from_millis, to_millis};
 impl Store {
     /// The latest lock still running on any of `keys`: one query for a sign-in's two.
     pub async fn locked_until(&self, keys: &[&str], now: DateTime<Utc>) -> StoreResult<Option<DateTime<Utc>>> {
+        if keys.is_empty() {
+            return Ok(None);
+        }
         let list = (2..keys.len() + 2).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
         let mut query = sqlx::query(AssertSqlSafe(format!(
             "SELECT MAX(locked_until) AS locked_until FROM rate_limits WHERE locked_until > $1 AND key IN ({list})"

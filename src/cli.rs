@@ -58,6 +58,14 @@ enum WorkspaceCommand {
         #[arg(long, default_value = "free", value_parser = ["free", "team"])]
         plan: String,
     },
+    /// Id, name, plan and owner of each workspace
+    List,
+    /// Change a workspace's plan (the API cannot)
+    SetPlan {
+        workspace_id: String,
+        #[arg(value_parser = ["free", "team"])]
+        plan: String,
+    },
 }
 
 #[derive(Debug, Args, Default)]
@@ -101,6 +109,9 @@ struct ServeArgs {
     /// Database connections per instance (default 8 on SQLite, 16 on PostgreSQL)
     #[arg(long, env = "LATCHKEY_DB_POOL_SIZE")]
     db_pool_size: Option<u32>,
+    /// The plan of workspaces made through the API (default free)
+    #[arg(long, env = "LATCHKEY_DEFAULT_WORKSPACE_PLAN", value_parser = ["free", "team"])]
+    default_workspace_plan: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -141,6 +152,7 @@ impl Cli {
             api_token_default_days: serve.api_token_default_days,
             api_token_max_days: serve.api_token_max_days,
             db_pool_size: serve.db_pool_size,
+            default_workspace_plan: serve.default_workspace_plan.clone(),
             // Only from the environment: a flag would show in `ps`.
             secret_key: std::env::var("LATCHKEY_SECRET_KEY").ok().filter(|k| !k.is_empty()).map(Into::into),
         };
@@ -169,6 +181,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 UserCommand::List => user_list(&state).await,
                 UserCommand::Reset2fa { email } => user_reset_2fa(&state, &email).await,
             }
+        }
+        Command::Workspace(WorkspaceCommand::List) => {
+            let state = server::build_state(config, Clock::default()).await?;
+            let all = service::workspaces::list_all(&state).await.map_err(describe)?;
+            println!("{:<34} {:<30} {:<6} OWNER", "ID", "NAME", "PLAN");
+            for (w, owner) in all {
+                println!("{:<34} {:<30} {:<6} {}", w.id, w.name, w.plan.as_str(), owner.as_deref().unwrap_or("-"));
+            }
+            Ok(())
+        }
+        Command::Workspace(WorkspaceCommand::SetPlan { workspace_id, plan }) => {
+            let state = server::build_state(config, Clock::default()).await?;
+            let plan = Plan::parse(&plan).ok_or_else(|| anyhow::anyhow!("plan must be free or team"))?;
+            service::workspaces::set_plan(&state, &workspace_id, plan).await.map_err(describe)?;
+            println!("workspace {workspace_id} is on the {} plan", plan.as_str());
+            Ok(())
         }
         Command::Workspace(WorkspaceCommand::Add { name, owner, plan }) => {
             let state = server::build_state(config, Clock::default()).await?;

@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use crate::domain::oauth::ProviderId;
 use crate::domain::session_policy::SessionPolicy;
+use crate::domain::workspace::Plan;
 
 /// The settings of CONTRACT §1 with their defaults.
 #[derive(Debug, Clone)]
@@ -24,6 +25,8 @@ pub struct Settings {
     /// Lifetime of an API token created without `expires_in_days`, and the longest allowed.
     pub api_token_default_days: u32,
     pub api_token_max_days: u32,
+    /// The plan of a workspace made through the API; only the operator changes it.
+    pub default_workspace_plan: Plan,
 }
 
 impl Default for Settings {
@@ -37,6 +40,7 @@ impl Default for Settings {
             totp_issuer: "Latchkey".into(),
             api_token_default_days: 90,
             api_token_max_days: 365,
+            default_workspace_plan: Plan::Free,
         }
     }
 }
@@ -168,6 +172,7 @@ pub struct FileConfig {
     pub api_token_default_days: Option<u32>,
     pub api_token_max_days: Option<u32>,
     pub db_pool_size: Option<u32>,
+    pub default_workspace_plan: Option<String>,
     pub oauth: Option<OAuthSection>,
 }
 
@@ -200,6 +205,7 @@ pub struct Overrides {
     pub api_token_default_days: Option<u32>,
     pub api_token_max_days: Option<u32>,
     pub db_pool_size: Option<u32>,
+    pub default_workspace_plan: Option<String>,
     pub secret_key: Option<SecretString>,
 }
 
@@ -231,6 +237,10 @@ pub fn resolve(o: Overrides, f: FileConfig) -> anyhow::Result<Config> {
 
     let s = &mut c.settings;
     s.signup_open = o.signup.or(f.signup).unwrap_or(s.signup_open);
+    if let Some(plan) = o.default_workspace_plan.or(f.default_workspace_plan) {
+        s.default_workspace_plan =
+            Plan::parse(&plan).ok_or_else(|| anyhow::anyhow!("default_workspace_plan must be free or team"))?;
+    }
     s.trusted_device_days =
         positive("trusted_device_days", o.trusted_device_days.or(f.trusted_device_days), s.trusted_device_days)?;
     let reauth = positive("reauth_minutes", o.reauth_minutes.or(f.reauth_minutes), 10)?;

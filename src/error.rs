@@ -45,6 +45,10 @@ pub enum Error {
     AlreadyMember,
     #[error("security keys are available on team plans")]
     PlanRequired,
+    #[error("workspaces are created on the server's default plan; the operator changes plans")]
+    PlanNotAllowed,
+    #[error("this account already has as many as it may: {0}")]
+    TooMany(&'static str),
     #[error("API tokens cannot manage the account's credentials; sign in to do this")]
     SessionRequired,
     #[error("that ceremony is unknown, expired or already finished; start again")]
@@ -59,6 +63,8 @@ pub enum Error {
     CsrfFailed,
     #[error("this is the account's only way to sign in; set a password or link another provider first")]
     LastSignInMethod,
+    #[error("this provider is already linked to your account")]
+    ProviderAlreadyLinked,
     #[error("{0}")]
     OAuth(#[from] crate::domain::oauth::Failure),
     #[error("too many attempts; try again later")]

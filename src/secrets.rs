@@ -30,16 +30,21 @@ pub struct Secrets {
 pub struct OpenError;
 
 impl Secrets {
-    pub fn from_master_key(master: &[u8; 32]) -> Self {
+    /// Derives the keys; an error (which HKDF gives only past 255 × 32 bytes) stops
+    /// start-up rather than leave a key at zero.
+    pub fn from_master_key(master: &[u8; 32]) -> anyhow::Result<Self> {
         let hk = Hkdf::<Sha256>::new(Some(b"latchkey"), master);
-        let mut enc = [0u8; 32];
-        let mut mac = [0u8; 32];
-        // Expanding 32 bytes from SHA-256 HKDF cannot fail (the limit is 255 * 32).
-        let _ = hk.expand(b"totp-secret-encryption v1", &mut enc);
-        let _ = hk.expand(b"backup-code-mac v1", &mut mac);
-        let mut csrf = [0u8; 32];
-        let _ = hk.expand(b"csrf-token v1", &mut csrf);
-        Self { cipher: XChaCha20Poly1305::new(&Key::from(enc)), code_mac_key: mac, csrf_key: csrf }
+        let derive = |info: &[u8]| -> anyhow::Result<[u8; 32]> {
+            let mut key = [0u8; 32];
+            hk.expand(info, &mut key).map_err(|e| anyhow::anyhow!("key derivation failed: {e}"))?;
+            Ok(key)
+        };
+        let enc = derive(b"totp-secret-encryption v1")?;
+        Ok(Self {
+            cipher: XChaCha20Poly1305::new(&Key::from(enc)),
+            code_mac_key: derive(b"backup-code-mac v1")?,
+            csrf_key: derive(b"csrf-token v1")?,
+        })
     }
 
     /// The key from the environment, else from the data dir (made on first use).
@@ -48,7 +53,7 @@ impl Secrets {
             Some(text) => parse_key(text).map_err(|e| anyhow::anyhow!("LATCHKEY_SECRET_KEY {e}"))?,
             None => key_from_file(&data_dir.join(KEY_FILE))?,
         };
-        Ok(Self::from_master_key(&master))
+        Self::from_master_key(&master)
     }
 
     /// Encrypts `plaintext` for one row; `context` (the account id) must match on opening.
@@ -87,15 +92,16 @@ impl Secrets {
 
     pub fn csrf_token_matches(&self, session_id: &str, presented: &str) -> bool {
         use subtle::ConstantTimeEq;
-        bool::from(self.csrf_token(session_id).as_bytes().ct_eq(presented.as_bytes()))
+        !presented.is_empty() && bool::from(self.csrf_token(session_id).as_bytes().ct_eq(presented.as_bytes()))
     }
 }
 
 fn mac_hex(key: &[u8; 32], parts: &[&[u8]]) -> String {
-    // HMAC takes keys of any length, so this cannot fail.
-    let Ok(mut mac) = <Hmac<Sha256> as Mac>::new_from_slice(key) else {
-        return String::new();
-    };
+    // HMAC takes keys of any length, so this cannot fail; if it ever did, the request
+    // fails (a panic is a 500) rather than hand out an empty token or MAC that would
+    // match another empty one.
+    #[allow(clippy::expect_used)]
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC accepts keys of any length");
     for p in parts {
         mac.update(p);
     }
@@ -143,8 +149,8 @@ mod tests {
 
     #[test]
     fn sealed_values_open_only_with_the_same_key_and_context() {
-        let a = Secrets::from_master_key(&[1; 32]);
-        let b = Secrets::from_master_key(&[2; 32]);
+        let a = Secrets::from_master_key(&[1; 32]).unwrap();
+        let b = Secrets::from_master_key(&[2; 32]).unwrap();
         let sealed = a.seal(b"totp secret", "user-1").unwrap();
         assert_eq!(a.open(&sealed, "user-1").unwrap(), b"totp secret");
         assert!(a.open(&sealed, "user-2").is_err(), "bound to its account");
@@ -155,8 +161,8 @@ mod tests {
 
     #[test]
     fn code_hashes_depend_on_key_account_and_code() {
-        let a = Secrets::from_master_key(&[1; 32]);
-        let b = Secrets::from_master_key(&[2; 32]);
+        let a = Secrets::from_master_key(&[1; 32]).unwrap();
+        let b = Secrets::from_master_key(&[2; 32]).unwrap();
         let h = a.code_hash("u1", "abcdefghjk");
         assert_eq!(h, a.code_hash("u1", "abcdefghjk"));
         assert_ne!(h, a.code_hash("u2", "abcdefghjk"));
@@ -166,12 +172,12 @@ mod tests {
 
     #[test]
     fn csrf_tokens_are_per_session_and_checked() {
-        let a = Secrets::from_master_key(&[1; 32]);
+        let a = Secrets::from_master_key(&[1; 32]).unwrap();
         let t = a.csrf_token("s1");
         assert!(a.csrf_token_matches("s1", &t));
         assert!(!a.csrf_token_matches("s2", &t));
         assert!(!a.csrf_token_matches("s1", ""));
-        assert!(!Secrets::from_master_key(&[2; 32]).csrf_token_matches("s1", &t));
+        assert!(!Secrets::from_master_key(&[2; 32]).unwrap().csrf_token_matches("s1", &t));
     }
 
     #[test]

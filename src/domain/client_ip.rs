@@ -31,6 +31,19 @@ pub fn resolve(peer: IpAddr, forwarded_for: Option<&str>, trusted: &[IpNet]) -> 
     client
 }
 
+/// The client as per-address limits count it: an IPv4 address, or an IPv6 address's
+/// /64, since one subscriber is routinely given a whole /64 and could otherwise take a
+/// fresh address for every guess.
+pub fn limit_key(ip: IpAddr) -> String {
+    match canonical(ip) {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => {
+            let net = ipnet::Ipv6Net::new(v6, 64).map(|n| n.trunc());
+            net.map_or_else(|_| v6.to_string(), |n| n.to_string())
+        }
+    }
+}
+
 /// `::ffff:203.0.113.9` is the IPv4 client it wraps.
 pub fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
@@ -45,6 +58,15 @@ mod tests {
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn ipv6_clients_are_limited_per_64() {
+        assert_eq!(limit_key(ip("2001:db8:1:2:aaaa::1")), "2001:db8:1:2::/64");
+        assert_eq!(limit_key(ip("2001:db8:1:2:ffff::9")), limit_key(ip("2001:db8:1:2::5")));
+        assert_ne!(limit_key(ip("2001:db8:1:3::1")), limit_key(ip("2001:db8:1:2::1")));
+        assert_eq!(limit_key(ip("203.0.113.9")), "203.0.113.9");
+        assert_eq!(limit_key(ip("::ffff:203.0.113.9")), "203.0.113.9");
     }
 
     fn nets(list: &[&str]) -> Vec<IpNet> {

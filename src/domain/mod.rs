@@ -5,6 +5,7 @@ pub mod backup_codes;
 pub mod client_ip;
 pub mod device;
 pub mod email;
+pub mod limits;
 pub mod location;
 pub mod oauth;
 pub mod password;

@@ -19,23 +19,54 @@ impl Policy {
         }
     }
 
+    /// The count from which each further failure (or event) locks the key.
+    pub fn threshold(self) -> u32 {
+        match self {
+            Self::Progressive { free, .. } => free,
+            Self::Window { max, .. } => max,
+        }
+    }
+
     /// The lock after the `failures`-th failure of a window that began `elapsed` ago.
     pub fn lock_after(self, failures: u32, elapsed: Duration) -> Option<Duration> {
         match self {
             Self::Progressive { free, .. } => {
                 let over = failures.checked_sub(free)?;
-                const DELAYS: [i64; 6] = [1, 3, 5, 10, 30, 60];
-                Some(Duration::seconds(DELAYS.get(over as usize).copied().unwrap_or(300)))
+                Some(Duration::seconds(PROGRESSIVE_DELAYS.get(over as usize).copied().unwrap_or(PROGRESSIVE_CAP)))
             }
             Self::Window { max, window } => (failures >= max).then(|| window - elapsed),
         }
     }
+
+    /// What a reserved attempt that turned out right gives back: a right password ends a
+    /// progressive lockout's count, while an address's window only gets its one attempt back.
+    pub fn on_success(self) -> Forgive {
+        match self {
+            Self::Progressive { .. } => Forgive::All,
+            Self::Window { .. } => Forgive::One,
+        }
+    }
 }
+
+/// See [`Policy::on_success`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Forgive {
+    All,
+    One,
+}
+
+/// Seconds locked after the `free`-th, `free + 1`-th, ... failure of a progressive policy.
+pub const PROGRESSIVE_DELAYS: [i64; 6] = [1, 3, 5, 10, 30, 60];
+/// ...and after every later one.
+pub const PROGRESSIVE_CAP: i64 = 300;
 
 /// Failed sign-ins per account (and per unknown email alike, so a lock reveals nothing).
 pub const ACCOUNT: Policy = Policy::Progressive { free: 5, window: Duration::minutes(15) };
 /// Failed sign-ins per client address: 429 before the 100th within 15 minutes.
 pub const CLIENT: Policy = Policy::Window { max: 99, window: Duration::minutes(15) };
+/// Login-history rows for attempts refused by a lock, per account: one a window, so a
+/// flood of refused requests (which cost the attacker nothing) cannot flood the history.
+pub const REFUSAL_RECORDS: Policy = Policy::Window { max: 1, window: Duration::minutes(15) };
 /// Sign-ups per client address.
 pub const SIGNUP: Policy = Policy::Window { max: 300, window: Duration::minutes(15) };
 /// Provider sign-ins started per client address (each leaves a pending row until it expires).
@@ -53,6 +84,13 @@ mod tests {
         }
         let delays: Vec<i64> = (5..13).map(|n| p.lock_after(n, Duration::zero()).unwrap().num_seconds()).collect();
         assert_eq!(delays, [1, 3, 5, 10, 30, 60, 300, 300]);
+    }
+
+    #[test]
+    fn a_right_password_forgives_a_lockout_but_an_address_only_its_one_attempt() {
+        assert_eq!(ACCOUNT.on_success(), Forgive::All);
+        assert_eq!(CLIENT.on_success(), Forgive::One);
+        assert_eq!((ACCOUNT.threshold(), CLIENT.threshold()), (5, 99));
     }
 
     #[test]

@@ -65,6 +65,7 @@ impl From<ApiTokenRecord> for TokenView {
     (status = 201, body = CreatedToken),
     (status = 400, body = ErrorBody),
     (status = 403, description = "`reauth_required` or `session_required`", body = ErrorBody),
+    (status = 409, description = "`limit_reached`: 50 tokens per account", body = ErrorBody),
 ))]
 async fn create(
     State(state): State<AppState>,

@@ -127,7 +127,9 @@ impl From<LoginOutcome> for LoginResponse {
     (status = 400, body = ErrorBody),
     (status = 401, description = "`invalid_credentials`", body = ErrorBody),
     (status = 429, description = "`rate_limited` with `retry_after`: progressive delays after 5 failures per account \
-(1 s, 3 s, 5 s, 10 s, 30 s, 60 s, then 5 min, over a 15-minute window), and at most 99 failures per client address in 15 minutes; when both are locked, `retry_after` is the wait until the later lock ends", body = ErrorBody),
+(1 s, 3 s, 5 s, 10 s, 30 s, 60 s, then 5 min, over a 15-minute window), and at most 99 failures per client address (an IPv6 address by its /64) in 15 minutes; when both are locked, `retry_after` is the wait until the later lock ends. \
+Each attempt is counted before the password is checked (and given back when it is right), so parallel requests get no more checks than sequential ones; \
+refused attempts write at most one `rate_limited` history row per account in 15 minutes", body = ErrorBody),
     (status = 503, description = "`overloaded`: too many sign-ins queued", body = ErrorBody),
 ))]
 async fn login(
@@ -141,7 +143,9 @@ async fn login(
         email: body.email,
         password: Password::new(body.password),
         remember_device: body.remember_device,
-        trusted_device_token: body.trusted_device_token.or_else(|| cookie(&headers, TRUSTED_COOKIE).map(str::to_owned)),
+        trusted_device_token: body
+            .trusted_device_token
+            .or_else(|| cookie(&headers, TRUSTED_COOKIE.name(state.config.is_https())).map(str::to_owned)),
         device_kind,
         device_name,
     };
@@ -175,7 +179,7 @@ pub struct MfaBody {
     (status = 200, body = LoginResponse),
     (status = 400, body = ErrorBody),
     (status = 401, description = "`invalid_code` or `mfa_token_expired`", body = ErrorBody),
-    (status = 429, description = "`rate_limited` after repeated wrong codes for the account", body = ErrorBody),
+    (status = 429, description = "`rate_limited` after repeated wrong codes for the account; each code is counted (against the `mfa_token` and the account) before it is checked, so parallel guesses get no more than 5 answers per `mfa_token`", body = ErrorBody),
 ))]
 async fn mfa(
     State(state): State<AppState>,

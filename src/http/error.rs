@@ -44,6 +44,8 @@ impl Error {
             Self::Enable2faFirst => (StatusCode::CONFLICT, "enable_2fa_first"),
             Self::AlreadyMember => (StatusCode::CONFLICT, "already_member"),
             Self::PlanRequired => (StatusCode::FORBIDDEN, "plan_required"),
+            Self::PlanNotAllowed => (StatusCode::FORBIDDEN, "plan_not_allowed"),
+            Self::TooMany(_) => (StatusCode::CONFLICT, "limit_reached"),
             Self::SessionRequired => (StatusCode::FORBIDDEN, "session_required"),
             Self::CeremonyExpired => (StatusCode::BAD_REQUEST, "challenge_expired"),
             Self::InvalidCredential => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_credential"),
@@ -51,6 +53,7 @@ impl Error {
             Self::ReauthRequired => (StatusCode::FORBIDDEN, "reauth_required"),
             Self::CsrfFailed => (StatusCode::FORBIDDEN, "csrf_failed"),
             Self::LastSignInMethod => (StatusCode::CONFLICT, "last_sign_in_method"),
+            Self::ProviderAlreadyLinked => (StatusCode::CONFLICT, "provider_already_linked"),
             Self::OAuth(f) => {
                 use crate::domain::oauth::Failure;
                 match f {

@@ -18,8 +18,23 @@ use crate::state::AppState;
 
 use super::error::plain;
 
-pub const SESSION_COOKIE: &str = "latchkey_session";
-pub const TRUSTED_COOKIE: &str = "latchkey_trusted";
+pub const SESSION_COOKIE: CookieName = CookieName { plain: "latchkey_session", host_only: "__Host-latchkey_session" };
+pub const TRUSTED_COOKIE: CookieName = CookieName { plain: "latchkey_trusted", host_only: "__Host-latchkey_trusted" };
+
+/// A cookie's name: on an https public URL it takes the `__Host-` prefix, which browsers
+/// accept only from a secure origin, with `Path=/` and no `Domain`, so neither a sibling
+/// subdomain nor a plain-http page can plant or overwrite it.
+#[derive(Debug, Clone, Copy)]
+pub struct CookieName {
+    plain: &'static str,
+    host_only: &'static str,
+}
+
+impl CookieName {
+    pub fn name(self, https: bool) -> &'static str {
+        if https { self.host_only } else { self.plain }
+    }
+}
 
 /// A JSON body; malformed JSON or a wrong field type is 400 `invalid_request`.
 pub struct ApiJson<T>(pub T);
@@ -89,8 +104,10 @@ impl FromRequestParts<AppState> for Client {
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0.ip())
             .ok_or_else(|| Error::internal(anyhow::anyhow!("server started without connect info")))?;
-        let forwarded = header_str(&parts.headers, "x-forwarded-for");
-        let ip = client_ip::resolve(peer, forwarded, &state.config.trusted_proxies);
+        // Every X-Forwarded-For line, in order: a proxy may append its own line rather
+        // than extend the client's, and reading only the first would believe the client.
+        let forwarded = forwarded_for(&parts.headers);
+        let ip = client_ip::resolve(peer, forwarded.as_deref(), &state.config.trusted_proxies);
         let user_agent =
             header_str(&parts.headers, header::USER_AGENT.as_str()).map(|ua| ua.chars().take(512).collect());
         Ok(Self(ClientContext { ip, user_agent, location: state.geo.locate(ip) }))
@@ -107,7 +124,10 @@ impl FromRequestParts<AppState> for Auth {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let (raw, by_cookie) = match bearer(&parts.headers) {
             Some(t) => (t, false),
-            None => (cookie(&parts.headers, SESSION_COOKIE).ok_or(Error::Unauthenticated)?, true),
+            None => (
+                cookie(&parts.headers, SESSION_COOKIE.name(state.config.is_https())).ok_or(Error::Unauthenticated)?,
+                true,
+            ),
         };
         let token = SecretToken::parse(raw).ok_or(Error::Unauthenticated)?;
         if by_cookie && !is_safe(&parts.method) && !same_origin(&parts.headers, &state.config.public_url) {
@@ -132,6 +152,13 @@ impl FromRequestParts<AppState> for SessionAuth {
         }
         Ok(Self(caller))
     }
+}
+
+/// All `X-Forwarded-For` lines joined as one list; `None` without any (or with one
+/// that is not text, which cannot be trusted).
+fn forwarded_for(headers: &HeaderMap) -> Option<String> {
+    let lines: Option<Vec<&str>> = headers.get_all("x-forwarded-for").iter().map(|v| v.to_str().ok()).collect();
+    lines.filter(|l| !l.is_empty()).map(|l| l.join(","))
 }
 
 fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -191,8 +218,17 @@ mod tests {
     fn cookies_are_found_by_name() {
         let mut h = HeaderMap::new();
         h.insert(header::COOKIE, "a=1; latchkey_session=tok; b=2".parse().unwrap());
-        assert_eq!(cookie(&h, SESSION_COOKIE), Some("tok"));
+        assert_eq!(cookie(&h, SESSION_COOKIE.name(false)), Some("tok"));
         assert_eq!(cookie(&h, "missing"), None);
+    }
+
+    #[test]
+    fn every_forwarded_for_line_is_read_in_order() {
+        let mut h = HeaderMap::new();
+        assert_eq!(forwarded_for(&h), None);
+        h.append("x-forwarded-for", "1.1.1.1".parse().unwrap());
+        h.append("x-forwarded-for", "203.0.113.9, 10.0.0.2".parse().unwrap());
+        assert_eq!(forwarded_for(&h).as_deref(), Some("1.1.1.1,203.0.113.9, 10.0.0.2"));
     }
 
     #[test]

@@ -107,6 +107,16 @@ fn download(content_type: &'static str, filename: &str, body: Vec<u8>) -> Respon
         .into_response()
 }
 
+/// A cell that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR first)
+/// gets a leading `'`, as OWASP advises for CSV injection: a user agent is anyone's to write.
+fn spreadsheet_safe(cell: &str) -> std::borrow::Cow<'_, str> {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        std::borrow::Cow::Owned(format!("'{cell}"))
+    } else {
+        std::borrow::Cow::Borrowed(cell)
+    }
+}
+
 fn to_csv(rows: &[LoginView]) -> Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let header = [
@@ -128,11 +138,11 @@ fn to_csv(rows: &[LoginView]) -> Result<Vec<u8>> {
             r.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true).as_str(),
             if r.success { "true" } else { "false" },
             &r.ip,
-            r.user_agent.as_deref().unwrap_or(""),
+            &spreadsheet_safe(r.user_agent.as_deref().unwrap_or("")),
             r.device_kind.as_str(),
-            &r.location.label,
+            &spreadsheet_safe(&r.location.label),
             r.location.country.as_deref().unwrap_or(""),
-            r.location.city.as_deref().unwrap_or(""),
+            &spreadsheet_safe(r.location.city.as_deref().unwrap_or("")),
             if r.mfa_challenged { "true" } else { "false" },
             &r.method,
             r.failure.as_deref().unwrap_or(""),
@@ -140,4 +150,17 @@ fn to_csv(rows: &[LoginView]) -> Result<Vec<u8>> {
         .map_err(Error::internal)?;
     }
     w.into_inner().map_err(|e| Error::internal(anyhow::anyhow!("csv: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::spreadsheet_safe;
+
+    #[test]
+    fn formula_cells_are_neutralised() {
+        for bad in ["=HYPERLINK(\"x\")", "+1", "-2+3", "@SUM(A1)", "\tx", "\rx"] {
+            assert_eq!(spreadsheet_safe(bad), format!("'{bad}"));
+        }
+        assert_eq!(spreadsheet_safe("Mozilla/5.0"), "Mozilla/5.0");
+    }
 }

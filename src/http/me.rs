@@ -31,6 +31,10 @@ pub struct TwoFactorSummary {
 pub struct MeResponse {
     id: String,
     email: String,
+    /// True once the address is shown to be the holder's: made or linked through a
+    /// provider that verified it. Until then, the address's owner signing in through
+    /// such a provider takes the account over (see the provider sign-in).
+    email_verified: bool,
     /// False for accounts made through OAuth that never set a password.
     has_password: bool,
     two_factor: TwoFactorSummary,
@@ -47,6 +51,7 @@ async fn me(Auth(caller): Auth) -> axum::Json<MeResponse> {
     axum::Json(MeResponse {
         id: caller.user_id,
         email: account.email,
+        email_verified: account.email_verified,
         has_password: account.has_password,
         two_factor: TwoFactorSummary {
             enabled: account.factors.enabled(),

@@ -72,12 +72,41 @@ impl Metrics {
 /// Counts and times every request by its route template (never the raw path, whose ids
 /// would make unbounded label sets).
 pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let route = req.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str()).to_owned();
-    let method = req.method().to_string();
+    // An unmatched path is `other`, as is an unknown method: an unauthenticated client
+    // must not be able to mint label sets (memory) at will.
+    let route = req.extensions().get::<MatchedPath>().map_or("other", |p| p.as_str()).to_owned();
+    let method = method_label(req.method()).to_owned();
     let started = Instant::now();
     let response = next.run(req).await;
     let status = response.status().as_u16();
     state.metrics.requests.get_or_create(&RequestLabels { method, route: route.clone(), status }).inc();
     state.metrics.latency.get_or_create(&RouteLabels { route }).observe(started.elapsed().as_secs_f64());
     response
+}
+
+/// The standard methods by name; anything else a client makes up is `other`.
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn made_up_methods_share_one_label() {
+        assert_eq!(method_label(&axum::http::Method::GET), "GET");
+        let odd = axum::http::Method::from_bytes(b"BREW").unwrap();
+        assert_eq!(method_label(&odd), "other");
+    }
 }

@@ -8,6 +8,7 @@ mod history;
 mod linked_providers;
 mod me;
 pub mod metrics;
+mod nul_guard;
 mod openapi;
 mod ops;
 mod security_events;
@@ -27,7 +28,7 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::state::AppState;
 
 /// Bodies are small JSON documents; anything bigger is refused before it is read.
-const MAX_BODY_BYTES: usize = 64 * 1024;
+pub(crate) const MAX_BODY_BYTES: usize = 64 * 1024;
 
 pub fn app(state: AppState) -> Router {
     let https = state.config.is_https();
@@ -41,6 +42,7 @@ pub fn app(state: AppState) -> Router {
         .method_not_allowed_fallback(|| async {
             error::plain(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this route does not answer that method")
         })
+        .layer(axum::middleware::from_fn(nul_guard::refuse_nul))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(security_headers::layer(https))

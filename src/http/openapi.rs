@@ -11,8 +11,14 @@ use utoipa::{Modify, OpenApi};
 trusted devices and workspace-enforced 2FA.\n\n\
 Errors are `{\"error\": \"<snake_case_code>\", \"message\": \"...\"}` with a non-2xx status. \
 Malformed JSON or a wrong field type is 400 `invalid_request`; a body over 64 KiB is 413 `payload_too_large`; \
-a body without `Content-Type: application/json` is 415 `unsupported_media_type`.\n\n\
-Authenticate with `Authorization: Bearer <token>`, or the browser cookie `latchkey_session`. \
+a body without `Content-Type: application/json` is 415 `unsupported_media_type`; \
+text with a NUL character (U+0000) anywhere (path, query, body) is 400 `invalid_request` on every database.\n\n\
+Authenticate with `Authorization: Bearer <token>`, or the browser cookie `latchkey_session` \
+(`__Host-latchkey_session` when the public URL is https). \
+New factors and credentials (TOTP setup and confirm, security-key registration, API tokens, a first password, \
+linking or unlinking a provider) need a sign-in from the re-auth window, else 403 `reauth_required`. \
+Per account: at most 100 sessions (the oldest is signed out), 20 trusted devices (the oldest is forgotten), \
+50 API tokens and 10 security keys (409 `limit_reached`). \
 Cookie-authenticated writes must come from Latchkey's own origin (`Origin`, or `Sec-Fetch-Site: same-origin`), \
 else 403 `csrf_failed`.\n\n\
 Times are RFC 3339 UTC. A session's `last_activity_at` is written at most once a minute.",

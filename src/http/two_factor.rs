@@ -66,6 +66,7 @@ pub struct TotpSetupResponse {
 /// Nothing changes until `confirm`; a second setup replaces the pending one.
 #[utoipa::path(post, path = "/me/2fa/totp/setup", tag = "two-factor", security(("bearer" = [])), responses(
     (status = 200, body = TotpSetupResponse), (status = 401, body = ErrorBody),
+    (status = 403, description = "`reauth_required`: a new factor needs a sign-in from the re-auth window", body = ErrorBody),
 ))]
 async fn setup_totp(
     State(state): State<AppState>,
@@ -92,6 +93,7 @@ pub struct BackupCodesResponse {
 #[utoipa::path(post, path = "/me/2fa/totp/confirm", tag = "two-factor", security(("bearer" = [])), request_body = CodeBody, responses(
     (status = 200, body = BackupCodesResponse),
     (status = 401, body = ErrorBody),
+    (status = 403, description = "`reauth_required`: checked again at confirmation, so a setup begun in time cannot be confirmed by a session that has gone stale", body = ErrorBody),
     (status = 409, description = "`setup_required`: no pending setup", body = ErrorBody),
     (status = 422, description = "`invalid_code`", body = ErrorBody),
 ))]
@@ -110,7 +112,7 @@ async fn confirm_totp(
     (status = 204),
     (status = 403, description = "`reauth_required`", body = ErrorBody),
     (status = 404, description = "no authenticator app", body = ErrorBody),
-    (status = 409, description = "`last_factor`", body = ErrorBody),
+    (status = 409, description = "`last_factor`: checked under the account's lock, so of two removals racing for the last two factors one is refused; a removal also forgets every trusted device", body = ErrorBody),
 ))]
 async fn delete_totp(
     State(state): State<AppState>,
@@ -130,7 +132,7 @@ pub struct NewBackupCodes {
 #[utoipa::path(post, path = "/me/2fa/backup-codes", tag = "two-factor", security(("bearer" = [])), responses(
     (status = 200, body = NewBackupCodes),
     (status = 403, description = "`reauth_required`", body = ErrorBody),
-    (status = 409, description = "`2fa_not_enabled`", body = ErrorBody),
+    (status = 409, description = "`2fa_not_enabled`; new codes also forget every trusted device", body = ErrorBody),
 ))]
 async fn regenerate_backup_codes(
     State(state): State<AppState>,

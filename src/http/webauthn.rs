@@ -43,7 +43,8 @@ pub struct StartResponse {
 /// on the `team` plan. Keys already registered are excluded.
 #[utoipa::path(post, path = "/me/2fa/webauthn/register/start", tag = "two-factor", security(("bearer" = [])), request_body = StartBody, responses(
     (status = 200, body = StartResponse),
-    (status = 403, description = "`plan_required`", body = ErrorBody),
+    (status = 403, description = "`plan_required`, or `reauth_required` (a new factor needs a recent sign-in)", body = ErrorBody),
+    (status = 409, description = "`limit_reached`: 10 keys per account", body = ErrorBody),
     (status = 503, description = "`webauthn_unavailable`: the public URL names no domain", body = ErrorBody),
 ))]
 async fn register_start(
@@ -76,6 +77,8 @@ pub struct NewKey {
 #[utoipa::path(post, path = "/me/2fa/webauthn/register/finish", tag = "two-factor", security(("bearer" = [])), request_body = FinishBody, responses(
     (status = 201, body = NewKey),
     (status = 400, description = "`challenge_expired` or a malformed credential", body = ErrorBody),
+    (status = 403, description = "`reauth_required`: checked again at the finish", body = ErrorBody),
+    (status = 409, description = "`limit_reached`: 10 keys per account", body = ErrorBody),
     (status = 422, description = "`invalid_credential`: the key's response did not verify", body = ErrorBody),
 ))]
 async fn register_finish(
@@ -120,7 +123,7 @@ async fn list(State(state): State<AppState>, Auth(caller): Auth) -> Result<axum:
     (status = 204),
     (status = 403, description = "`reauth_required`", body = ErrorBody),
     (status = 404, body = ErrorBody),
-    (status = 409, description = "`last_factor`", body = ErrorBody),
+    (status = 409, description = "`last_factor`: checked under the account's lock, so of two removals racing for the last two factors one is refused; a removal also forgets every trusted device", body = ErrorBody),
 ))]
 async fn delete(
     State(state): State<AppState>,

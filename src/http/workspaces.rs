@@ -77,20 +77,23 @@ impl From<WorkspaceRecord> for WorkspaceView {
 #[derive(Deserialize, ToSchema)]
 pub struct CreateWorkspaceBody {
     name: String,
-    /// `free` (default) or `team`.
+    /// Optional, and only the operator's default plan (`free` unless configured):
+    /// any other is 403 `plan_not_allowed`. The operator changes plans with
+    /// `latchkey workspace set-plan`.
     plan: Option<Plan>,
 }
 
 /// Creates a workspace; the caller becomes its owner.
 #[utoipa::path(post, path = "/workspaces", tag = "workspaces", security(("bearer" = [])), request_body = CreateWorkspaceBody, responses(
     (status = 201, body = WorkspaceView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    (status = 403, description = "`plan_not_allowed`: a plan other than the server's default", body = ErrorBody),
 ))]
 async fn create_workspace(
     State(state): State<AppState>,
     Auth(caller): Auth,
     ApiJson(body): ApiJson<CreateWorkspaceBody>,
 ) -> Result<(StatusCode, axum::Json<WorkspaceView>)> {
-    let w = workspaces::create(&state, &caller.user_id, &body.name, body.plan.unwrap_or(Plan::Free)).await?;
+    let w = workspaces::create_for_user(&state, &caller.user_id, &body.name, body.plan).await?;
     Ok((StatusCode::CREATED, axum::Json(w.into())))
 }
 

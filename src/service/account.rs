@@ -22,16 +22,16 @@ pub async fn confirm_password(state: &AppState, user: &UserRecord, presented: Op
         return Ok(());
     };
     let key = format!("password:{}", user.id);
-    rate_limit::check(state, &key).await?;
+    let attempt = rate_limit::reserve_one(state, &key, rate_limit::ACCOUNT).await?;
     let verified = match presented {
         Some(p) => state.hasher.verify(p, Some(existing)).await?,
         None => false,
     };
     if !verified {
-        rate_limit::fail(state, &key, rate_limit::ACCOUNT).await?;
+        attempt.failed();
         return Err(Error::InvalidPassword);
     }
-    rate_limit::clear(state, &key).await
+    attempt.succeeded(state).await
 }
 
 /// Changes the password and signs out every other session of the account.

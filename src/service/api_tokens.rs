@@ -35,7 +35,8 @@ pub async fn create(
     let record = state
         .store
         .create_api_token(&caller.user_id, name, &token.hash(), now, Some(now + Duration::days(days.into())))
-        .await?;
+        .await?
+        .ok_or(Error::TooMany("50 API tokens; delete one first"))?;
     Ok((token, record))
 }
 

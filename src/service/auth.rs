@@ -1,5 +1,6 @@
 //! Sign-up, sign-in, re-authentication and sign-out.
 
+use crate::domain::client_ip;
 use crate::domain::device::{Device, DeviceKind};
 use crate::domain::email::Email;
 use crate::domain::password::{self, Password};
@@ -47,9 +48,9 @@ pub async fn signup(state: &AppState, ctx: &ClientContext, email: &str, password
     if !state.config.settings.signup_open {
         return Err(Error::SignupClosed);
     }
-    let key = format!("signup-ip:{}", ctx.ip);
-    rate_limit::check(state, &key).await?;
-    rate_limit::fail(state, &key, rate_limit::SIGNUP).await?;
+    let key = format!("signup-ip:{}", client_ip::limit_key(ctx.ip));
+    // Every sign-up counts, right or wrong: nothing is given back.
+    rate_limit::reserve_one(state, &key, rate_limit::SIGNUP).await?.failed();
     let email = Email::parse(email).map_err(Error::InvalidRequest)?;
     create_account(state, &email, Some(password)).await
 }
@@ -82,21 +83,25 @@ pub async fn login(state: &AppState, ctx: &ClientContext, input: LoginInput) -> 
     let device = Device::identify(input.device_kind, input.device_name.as_deref(), ctx.user_agent.as_deref());
     // Keyed by the email as typed, known or not, so a lock says nothing about existence.
     let account_key = format!("login:{}", input.email.trim().to_lowercase());
-    let client_key = format!("login-ip:{}", ctx.ip);
-    if let Err(limited) = rate_limit::check_all(state, &[&client_key, &account_key]).await {
-        if let Some(u) = &user {
-            record_attempt(state, ctx, &u.id, &device, PASSWORD, false, Some("rate_limited")).await?;
+    let client_key = format!("login-ip:{}", client_ip::limit_key(ctx.ip));
+    let keys = [(client_key.as_str(), rate_limit::CLIENT), (account_key.as_str(), rate_limit::ACCOUNT)];
+    let attempt = match rate_limit::reserve(state, &keys).await {
+        Ok(attempt) => attempt,
+        Err(limited) => {
+            if let Some(u) = &user {
+                record_refusal(state, ctx, &u.id, &device, PASSWORD, false).await?;
+            }
+            state.metrics.login(false);
+            return Err(limited);
         }
-        state.metrics.login(false);
-        return Err(limited);
-    }
+    };
     let hash = user.as_ref().and_then(|u| u.password_hash.as_deref());
     let verified = state.hasher.verify(&input.password, hash).await?;
 
     if !verified {
         state.metrics.login(false);
-        rate_limit::fail(state, &client_key, rate_limit::CLIENT).await?;
-        let locked = rate_limit::fail(state, &account_key, rate_limit::ACCOUNT).await?;
+        let locked = attempt.locked(&account_key);
+        attempt.failed();
         if let Some(u) = &user {
             record_attempt(state, ctx, &u.id, &device, PASSWORD, false, Some("invalid_password")).await?;
             if locked {
@@ -110,7 +115,7 @@ pub async fn login(state: &AppState, ctx: &ClientContext, input: LoginInput) -> 
         return Err(Error::InvalidCredentials);
     };
     state.metrics.login(true);
-    rate_limit::clear(state, &account_key).await?;
+    attempt.succeeded(state).await?;
 
     let first = FirstFactor {
         method: PASSWORD,
@@ -237,6 +242,27 @@ pub async fn record_attempt(
     Ok(())
 }
 
+/// A `rate_limited` row of login history, at most one per account and window: the
+/// first refusal is worth knowing about, the thousandth of a flood is not.
+pub async fn record_refusal(
+    state: &AppState,
+    ctx: &ClientContext,
+    user_id: &str,
+    device: &Device,
+    method: &str,
+    mfa_challenged: bool,
+) -> Result<()> {
+    let key = format!("history-refused:{user_id}");
+    match rate_limit::reserve_one(state, &key, rate_limit::REFUSAL_RECORDS).await {
+        Ok(counted) => {
+            counted.failed();
+            record_attempt(state, ctx, user_id, device, method, mfa_challenged, Some("rate_limited")).await
+        }
+        Err(Error::RateLimited { .. }) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 /// What a re-authentication proves: the password, or a fresh authenticator code.
 pub enum Proof {
     Password(Password),
@@ -246,7 +272,7 @@ pub enum Proof {
 /// Refreshes the session's re-auth window (`POST /auth/reauth`).
 pub async fn reauth(state: &AppState, caller: &Caller, proof: Proof) -> Result<()> {
     let key = format!("reauth:{}", caller.user_id);
-    rate_limit::check(state, &key).await?;
+    let attempt = rate_limit::reserve_one(state, &key, rate_limit::ACCOUNT).await?;
     let refused = match proof {
         Proof::Password(p) => {
             let user = super::account::me(state, caller).await?;
@@ -255,10 +281,10 @@ pub async fn reauth(state: &AppState, caller: &Caller, proof: Proof) -> Result<(
         Proof::Code(code) => (!mfa::accept_totp(state, &caller.user_id, &code).await?).then_some(Error::InvalidCode),
     };
     if let Some(e) = refused {
-        rate_limit::fail(state, &key, rate_limit::ACCOUNT).await?;
+        attempt.failed();
         return Err(e);
     }
-    rate_limit::clear(state, &key).await?;
+    attempt.succeeded(state).await?;
     state.store.mark_session_authenticated(&caller.session_id, state.clock.now()).await?;
     Ok(())
 }

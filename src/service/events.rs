@@ -19,6 +19,7 @@ pub const WEBAUTHN_COUNTER_REGRESSION: &str = "webauthn_counter_regression";
 pub const TRUSTED_DEVICE_REVOKED: &str = "trusted_device_revoked";
 pub const PROVIDER_LINKED: &str = "provider_linked";
 pub const PROVIDER_UNLINKED: &str = "provider_unlinked";
+pub const ACCOUNT_RECLAIMED: &str = "account_reclaimed";
 
 /// Records an event; `ctx` is `None` for actions from the command line.
 pub async fn record(

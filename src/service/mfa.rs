@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::state::AppState;
 use crate::store::{Factors, NewMfaChallenge};
 
-use super::auth::{LoginOutcome, SessionOrigin, mint, record_attempt, start_session};
+use super::auth::{LoginOutcome, SessionOrigin, mint, record_attempt, record_refusal, start_session};
 use super::two_factor::{open_secret, unix_seconds};
 use super::{ClientContext, events, rate_limit, trusted_devices};
 
@@ -87,11 +87,20 @@ pub async fn complete(state: &AppState, ctx: &ClientContext, input: MfaInput) ->
         return Err(Error::MfaTokenExpired);
     }
     let device = Device::identify(challenge.device_kind, challenge.device_name.as_deref(), ctx.user_agent.as_deref());
-    let limit_key = format!("mfa:{}", challenge.user_id);
-    if let Err(limited) = rate_limit::check(state, &limit_key).await {
-        record_attempt(state, ctx, &challenge.user_id, &device, &challenge.method, true, Some("rate_limited")).await?;
-        return Err(limited);
+    // The code is counted against the challenge, and then the account, before it is
+    // checked, so a burst of guesses on one mfa_token gets MAX_FAILURES answers at most.
+    if !state.store.reserve_mfa_attempt(&challenge.id, MAX_FAILURES, now).await? {
+        return Err(Error::MfaTokenExpired);
     }
+    let limit_key = format!("mfa:{}", challenge.user_id);
+    let attempt = match rate_limit::reserve_one(state, &limit_key, rate_limit::ACCOUNT).await {
+        Ok(attempt) => attempt,
+        Err(limited) => {
+            state.store.give_back_mfa_attempt(&challenge.id).await?;
+            record_refusal(state, ctx, &challenge.user_id, &device, &challenge.method, true).await?;
+            return Err(limited);
+        }
+    };
     let code = input.code.as_deref().unwrap_or_default();
     let accepted = match input.method {
         Method::Totp => accept_totp(state, &challenge.user_id, code).await?,
@@ -102,8 +111,7 @@ pub async fn complete(state: &AppState, ctx: &ClientContext, input: MfaInput) ->
         }
     };
     if !accepted {
-        state.store.fail_mfa_challenge(&challenge.id).await?;
-        if rate_limit::fail(state, &limit_key, rate_limit::ACCOUNT).await? {
+        if attempt.locked(&limit_key) {
             events::record(
                 state,
                 &challenge.user_id,
@@ -113,13 +121,14 @@ pub async fn complete(state: &AppState, ctx: &ClientContext, input: MfaInput) ->
             )
             .await?;
         }
+        attempt.failed();
         record_attempt(state, ctx, &challenge.user_id, &device, &challenge.method, true, Some("invalid_code")).await?;
         return Err(Error::InvalidCode);
     }
     if !state.store.consume_mfa_challenge(&challenge.id, now).await? {
         return Err(Error::MfaTokenExpired);
     }
-    rate_limit::clear(state, &limit_key).await?;
+    attempt.succeeded(state).await?;
     let remembered = if challenge.remember_device || input.remember_device {
         Some(trusted_devices::remember(state, ctx, &challenge.user_id, &device).await?)
     } else {

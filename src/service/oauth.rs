@@ -8,7 +8,7 @@ use crate::domain::token::{SecretToken, TokenKind};
 use crate::error::{Error, Result};
 use crate::oidc::OidcError;
 use crate::state::AppState;
-use crate::store::{IdentityRef, LinkedIdentity, NewOAuthFlow, StoreError, TakenFlow, Unlinked, UserRecord};
+use crate::store::{IdentityRef, Linked, LinkedIdentity, NewOAuthFlow, StoreError, TakenFlow, Unlinked, UserRecord};
 
 use super::auth::{FirstFactor, LoginOutcome, mint, record_attempt, second_step_or_session};
 use super::{Caller, ClientContext, events, rate_limit};
@@ -38,10 +38,37 @@ pub async fn start(
     provider: &str,
     browser_binding: Option<&str>,
 ) -> Result<Started> {
+    begin(state, ctx, provider, browser_binding, None).await
+}
+
+/// The Security page's "Link {provider}": a flow that, at its callback, links the
+/// provider to the caller's account (with the owner's consent: a CSRF-checked POST and a
+/// recent sign-in) rather than signing anyone in.
+pub async fn start_link(
+    state: &AppState,
+    caller: &Caller,
+    ctx: &ClientContext,
+    provider: &str,
+    browser_binding: Option<&str>,
+) -> Result<Started> {
+    super::sessions::require_recent_auth(state, caller)?;
+    state.oauth.get(provider).ok_or(Error::NotFound)?;
+    if state.store.linked_identities(&caller.user_id).await?.iter().any(|l| l.provider == provider) {
+        return Err(Error::ProviderAlreadyLinked);
+    }
+    begin(state, ctx, provider, browser_binding, Some(&caller.user_id)).await
+}
+
+async fn begin(
+    state: &AppState,
+    ctx: &ClientContext,
+    provider: &str,
+    browser_binding: Option<&str>,
+    link_user_id: Option<&str>,
+) -> Result<Started> {
     let config = state.oauth.get(provider).ok_or(Error::NotFound)?;
-    let key = format!("oauth-start-ip:{}", ctx.ip);
-    rate_limit::check(state, &key).await?;
-    rate_limit::fail(state, &key, rate_limit::OAUTH_START).await?;
+    let key = format!("oauth-start-ip:{}", crate::domain::client_ip::limit_key(ctx.ip));
+    rate_limit::reserve_one(state, &key, rate_limit::OAUTH_START).await?.failed();
     let authorization = state.oauth.authorize(provider).await.map_err(|e| failure(&config.name, e))?;
     // One binding per browser, so sign-ins started in two tabs both finish.
     let binding = match browser_binding.and_then(SecretToken::parse).filter(|t| t.is(TokenKind::OAuthBrowser)) {
@@ -62,13 +89,24 @@ pub async fn start(
             nonce: &authorization.nonce,
             pkce_verifier_sealed: &sealed,
             expires_at: state.clock.now() + FLOW_LIFETIME,
+            link_user_id,
         })
         .await?;
     Ok(Started { redirect_to: authorization.url, browser_binding: binding })
 }
 
+/// What a provider's callback did.
+pub enum Finished {
+    /// A sign-in: signed in, or on to the account's second factor.
+    SignIn(Box<LoginOutcome>),
+    /// A link asked for from the Security page, done.
+    Linked,
+}
+
 /// `GET /auth/oauth/{provider}/callback`: the provider's answer, checked, then the
-/// account it opens: signed in, or on to its second factor.
+/// account it opens (signed in, or on to its second factor), or the link it completes.
+/// `signed_in_user` is the account of the browser's session, if it has one: a link
+/// finishes only in the session of the account that asked for it.
 pub async fn finish(
     state: &AppState,
     ctx: &ClientContext,
@@ -76,7 +114,8 @@ pub async fn finish(
     params: CallbackParams,
     browser_binding: Option<&str>,
     trusted_device_token: Option<&str>,
-) -> Result<LoginOutcome> {
+    signed_in_user: Option<&str>,
+) -> Result<Finished> {
     let config = state.oauth.get(provider).ok_or(Error::NotFound)?;
     let (id, name) = (config.id.clone(), config.name.clone());
     let raw_state = params.state.as_deref().ok_or(Failure::StateInvalid)?;
@@ -89,6 +128,10 @@ pub async fn finish(
         TakenFlow::OtherBrowser => return Err(Failure::OtherBrowser.into()),
         TakenFlow::Taken(_) | TakenFlow::Missing => return Err(Failure::StateInvalid.into()),
     };
+    if flow.link_user_id.is_some() && flow.link_user_id.as_deref() != signed_in_user {
+        // Signed out, or into another account, since the link was asked for.
+        return Err(Failure::StateInvalid.into());
+    }
     if let Some(error) = params.error {
         // Whoever sent the browser here wrote these; they are shown escaped and short.
         let (error, description) = (clip(error), params.error_description.map(clip));
@@ -105,6 +148,10 @@ pub async fn finish(
         .map_err(|e| Error::internal(anyhow::anyhow!("cannot open a PKCE verifier: {e:?}")))?;
     let verifier = String::from_utf8(verifier).map_err(Error::internal)?;
     let claims = state.oauth.redeem(provider, &code, &verifier, &flow.nonce).await.map_err(|e| failure(&name, e))?;
+    if let Some(user_id) = &flow.link_user_id {
+        link(state, ctx, user_id, &id, &name, &claims).await?;
+        return Ok(Finished::Linked);
+    }
 
     let device = Device::identify(None, None, ctx.user_agent.as_deref());
     let user = account_for(state, ctx, &id, &name, &claims, &device).await?;
@@ -117,7 +164,38 @@ pub async fn finish(
         trusted_device_token,
         password_hash: None,
     };
-    second_step_or_session(state, ctx, &user.id, &device, first).await
+    let outcome = second_step_or_session(state, ctx, &user.id, &device, first).await?;
+    Ok(Finished::SignIn(Box::new(outcome)))
+}
+
+/// Links the provider's subject to `user_id`, whatever email it gives: the owner asked
+/// for it while signed in. Refused when the subject already opens another account.
+async fn link(
+    state: &AppState,
+    ctx: &ClientContext,
+    user_id: &str,
+    provider: &ProviderId,
+    name: &str,
+    claims: &ProviderClaims,
+) -> Result<()> {
+    let identity =
+        IdentityRef { provider: provider.as_str(), subject: &claims.subject, email: claims.email.as_deref() };
+    match state.store.link_identity(user_id, identity, state.clock.now()).await {
+        Ok(()) => {
+            let detail = format!("{name} linked from the Security page");
+            events::record(state, user_id, events::PROVIDER_LINKED, Some(ctx), Some(detail)).await
+        }
+        Err(StoreError::Conflict) => {
+            let owner = state.store.user_by_identity(provider.as_str(), &claims.subject).await?;
+            match owner {
+                Some(u) if u.id == user_id => Ok(()),
+                Some(_) => Err(Failure::LinkedElsewhere { provider: name.to_owned() }.into()),
+                // The account has another subject of this provider linked.
+                None => Err(Error::ProviderAlreadyLinked),
+            }
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// The account the provider's claims open: by subject once linked, else by verified
@@ -147,11 +225,22 @@ async fn account_for(
         };
         let existing = state.store.user_by_email(&email).await?;
         match oauth::by_email(email, existing.as_ref().map(|u| u.id.as_str()), state.config.settings.signup_open) {
-            Decision::Link { user_id, .. } => match state.store.link_identity(&user_id, identity, now).await {
-                Ok(()) => {
+            Decision::Link { user_id, .. } => match state.store.link_by_verified_email(&user_id, identity, now).await {
+                Ok(linked) => {
+                    if linked == Linked::Reclaimed {
+                        let detail = format!(
+                            "{name} verified this email: the password, sessions, API tokens, trusted devices and second factors set before were removed"
+                        );
+                        events::record(state, &user_id, events::ACCOUNT_RECLAIMED, Some(ctx), Some(detail)).await?;
+                    }
                     let detail = format!("{name} linked by its verified email");
                     events::record(state, &user_id, events::PROVIDER_LINKED, Some(ctx), Some(detail)).await?;
-                    return existing.ok_or_else(|| Error::internal(anyhow::anyhow!("account vanished")));
+                    // Read again: a reclaimed account has lost its password.
+                    return state
+                        .store
+                        .user_by_id(&user_id)
+                        .await?
+                        .ok_or_else(|| Error::internal(anyhow::anyhow!("account vanished")));
                 }
                 // Either this subject was just linked by a racing callback (found next
                 // round), or the account has another subject of this provider.

@@ -1,40 +1,75 @@
 //! Progressive delays and lockouts, kept in the database so every instance sees them.
+//!
+//! An attempt is counted *before* it is checked (`reserve`), and handed back when it
+//! turns out right: counting after the check let a burst of parallel guesses all find
+//! the key open and all be verified.
 
 use chrono::Duration;
 
-pub use crate::domain::rate_limit::{ACCOUNT, CLIENT, OAUTH_START, Policy, SIGNUP};
+use crate::domain::rate_limit::Forgive;
+pub use crate::domain::rate_limit::{ACCOUNT, CLIENT, OAUTH_START, Policy, REFUSAL_RECORDS, SIGNUP};
 use crate::error::{Error, Result};
 use crate::state::AppState;
 
-/// 429 `rate_limited` while `key` is locked.
-pub async fn check(state: &AppState, key: &str) -> Result<()> {
-    check_all(state, &[key]).await
+/// Attempts counted against their keys, waiting to learn whether they were right.
+#[must_use = "a reservation is given back on success; on failure say so with `failed`"]
+pub struct Reservation {
+    keys: Vec<(String, Policy, u32)>,
 }
 
-/// 429 `rate_limited` while any of `keys` is locked, with the wait until the last lock ends.
-pub async fn check_all(state: &AppState, keys: &[&str]) -> Result<()> {
-    let now = state.clock.now();
-    match state.store.locked_until(keys, now).await? {
-        Some(until) => Err(Error::RateLimited { retry_after: seconds_until(until - now) }),
-        None => Ok(()),
+impl Reservation {
+    /// True when the attempt counted against `key` locked it (a lockout begins).
+    pub fn locked(&self, key: &str) -> bool {
+        self.keys.iter().any(|(k, policy, count)| k == key && *count >= policy.threshold())
     }
-}
 
-/// Counts a failure against `key`; true when this failure locked it.
-pub async fn fail(state: &AppState, key: &str, policy: Policy) -> Result<bool> {
-    let now = state.clock.now();
-    let (failures, since) = state.store.count_failure(key, now, policy.window()).await?;
-    match policy.lock_after(failures, now - since) {
-        Some(wait) if wait > Duration::zero() => {
-            state.store.lock(key, now + wait).await?;
-            Ok(true)
+    /// The attempt was right: a progressive key is cleared, a window gets its attempt back.
+    pub async fn succeeded(self, state: &AppState) -> Result<()> {
+        for (key, policy, _) in &self.keys {
+            match policy.on_success() {
+                Forgive::All => state.store.clear_failures(key).await?,
+                Forgive::One => state.store.give_back_attempt(key, *policy).await?,
+            }
         }
-        _ => Ok(false),
+        Ok(())
     }
+
+    /// The attempt was wrong: it stays counted.
+    pub fn failed(self) {}
 }
 
-pub async fn clear(state: &AppState, key: &str) -> Result<()> {
-    Ok(state.store.clear_failures(key).await?)
+/// Counts one attempt against each of `keys`, in order, before anything is checked;
+/// 429 `rate_limited` (nothing counted) while any of them is locked, with the wait
+/// until the last of their locks ends.
+pub async fn reserve(state: &AppState, keys: &[(&str, Policy)]) -> Result<Reservation> {
+    let now = state.clock.now();
+    let mut reserved = Reservation { keys: Vec::with_capacity(keys.len()) };
+    for (key, policy) in keys {
+        match state.store.reserve_attempt(key, *policy, now).await? {
+            Some(count) => reserved.keys.push(((*key).to_owned(), *policy, count)),
+            None => {
+                for (key, policy, _) in &reserved.keys {
+                    state.store.give_back_attempt(key, *policy).await?;
+                }
+                let all: Vec<&str> = keys.iter().map(|(k, _)| *k).collect();
+                return Err(limited(state, &all).await?);
+            }
+        }
+    }
+    Ok(reserved)
+}
+
+/// One attempt against one key (see [`reserve`]).
+pub async fn reserve_one(state: &AppState, key: &str, policy: Policy) -> Result<Reservation> {
+    reserve(state, &[(key, policy)]).await
+}
+
+/// The 429 for a refused attempt: the wait until the last lock on `keys` ends.
+async fn limited(state: &AppState, keys: &[&str]) -> Result<Error> {
+    let now = state.clock.now();
+    // The lock may have ended between the refusal and this read: then wait a second.
+    let wait = state.store.locked_until(keys, now).await?.map_or(Duration::seconds(1), |until| until - now);
+    Ok(Error::RateLimited { retry_after: seconds_until(wait) })
 }
 
 /// Whole seconds, rounded up, at least 1: what `Retry-After` says.

@@ -8,7 +8,7 @@ use crate::domain::password::Password;
 use crate::domain::totp::{SECRET_BYTES, TotpSecret};
 use crate::error::{Error, Result};
 use crate::state::AppState;
-use crate::store::Factors;
+use crate::store::{FactorRef, Factors, Removal};
 
 use super::sessions::require_recent_auth;
 use super::{Caller, ClientContext, account, events};
@@ -26,6 +26,7 @@ pub async fn status(state: &AppState, caller: &Caller) -> Result<Factors> {
 /// A new pending secret; the account's current authenticator (if any) keeps working
 /// until this one is confirmed.
 pub async fn setup_totp(state: &AppState, caller: &Caller) -> Result<TotpSetup> {
+    require_recent_auth(state, caller)?;
     let user = account::me(state, caller).await?;
     let mut bytes = [0u8; SECRET_BYTES];
     getrandom::fill(&mut bytes).map_err(|e| Error::internal(anyhow::anyhow!("OS random source failed: {e}")))?;
@@ -66,6 +67,9 @@ pub async fn confirm_totp(
     ctx: &ClientContext,
     code: &str,
 ) -> Result<Option<Vec<String>>> {
+    // Without this, a stolen session older than the window could swap in its own
+    // authenticator and then pass re-auth with it.
+    require_recent_auth(state, caller)?;
     let user_id = &caller.user_id;
     let (sealed, _) = state.store.pending_totp(user_id).await?.ok_or(Error::SetupRequired)?;
     let secret = open_secret(state, &sealed, user_id)?;
@@ -95,14 +99,7 @@ pub async fn confirm_totp(
 /// Removes the authenticator app while a security key remains.
 pub async fn delete_totp(state: &AppState, caller: &Caller, ctx: &ClientContext) -> Result<()> {
     require_recent_auth(state, caller)?;
-    let factors = state.store.factors(&caller.user_id).await?;
-    if factors.totp_created_at.is_none() {
-        return Err(Error::NotFound);
-    }
-    if factors.webauthn_keys == 0 {
-        return Err(Error::LastFactor);
-    }
-    state.store.delete_totp(&caller.user_id).await?;
+    removed(state.store.remove_factor(&caller.user_id, FactorRef::Totp).await?)?;
     events::record(state, &caller.user_id, events::FACTOR_REMOVED, Some(ctx), Some("totp".into())).await
 }
 
@@ -133,6 +130,15 @@ pub async fn disable(state: &AppState, caller: &Caller, ctx: &ClientContext, pas
 pub async fn admin_reset(state: &AppState, user_id: &str) -> Result<()> {
     state.store.remove_second_factors(user_id, true).await?;
     events::record(state, user_id, events::TWO_FACTOR_DISABLED, None, Some("reset by an administrator".into())).await
+}
+
+/// The answer for a factor removal refused by the store.
+pub(super) fn removed(removal: Removal) -> Result<()> {
+    match removal {
+        Removal::Removed => Ok(()),
+        Removal::NotFound => Err(Error::NotFound),
+        Removal::LastFactor => Err(Error::LastFactor),
+    }
 }
 
 /// Ten fresh codes: as shown (`xxxxx-xxxxx`) and as stored (keyed hashes).

@@ -13,13 +13,15 @@ use webauthn_rs::{Webauthn, WebauthnBuilder};
 
 use crate::error::{Error, Result};
 use crate::state::AppState;
-use crate::store::{StoreError, WebauthnKeyRecord};
+use crate::store::{FactorRef, StoreError, WebauthnKeyRecord};
 
 use super::sessions::require_recent_auth;
 use super::{Caller, ClientContext, account, events, two_factor, workspaces};
 
 const CEREMONY_LIFETIME: Duration = Duration::minutes(5);
 const MAX_NAME: usize = 100;
+const MAX_KEYS: usize = crate::domain::limits::MAX_WEBAUTHN_KEYS as usize;
+const TOO_MANY_KEYS: &str = "10 security keys; delete one first";
 
 /// The relying party for the public URL; `None` (with a warning) when its host is not a
 /// domain name, which browsers refuse as an RP id.
@@ -63,6 +65,7 @@ pub async fn start_registration(
     caller: &Caller,
     name: &str,
 ) -> Result<(String, CreationChallengeResponse)> {
+    require_recent_auth(state, caller)?;
     let name = name.trim();
     if name.is_empty() || name.chars().count() > MAX_NAME || name.chars().any(char::is_control) {
         return Err(Error::InvalidRequest(format!("name must be 1 to {MAX_NAME} printable characters")));
@@ -73,6 +76,9 @@ pub async fn start_registration(
     let rp = rp(state)?;
     let user = account::me(state, caller).await?;
     let existing = state.store.webauthn_keys(&user.id).await?;
+    if existing.len() >= MAX_KEYS {
+        return Err(Error::TooMany(TOO_MANY_KEYS));
+    }
     let exclude = existing.iter().map(|k| parse_key(k).map(|sk| sk.cred_id().clone())).collect::<Result<Vec<_>>>()?;
     let handle = Uuid::parse_str(&user.id).map_err(Error::internal)?;
     let (options, registration) = rp
@@ -93,6 +99,7 @@ pub async fn finish_registration(
     ceremony_id: &str,
     credential: &RegisterPublicKeyCredential,
 ) -> Result<(WebauthnKeyRecord, Option<Vec<String>>)> {
+    require_recent_auth(state, caller)?;
     let rp = rp(state)?;
     let now = state.clock.now();
     let ceremony = state.store.take_ceremony(ceremony_id, "register").await?;
@@ -111,7 +118,7 @@ pub async fn finish_registration(
     let id = match state.store.add_webauthn_key(&caller.user_id, &name, &credential_id(&key), &saved, hashes, now).await
     {
         Err(StoreError::Conflict) => return Err(Error::InvalidCredential),
-        other => other?,
+        other => other?.ok_or(Error::TooMany(TOO_MANY_KEYS))?,
     };
     let kind = if turning_on { events::TWO_FACTOR_ENABLED } else { events::FACTOR_ADDED };
     events::record(state, &caller.user_id, kind, Some(ctx), Some(format!("security key \"{name}\""))).await?;
@@ -128,11 +135,7 @@ pub async fn delete(state: &AppState, caller: &Caller, ctx: &ClientContext, id: 
     require_recent_auth(state, caller)?;
     let keys = state.store.webauthn_keys(&caller.user_id).await?;
     let key = keys.iter().find(|k| k.id == id).ok_or(Error::NotFound)?;
-    let factors = state.store.factors(&caller.user_id).await?;
-    if factors.totp_created_at.is_none() && keys.len() == 1 {
-        return Err(Error::LastFactor);
-    }
-    state.store.delete_webauthn_key(&caller.user_id, id).await?;
+    two_factor::removed(state.store.remove_factor(&caller.user_id, FactorRef::WebauthnKey(id)).await?)?;
     events::record(
         state,
         &caller.user_id,

@@ -19,6 +19,34 @@ pub async fn create(state: &AppState, owner_id: &str, name: &str, plan: Plan) ->
     Ok(state.store.create_workspace(name, plan, owner_id, state.clock.now()).await?)
 }
 
+/// `POST /workspaces`: on the operator's default plan, and no other: a plan is not
+/// something a user may pick for themselves.
+pub async fn create_for_user(
+    state: &AppState,
+    owner_id: &str,
+    name: &str,
+    plan: Option<Plan>,
+) -> Result<WorkspaceRecord> {
+    let default = state.config.settings.default_workspace_plan;
+    if plan.is_some_and(|p| p != default) {
+        return Err(Error::PlanNotAllowed);
+    }
+    create(state, owner_id, name, default).await
+}
+
+/// `latchkey workspace list`: every workspace with its first owner's email.
+pub async fn list_all(state: &AppState) -> Result<Vec<(WorkspaceRecord, Option<String>)>> {
+    Ok(state.store.all_workspaces().await?)
+}
+
+/// `latchkey workspace set-plan`: the operator's call.
+pub async fn set_plan(state: &AppState, workspace_id: &str, plan: Plan) -> Result<()> {
+    if !state.store.set_workspace_plan(workspace_id, plan).await? {
+        return Err(Error::NotFound);
+    }
+    Ok(())
+}
+
 /// Every workspace of the caller with whether they may use it now.
 pub async fn list_mine(state: &AppState, caller: &Caller) -> Result<Vec<(Membership, Access)>> {
     let has_2fa = state.store.factors(&caller.user_id).await?.enabled();

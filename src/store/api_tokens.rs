@@ -1,4 +1,5 @@
 use chrono::{DateTime, Utc};
+use sqlx::Row;
 
 use super::batch::Lookup;
 use super::columns::Columns;
@@ -61,8 +62,19 @@ impl Store {
         token_hash: &TokenHash,
         now: DateTime<Utc>,
         expires_at: Option<DateTime<Utc>>,
-    ) -> StoreResult<ApiTokenRecord> {
+    ) -> StoreResult<Option<ApiTokenRecord>> {
         let id = new_id();
+        // Counted and inserted under the account's lock, so racing creations stop at the cap.
+        let mut tx = self.pool.begin().await?;
+        super::users::lock_account(&mut tx, user_id).await?;
+        let held: i64 = sqlx::query("SELECT COUNT(*) AS n FROM api_tokens WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("n")?;
+        if held >= crate::domain::limits::MAX_API_TOKENS {
+            return Ok(None);
+        }
         sqlx::query("INSERT INTO api_tokens (id, user_id, name, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(&id)
             .bind(user_id)
@@ -70,16 +82,17 @@ impl Store {
             .bind(token_hash.as_str())
             .bind(to_millis(now))
             .bind(expires_at.map(to_millis))
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
-        Ok(ApiTokenRecord {
+        tx.commit().await?;
+        Ok(Some(ApiTokenRecord {
             id,
             user_id: user_id.to_owned(),
             name: name.to_owned(),
             created_at: now,
             last_used_at: None,
             expires_at,
-        })
+        }))
     }
 
     /// A bot's every request: coalesced with concurrent lookups, like sessions.

@@ -76,20 +76,28 @@ impl Store {
         .transpose()
     }
 
-    /// Counts one wrong code and returns the new count.
-    pub async fn fail_mfa_challenge(&self, id: &str) -> StoreResult<u32> {
-        sqlx::query("UPDATE mfa_challenges SET failures = failures + 1 WHERE id = $1")
+    /// Counts one attempt at the challenge's code before it is checked; false when the
+    /// challenge is used, expired or out of attempts (nothing counted).
+    pub async fn reserve_mfa_attempt(&self, id: &str, max: u32, now: DateTime<Utc>) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE mfa_challenges SET failures = failures + 1
+             WHERE id = $1 AND consumed_at IS NULL AND failures < $2 AND expires_at > $3",
+        )
+        .bind(id)
+        .bind(i64::from(max))
+        .bind(to_millis(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Hands back an attempt that was refused before its code was checked.
+    pub async fn give_back_mfa_attempt(&self, id: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE mfa_challenges SET failures = failures - 1 WHERE id = $1 AND failures > 0")
             .bind(id)
             .execute(&self.pool)
             .await?;
-        let row = sqlx::query("SELECT failures FROM mfa_challenges WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row
-            .map(|r| r.try_get::<i64, _>("failures"))
-            .transpose()?
-            .map_or(u32::MAX, |f| f.try_into().unwrap_or(u32::MAX)))
+        Ok(())
     }
 
     /// Uses the challenge up; exactly one of several racing completions gets true.

@@ -30,6 +30,8 @@ pub struct OAuthFlow {
     pub nonce: String,
     /// Sealed: it is the proof that the code is ours to redeem.
     pub pkce_verifier_sealed: String,
+    /// Set when the flow links the provider to this signed-in account, not a sign-in.
+    pub link_user_id: Option<String>,
 }
 
 pub struct NewOAuthFlow<'a> {
@@ -39,6 +41,7 @@ pub struct NewOAuthFlow<'a> {
     pub nonce: &'a str,
     pub pkce_verifier_sealed: &'a str,
     pub expires_at: DateTime<Utc>,
+    pub link_user_id: Option<&'a str>,
 }
 
 #[derive(Debug)]
@@ -48,6 +51,15 @@ pub enum TakenFlow {
     OtherBrowser,
     /// Unknown, used already, or expired.
     Missing,
+}
+
+/// How a provider's verified email joined an existing account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Linked {
+    /// The account's email was verified: linked as it is.
+    Linked,
+    /// It was not: taken over from whoever registered the address (see `link_by_verified_email`).
+    Reclaimed,
 }
 
 /// Why an unlink did not happen.
@@ -77,6 +89,56 @@ impl Store {
         Ok(())
     }
 
+    /// Links the account that a provider's verified email matched. When the account's own
+    /// email was never verified, whoever registered it may not be its owner: everything
+    /// they set (password, sessions, API tokens, trusted devices, second factors) goes, and
+    /// the email is marked verified, in the same transaction as the link, under the
+    /// account row's lock. `Conflict` as for `link_identity`.
+    pub async fn link_by_verified_email(
+        &self,
+        user_id: &str,
+        identity: IdentityRef<'_>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Linked> {
+        let mut tx = self.pool.begin().await?;
+        super::users::lock_account(&mut tx, user_id).await?;
+        let verified = sqlx::query("SELECT email_verified FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get::<i64, _>("email_verified")?
+            == 1;
+        let outcome = if verified {
+            Linked::Linked
+        } else {
+            for table in [
+                "sessions",
+                "api_tokens",
+                "trusted_devices",
+                "totp_credentials",
+                "totp_pending",
+                "backup_codes",
+                "webauthn_credentials",
+                "webauthn_ceremonies",
+                "mfa_challenges",
+                "password_history",
+            ] {
+                sqlx::query(AssertSqlSafe(format!("DELETE FROM {table} WHERE user_id = $1")))
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            sqlx::query("UPDATE users SET password_hash = NULL, email_verified = 1 WHERE id = $1")
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+            Linked::Reclaimed
+        };
+        insert_identity(&mut tx, user_id, identity, now).await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
     /// A new account without a password, linked from the start: both or neither.
     pub async fn create_user_with_identity(
         &self,
@@ -85,7 +147,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> StoreResult<UserRecord> {
         let mut tx = self.pool.begin().await?;
-        let user = insert_user(&mut tx, email, None, now).await?;
+        let user = insert_user(&mut tx, email, None, true, now).await?;
         insert_identity(&mut tx, &user.id, identity, now).await?;
         tx.commit().await?;
         Ok(user)
@@ -159,7 +221,7 @@ impl Store {
 
     pub async fn put_oauth_flow(&self, flow: NewOAuthFlow<'_>) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO oauth_flows (state_hash, provider, browser_hash, nonce, pkce_verifier, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO oauth_flows (state_hash, provider, browser_hash, nonce, pkce_verifier, expires_at, link_user_id) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(flow.state_hash)
         .bind(flow.provider)
@@ -167,6 +229,7 @@ impl Store {
         .bind(flow.nonce)
         .bind(flow.pkce_verifier_sealed)
         .bind(to_millis(flow.expires_at))
+        .bind(flow.link_user_id)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -182,7 +245,7 @@ impl Store {
     ) -> StoreResult<TakenFlow> {
         if let Some(browser_hash) = browser_hash {
             let row = sqlx::query(
-                "DELETE FROM oauth_flows WHERE state_hash = $1 AND browser_hash = $2 AND expires_at > $3 RETURNING provider, nonce, pkce_verifier",
+                "DELETE FROM oauth_flows WHERE state_hash = $1 AND browser_hash = $2 AND expires_at > $3 RETURNING provider, nonce, pkce_verifier, link_user_id",
             )
             .bind(state_hash)
             .bind(browser_hash)
@@ -194,6 +257,7 @@ impl Store {
                     provider: r.try_get("provider")?,
                     nonce: r.try_get("nonce")?,
                     pkce_verifier_sealed: r.try_get("pkce_verifier")?,
+                    link_user_id: r.try_get("link_user_id")?,
                 }));
             }
         }

@@ -7,6 +7,7 @@ use super::two_factor::FACTOR_COLUMNS;
 use super::users::{ACCOUNT_COLUMNS, AccountSummary};
 use super::{Store, StoreError, StoreResult, device_from_row, from_millis, location_from_row, new_id, to_millis};
 use crate::domain::device::Device;
+use crate::domain::limits::MAX_SESSIONS;
 use crate::domain::location::Location;
 use crate::domain::token::TokenHash;
 
@@ -132,6 +133,15 @@ impl Store {
         .bind(to_millis(s.now))
         .bind(to_millis(s.expires_at))
         .bind(s.trusted_device_id)
+        .execute(&mut *tx)
+        .await?;
+        // Past the cap, the oldest sessions are signed out.
+        sqlx::query(
+            "DELETE FROM sessions WHERE user_id = $1 AND id NOT IN
+               (SELECT id FROM sessions WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2)",
+        )
+        .bind(s.user_id)
+        .bind(MAX_SESSIONS)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;

@@ -66,6 +66,15 @@ impl Store {
         .bind(to_millis(d.expires_at))
         .execute(&self.pool)
         .await?;
+        // Past the cap, the oldest are forgotten.
+        sqlx::query(
+            "DELETE FROM trusted_devices WHERE user_id = $1 AND id NOT IN
+               (SELECT id FROM trusted_devices WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2)",
+        )
+        .bind(d.user_id)
+        .bind(crate::domain::limits::MAX_TRUSTED_DEVICES)
+        .execute(&self.pool)
+        .await?;
         Ok(id)
     }
 

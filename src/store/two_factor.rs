@@ -124,6 +124,8 @@ impl Store {
             return Ok(false);
         }
         sqlx::query("DELETE FROM totp_credentials WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
+        // A new authenticator is a new start: no device skips it on the old one's say-so.
+        forget_trusted_devices(&mut tx, user_id).await?;
         sqlx::query(
             "INSERT INTO totp_credentials (user_id, secret_sealed, created_at, last_used_step) VALUES ($1, $2, $3, $4)",
         )
@@ -152,15 +154,62 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    pub async fn delete_totp(&self, user_id: &str) -> StoreResult<bool> {
-        let done =
-            sqlx::query("DELETE FROM totp_credentials WHERE user_id = $1").bind(user_id).execute(&self.pool).await?;
-        Ok(done.rows_affected() > 0)
+    /// Removes one second factor under the account row's lock, and only while another
+    /// factor remains: of two removals racing for the last two factors, one is refused.
+    /// The account's trusted devices are forgotten with it.
+    pub async fn remove_factor(&self, user_id: &str, factor: FactorRef<'_>) -> StoreResult<Removal> {
+        let mut tx = self.pool.begin().await?;
+        super::users::lock_account(&mut tx, user_id).await?;
+        let row = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM totp_credentials WHERE user_id = $1) AS totp,
+                    (SELECT COUNT(*) FROM webauthn_credentials WHERE user_id = $1) AS keys",
+        )
+        .bind(user_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let (totp, keys): (i64, i64) = (row.try_get("totp")?, row.try_get("keys")?);
+        let deleted = match factor {
+            FactorRef::Totp => {
+                if totp == 0 {
+                    return Ok(Removal::NotFound);
+                }
+                if keys == 0 {
+                    return Ok(Removal::LastFactor);
+                }
+                sqlx::query("DELETE FROM totp_credentials WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?
+            }
+            FactorRef::WebauthnKey(id) => {
+                let exists = sqlx::query("SELECT id FROM webauthn_credentials WHERE id = $1 AND user_id = $2")
+                    .bind(id)
+                    .bind(user_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if exists.is_none() {
+                    return Ok(Removal::NotFound);
+                }
+                if totp == 0 && keys == 1 {
+                    return Ok(Removal::LastFactor);
+                }
+                sqlx::query("DELETE FROM webauthn_credentials WHERE id = $1 AND user_id = $2")
+                    .bind(id)
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await?
+            }
+        };
+        if deleted.rows_affected() == 0 {
+            return Ok(Removal::NotFound);
+        }
+        forget_trusted_devices(&mut tx, user_id).await?;
+        tx.commit().await?;
+        Ok(Removal::Removed)
     }
 
+    /// New backup codes void the old ones and the account's trusted devices.
     pub async fn replace_backup_codes(&self, user_id: &str, hashes: &[String], now: DateTime<Utc>) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
         replace_codes(&mut tx, user_id, hashes, now).await?;
+        forget_trusted_devices(&mut tx, user_id).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -213,6 +262,26 @@ impl Store {
         let row = sqlx::query("SELECT sealed FROM key_check WHERE id = 1").fetch_one(&self.pool).await?;
         Ok(row.try_get("sealed")?)
     }
+}
+
+/// Which second factor to remove.
+#[derive(Debug, Clone, Copy)]
+pub enum FactorRef<'a> {
+    Totp,
+    WebauthnKey(&'a str),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removal {
+    Removed,
+    NotFound,
+    /// It is the account's only second factor (turning 2FA off is its own action).
+    LastFactor,
+}
+
+async fn forget_trusted_devices(tx: &mut sqlx::Transaction<'_, sqlx::Any>, user_id: &str) -> StoreResult<()> {
+    sqlx::query("DELETE FROM trusted_devices WHERE user_id = $1").bind(user_id).execute(&mut **tx).await?;
+    Ok(())
 }
 
 pub(super) async fn replace_codes(

@@ -10,6 +10,8 @@ pub struct UserRecord {
     pub id: String,
     pub email: String,
     pub password_hash: Option<String>,
+    /// Shown to belong to the holder (by a provider that verified it, so far).
+    pub email_verified: bool,
     pub created_at: DateTime<Utc>,
     pub last_login_at: Option<DateTime<Utc>>,
 }
@@ -20,13 +22,14 @@ impl UserRecord {
             id: row.try_get("id")?,
             email: row.try_get("email")?,
             password_hash: row.try_get("password_hash")?,
+            email_verified: row.try_get::<i64, _>("email_verified")? == 1,
             created_at: from_millis(row.try_get("created_at")?),
             last_login_at: row.try_get::<Option<i64>, _>("last_login_at")?.map(from_millis),
         })
     }
 }
 
-pub(super) const USER_COLUMNS: &str = "id, email, password_hash, created_at, last_login_at";
+pub(super) const USER_COLUMNS: &str = "id, email, password_hash, email_verified, created_at, last_login_at";
 
 /// Who a signed-in caller is, read together with their session or token in one query:
 /// all that `GET /me` answers.
@@ -35,19 +38,21 @@ pub struct AccountSummary {
     pub email: String,
     /// False for accounts made through OAuth that never set a password.
     pub has_password: bool,
+    pub email_verified: bool,
     pub created_at: DateTime<Utc>,
     pub factors: Factors,
 }
 
 /// The `users` columns of an `AccountSummary`, for a query that joins `users`; it also
 /// selects `FACTOR_COLUMNS`.
-pub(super) const ACCOUNT_COLUMNS: &str = "users.email, CAST(CASE WHEN users.password_hash IS NULL THEN 0 ELSE 1 END AS BIGINT) AS has_password, users.created_at AS account_created_at";
+pub(super) const ACCOUNT_COLUMNS: &str = "users.email, CAST(CASE WHEN users.password_hash IS NULL THEN 0 ELSE 1 END AS BIGINT) AS has_password, users.email_verified, users.created_at AS account_created_at";
 
 impl AccountSummary {
     pub(super) fn from_row<R: Columns>(row: &R) -> StoreResult<Self> {
         Ok(Self {
             email: row.text("email")?,
             has_password: row.int("has_password")? == 1,
+            email_verified: row.int("email_verified")? == 1,
             created_at: from_millis(row.int("account_created_at")?),
             factors: Factors::from_row(row)?,
         })
@@ -63,7 +68,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> StoreResult<UserRecord> {
         let mut tx = self.pool.begin().await?;
-        let user = insert_user(&mut tx, email, password_hash, now).await?;
+        let user = insert_user(&mut tx, email, password_hash, false, now).await?;
         tx.commit().await?;
         Ok(user)
     }
@@ -143,6 +148,14 @@ impl Store {
     }
 }
 
+/// Takes the account row's lock for the rest of `tx` (a write, so on SQLite the
+/// transaction holds the database's write lock from here on): read-then-write rules such
+/// as "at least one factor" run one at a time per account.
+pub(super) async fn lock_account(tx: &mut sqlx::Transaction<'_, sqlx::Any>, user_id: &str) -> StoreResult<()> {
+    sqlx::query("UPDATE users SET created_at = created_at WHERE id = $1").bind(user_id).execute(&mut **tx).await?;
+    Ok(())
+}
+
 async fn insert_history(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     user_id: &str,
@@ -164,13 +177,15 @@ pub(super) async fn insert_user(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     email: &Email,
     password_hash: Option<&str>,
+    email_verified: bool,
     now: DateTime<Utc>,
 ) -> StoreResult<UserRecord> {
     let id = new_id();
-    sqlx::query("INSERT INTO users (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4)")
+    sqlx::query("INSERT INTO users (id, email, password_hash, email_verified, created_at) VALUES ($1, $2, $3, $4, $5)")
         .bind(&id)
         .bind(email.as_str())
         .bind(password_hash)
+        .bind(i64::from(email_verified))
         .bind(to_millis(now))
         .execute(&mut **tx)
         .await?;
@@ -181,6 +196,7 @@ pub(super) async fn insert_user(
         id,
         email: email.as_str().to_owned(),
         password_hash: password_hash.map(str::to_owned),
+        email_verified,
         created_at: now,
         last_login_at: None,
     })

@@ -52,9 +52,18 @@ impl Store {
         credential: &str,
         backup_code_hashes: Option<&[String]>,
         now: DateTime<Utc>,
-    ) -> StoreResult<String> {
+    ) -> StoreResult<Option<String>> {
         let id = new_id();
         let mut tx = self.pool.begin().await?;
+        super::users::lock_account(&mut tx, user_id).await?;
+        let held: i64 = sqlx::query("SELECT COUNT(*) AS n FROM webauthn_credentials WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("n")?;
+        if held >= crate::domain::limits::MAX_WEBAUTHN_KEYS {
+            return Ok(None);
+        }
         sqlx::query(
             "INSERT INTO webauthn_credentials (id, user_id, name, credential_id, credential, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
@@ -70,7 +79,7 @@ impl Store {
             super::two_factor::replace_codes(&mut tx, user_id, hashes, now).await?;
         }
         tx.commit().await?;
-        Ok(id)
+        Ok(Some(id))
     }
 
     pub async fn update_webauthn_key(&self, id: &str, credential: &str, now: DateTime<Utc>) -> StoreResult<()> {
@@ -81,15 +90,6 @@ impl Store {
             .execute(&self.pool)
             .await?;
         Ok(())
-    }
-
-    pub async fn delete_webauthn_key(&self, user_id: &str, id: &str) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM webauthn_credentials WHERE id = $1 AND user_id = $2")
-            .bind(id)
-            .bind(user_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() > 0)
     }
 
     pub async fn put_ceremony(

@@ -77,6 +77,39 @@ impl Store {
         Ok(WorkspaceRecord { id, name: name.to_owned(), plan, policy: WorkspacePolicy::default() })
     }
 
+    /// Every workspace, oldest first, with the email of its earliest owner.
+    pub async fn all_workspaces(&self) -> StoreResult<Vec<(WorkspaceRecord, Option<String>)>> {
+        let rows = sqlx::query(
+            "SELECT w.id, w.name, w.plan, w.require_2fa,
+                    (SELECT u.email FROM workspace_members m JOIN users u ON u.id = m.user_id
+                     WHERE m.workspace_id = w.id AND m.role = 'owner' ORDER BY m.created_at, u.email LIMIT 1) AS owner
+             FROM workspaces w ORDER BY w.created_at, w.id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let w = WorkspaceRecord {
+                    id: r.try_get("id")?,
+                    name: r.try_get("name")?,
+                    plan: Plan::parse(r.try_get("plan")?).ok_or_else(|| corrupt("plan"))?,
+                    policy: WorkspacePolicy { require_2fa: r.try_get::<i64, _>("require_2fa")? != 0 },
+                };
+                Ok((w, r.try_get("owner")?))
+            })
+            .collect()
+    }
+
+    /// False when there is no such workspace.
+    pub async fn set_workspace_plan(&self, workspace_id: &str, plan: Plan) -> StoreResult<bool> {
+        let done = sqlx::query("UPDATE workspaces SET plan = $1 WHERE id = $2")
+            .bind(plan.as_str())
+            .bind(workspace_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// The workspace `workspace_id` as `user_id` sees it; `None` unless they are a member.
     pub async fn membership(&self, workspace_id: &str, user_id: &str) -> StoreResult<Option<Membership>> {
         let row = sqlx::query(

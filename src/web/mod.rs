@@ -45,6 +45,7 @@ pub fn router() -> Router<AppState> {
         .route("/security/trusted-devices/{id}/revoke", post(security::revoke_device))
         .route("/security/keys/{id}/remove", post(security::remove_key))
         .route("/security/providers/{provider}/unlink", post(security::unlink_provider))
+        .route("/security/providers/{provider}/link", post(security::link_provider))
         .route("/security/reauth", post(security::reauth))
         .route("/tokens", get(tokens::page).post(tokens::create))
         .route("/tokens/{id}/delete", post(tokens::delete))
@@ -94,7 +95,12 @@ impl FromRequestParts<AppState> for Browser {
             Err(Error::Unauthenticated | Error::SessionRequired) => {
                 // Clear a stale cookie too, or `/` (which sends cookie holders here) would loop.
                 let mut response = Redirect::to("/").into_response();
-                let clear = cookie(crate::http::extract::SESSION_COOKIE, "", 0, state.config.is_https());
+                let clear = cookie(
+                    crate::http::extract::SESSION_COOKIE.name(state.config.is_https()),
+                    "",
+                    0,
+                    state.config.is_https(),
+                );
                 response.headers_mut().append(header::SET_COOKIE, clear);
                 Err(response)
             }

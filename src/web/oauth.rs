@@ -10,9 +10,11 @@ use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
 use crate::domain::oauth::Failure;
+use crate::domain::token::SecretToken;
 use crate::error::Error;
-use crate::http::extract::{Client, TRUSTED_COOKIE, cookie as read_cookie};
-use crate::service::oauth::{self, CallbackParams, FLOW_LIFETIME};
+use crate::http::extract::{Client, SESSION_COOKIE, TRUSTED_COOKIE, cookie as read_cookie};
+use crate::service::oauth::{self, CallbackParams, FLOW_LIFETIME, Finished};
+use crate::service::sessions;
 use crate::state::AppState;
 
 use super::sign_in::finish;
@@ -35,16 +37,19 @@ pub async fn start(
     headers: HeaderMap,
 ) -> Response {
     match oauth::start(&state, &ctx, &provider, read_cookie(&headers, BROWSER_COOKIE)).await {
-        Ok(started) => {
-            let mut response = Redirect::to(&started.redirect_to).into_response();
-            let binding = started.browser_binding.expose();
-            let max_age = FLOW_LIFETIME.num_seconds();
-            let cookie = cookie_at(BROWSER_COOKIE, binding, "/auth/oauth/", max_age, state.config.is_https());
-            response.headers_mut().append(header::SET_COOKIE, cookie);
-            response
-        }
+        Ok(started) => to_provider(&state, &started),
         Err(e) => error_page(&state, &provider, e),
     }
+}
+
+/// The redirect to the provider, with the cookie that binds the flow to this browser.
+pub(super) fn to_provider(state: &AppState, started: &oauth::Started) -> Response {
+    let mut response = Redirect::to(&started.redirect_to).into_response();
+    let binding = started.browser_binding.expose();
+    let max_age = FLOW_LIFETIME.num_seconds();
+    let cookie = cookie_at(BROWSER_COOKIE, binding, "/auth/oauth/", max_age, state.config.is_https());
+    response.headers_mut().append(header::SET_COOKIE, cookie);
+    response
 }
 
 pub async fn callback(
@@ -59,9 +64,16 @@ pub async fn callback(
         return error_page(&state, &provider, Failure::StateInvalid.into());
     };
     let binding = read_cookie(&headers, BROWSER_COOKIE);
-    let trusted = read_cookie(&headers, TRUSTED_COOKIE);
-    match oauth::finish(&state, &ctx, &provider, params, binding, trusted).await {
-        Ok(outcome) => finish(&state, outcome, false),
+    let https = state.config.is_https();
+    let trusted = read_cookie(&headers, TRUSTED_COOKIE.name(https));
+    // The browser's session, if any: a link flow finishes only in the account that started it.
+    let signed_in = match read_cookie(&headers, SESSION_COOKIE.name(https)).and_then(SecretToken::parse) {
+        Some(token) => sessions::authenticate(&state, &token).await.ok().map(|c| c.user_id),
+        None => None,
+    };
+    match oauth::finish(&state, &ctx, &provider, params, binding, trusted, signed_in.as_deref()).await {
+        Ok(Finished::SignIn(outcome)) => finish(&state, *outcome, false),
+        Ok(Finished::Linked) => Redirect::to("/security?done=provider_linked").into_response(),
         Err(e) => error_page(&state, &provider, e),
     }
 }
@@ -75,6 +87,7 @@ fn error_page(state: &AppState, provider: &str, e: Error) -> Response {
         }
         Error::OAuth(f) => f.to_string(),
         Error::RateLimited { .. } => "Too many sign-ins from here; wait a few minutes.".to_owned(),
+        Error::ProviderAlreadyLinked => format!("{name} is already linked to your account."),
         _ => return e.into_response(),
     };
     let page = ErrorPage { title: format!("Sign-in with {name} did not work"), message };

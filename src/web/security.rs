@@ -59,6 +59,7 @@ fn notice(done: &str) -> Option<&'static str> {
         "key_added" => "Security key added.",
         "key_removed" => "Security key removed.",
         "provider_unlinked" => "That provider no longer signs you in.",
+        "provider_linked" => "Provider linked: it signs you in from now on.",
         _ => return None,
     })
 }
@@ -273,6 +274,28 @@ pub async fn unlink_provider(
     Form(form): Form<CsrfForm>,
 ) -> Response {
     act(&state, &caller, &form.csrf, "provider_unlinked", oauth::unlink(&state, &caller, &ctx, &provider)).await
+}
+
+/// "Link {provider}": after the CSRF check and the recent-sign-in rule, off to the
+/// provider; its callback links it (see `web::oauth::callback`).
+pub async fn link_provider(
+    State(state): State<AppState>,
+    Browser(caller): Browser,
+    Client(ctx): Client,
+    Path(provider): Path<String>,
+    headers: axum::http::HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    let binding = crate::http::extract::cookie(&headers, super::oauth::BROWSER_COOKIE);
+    let started = async {
+        check_csrf(&state, &caller, &form.csrf)?;
+        oauth::start_link(&state, &caller, &ctx, &provider, binding).await
+    }
+    .await;
+    match started {
+        Ok(started) => super::oauth::to_provider(&state, &started),
+        Err(e) => fail(&state, Some(&caller), e),
+    }
 }
 
 pub async fn revoke_all_devices(

@@ -85,6 +85,8 @@ pub struct SecurityPage {
     /// Linked providers; unlinking shows only while another way to sign in remains.
     pub(super) providers: Vec<ProviderRow>,
     pub(super) can_unlink: bool,
+    /// Configured providers not linked yet: (id, name), each with a "Link {name}" button.
+    pub(super) linkable: Vec<(String, String)>,
     pub(super) notice: Option<String>,
     pub(super) password_errors: Vec<String>,
     pub(super) two_factor_enabled: bool,
@@ -114,7 +116,14 @@ pub(super) async fn load(state: &AppState, caller: &Caller) -> Result<SecurityPa
     let keys = webauthn::list(state, caller).await?;
     let linked = oauth::linked(state, caller).await?;
     let can_unlink = account.has_password || linked.len() > 1;
+    let linkable = state
+        .oauth
+        .configured()
+        .filter(|p| !linked.iter().any(|l| l.provider == p.id.as_str()))
+        .map(|p| (p.id.as_str().to_owned(), p.name.clone()))
+        .collect();
     Ok(SecurityPage {
+        linkable,
         providers: linked
             .into_iter()
             .map(|l| ProviderRow {

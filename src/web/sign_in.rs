@@ -43,7 +43,7 @@ struct MfaPage {
 }
 
 pub async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if read_cookie(&headers, SESSION_COOKIE).is_some() {
+    if read_cookie(&headers, SESSION_COOKIE.name(state.config.is_https())).is_some() {
         return Redirect::to("/security").into_response();
     }
     render(StatusCode::OK, &SignInPage::new(&state, String::new(), None))
@@ -70,7 +70,7 @@ pub async fn login(
         email: form.email.clone(),
         password: Password::new(form.password),
         remember_device: remember,
-        trusted_device_token: read_cookie(&headers, TRUSTED_COOKIE).map(str::to_owned),
+        trusted_device_token: read_cookie(&headers, TRUSTED_COOKIE.name(state.config.is_https())).map(str::to_owned),
         device_kind: None,
         device_name: None,
     };
@@ -152,11 +152,19 @@ pub(super) fn finish(state: &AppState, outcome: LoginOutcome, remember: bool) ->
             let headers = response.headers_mut();
             headers.append(
                 header::SET_COOKIE,
-                cookie(SESSION_COOKIE, token.expose(), s.session.absolute.num_seconds(), secure),
+                cookie(
+                    SESSION_COOKIE.name(state.config.is_https()),
+                    token.expose(),
+                    s.session.absolute.num_seconds(),
+                    secure,
+                ),
             );
             if let Some(t) = trusted_device_token {
                 let max_age = i64::from(s.trusted_device_days) * 86_400;
-                headers.append(header::SET_COOKIE, cookie(TRUSTED_COOKIE, t.expose(), max_age, secure));
+                headers.append(
+                    header::SET_COOKIE,
+                    cookie(TRUSTED_COOKIE.name(state.config.is_https()), t.expose(), max_age, secure),
+                );
             }
             response
         }
@@ -178,7 +186,10 @@ pub async fn logout(State(state): State<AppState>, Browser(caller): Browser, For
     match result {
         Ok(()) => {
             let mut response = Redirect::to("/").into_response();
-            response.headers_mut().append(header::SET_COOKIE, cookie(SESSION_COOKIE, "", 0, state.config.is_https()));
+            response.headers_mut().append(
+                header::SET_COOKIE,
+                cookie(SESSION_COOKIE.name(state.config.is_https()), "", 0, state.config.is_https()),
+            );
             response
         }
         Err(e) => fail(&state, Some(&caller), e),

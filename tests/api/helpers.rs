@@ -187,6 +187,18 @@ impl TestApp {
 }
 
 impl TestApp {
+    /// A workspace of `token`'s account that the operator moved to the team plan (as
+    /// `latchkey workspace set-plan` does); returns its id.
+    pub async fn team_workspace(&self, token: &str, name: &str) -> String {
+        let r = self.post("/api/v1/workspaces", Some(token), json!({"name": name})).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        let id = r.body["id"].as_str().expect("id").to_owned();
+        latchkey::service::workspaces::set_plan(&self.state, &id, latchkey::domain::workspace::Plan::Team)
+            .await
+            .expect("set plan");
+        id
+    }
+
     /// Another server on the same database and data dir, as a second instance behind a
     /// load balancer would be. It shares nothing with this one but the database.
     pub async fn second_instance(&self) -> TestApp {

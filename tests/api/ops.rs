@@ -24,6 +24,21 @@ async fn metrics_count_requests_by_route_and_logins_by_outcome() {
     );
     assert!(text.contains(r#"latchkey_logins_total{outcome="failure"} 1"#), "{text}");
     assert!(text.contains("latchkey_http_request_duration_seconds_bucket"), "{text}");
+
+    // Made-up methods and unknown paths all land in one series each: an anonymous client
+    // cannot grow the label sets (and the server's memory) at will.
+    for i in 0..20 {
+        let method = reqwest::Method::from_bytes(format!("BREW{i}").as_bytes()).unwrap();
+        app.client.request(method, app.url(&format!("/no/such/path/{i}"))).send().await.unwrap();
+    }
+    let text = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(!text.contains("BREW"), "{text}");
+    assert!(!text.contains("/no/such/path"), "{text}");
+    let other =
+        text.lines().filter(|l| l.starts_with("latchkey_http_requests_total{") && l.contains(r#"method="other""#));
+    let other: Vec<&str> = other.collect();
+    assert_eq!(other.len(), 1, "one series for them all: {other:?}");
+    assert!(other[0].contains(r#"route="other""#) && other[0].ends_with(" 20"), "{other:?}");
 }
 
 #[tokio::test]

@@ -48,10 +48,17 @@ async fn behind_https_cookies_are_secure_and_hsts_is_sent() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let cookie = r.headers()["set-cookie"].to_str().unwrap();
-    assert!(cookie.starts_with("latchkey_session=lk_ses_"), "{cookie}");
-    for part in ["HttpOnly", "SameSite=Lax", "Secure"] {
+    assert!(cookie.starts_with("__Host-latchkey_session=lk_ses_"), "the __Host- prefix on https: {cookie}");
+    for part in ["HttpOnly", "SameSite=Lax", "Secure", "Path=/"] {
         assert!(cookie.split("; ").any(|p| p == part), "{part} missing: {cookie}");
     }
+    assert!(!cookie.contains("Domain="), "a __Host- cookie has no Domain: {cookie}");
+    // The prefixed cookie is the one read back; the plain name is not accepted on https.
+    let token = cookie.split(';').next().unwrap().split_once('=').unwrap().1.to_owned();
+    let page = app.client.get(app.url("/api/v1/me")).header("cookie", format!("__Host-latchkey_session={token}"));
+    assert_eq!(page.send().await.unwrap().status(), StatusCode::OK);
+    let plain_name = app.client.get(app.url("/api/v1/me")).header("cookie", format!("latchkey_session={token}"));
+    assert_eq!(plain_name.send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
 
     // Over plain http (a local set-up) the cookie cannot be Secure, or browsers drop it.
     let plain = spawn_app().await;

@@ -219,3 +219,45 @@ async fn a_password_change_revokes_trusted_devices() {
     assert_eq!(again.body["status"], "mfa_required");
     assert_eq!(app.get("/api/v1/me/trusted-devices", &token).await.body, json!([]));
 }
+
+/// Signs in again with a second factor and "remember this device"; returns the new token.
+async fn remember_again(app: &TestApp, auth: &crate::helpers::Authenticator) -> String {
+    let first = app
+        .post(
+            "/api/v1/auth/login",
+            None,
+            json!({"email": "ada@example.com", "password": PASSWORD, "remember_device": true}),
+        )
+        .await;
+    let done = app.mfa(first.body["mfa_token"].as_str().unwrap(), "totp", &app.next_code(auth)).await;
+    let trusted = done.body["trusted_device_token"].as_str().expect("trusted_device_token").to_owned();
+    assert_eq!(login_with_trusted(app, "ada@example.com", &trusted).await.body["status"], "ok");
+    trusted
+}
+
+#[tokio::test]
+async fn new_backup_codes_a_new_authenticator_or_an_admin_reset_forget_trusted_devices() {
+    let app = spawn_app().await;
+    let (auth, token, trusted) = remembered_sign_in(&app).await;
+    assert_eq!(login_with_trusted(&app, "ada@example.com", &trusted).await.body["status"], "ok");
+    assert_eq!(app.post("/api/v1/me/2fa/backup-codes", Some(&token), json!({})).await.status, StatusCode::OK);
+    assert_eq!(login_with_trusted(&app, "ada@example.com", &trusted).await.body["status"], "mfa_required");
+
+    let trusted = remember_again(&app, &auth).await;
+    let (replacement, _) = app.start_totp_setup(&token).await;
+    let r = app.post("/api/v1/me/2fa/totp/confirm", Some(&token), json!({"code": app.next_code(&replacement)})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(login_with_trusted(&app, "ada@example.com", &trusted).await.body["status"], "mfa_required");
+    assert_eq!(app.get("/api/v1/me/trusted-devices", &token).await.body, json!([]));
+
+    let trusted = remember_again(&app, &replacement).await;
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_latchkey"))
+        .args(["user", "reset-2fa", "ada@example.com", "--database", &app.state.config.database_url, "--data-dir"])
+        .arg(&app.state.config.data_dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let fresh = app.token_for("ada@example.com", PASSWORD).await;
+    app.enable_totp(&fresh).await;
+    assert_eq!(login_with_trusted(&app, "ada@example.com", &trusted).await.body["status"], "mfa_required");
+}

@@ -328,7 +328,7 @@ async fn totp_secrets_are_sealed_at_rest() {
     let stored = app.state.store.totp(&user_id).await.unwrap().unwrap();
     assert!(!stored.secret_sealed.contains(&auth.base32));
     assert!(!stored.secret_sealed.contains(&hex::encode(auth.secret.as_bytes())));
-    let other_key = latchkey::secrets::Secrets::from_master_key(&[9; 32]);
+    let other_key = latchkey::secrets::Secrets::from_master_key(&[9; 32]).unwrap();
     assert!(other_key.open(&stored.secret_sealed, &user_id).is_err());
 }
 
@@ -365,4 +365,28 @@ async fn admin_reset_removes_every_factor_and_session() {
         .unwrap();
     assert!(!unknown.status.success());
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no account"));
+}
+
+#[tokio::test]
+async fn a_stale_session_cannot_swap_in_its_own_authenticator() {
+    let app = spawn_app().await;
+    let token = app.signed_in_user("ada@example.com").await;
+    let (owners, _) = app.enable_totp(&token).await;
+    // A setup started while the sign-in was recent cannot be confirmed once it is not.
+    let (pending, _) = app.start_totp_setup(&token).await;
+    app.advance_clock(Duration::minutes(11));
+    let r = app.post("/api/v1/me/2fa/totp/confirm", Some(&token), json!({"code": app.code(&pending)})).await;
+    assert_error(&r, StatusCode::FORBIDDEN, "reauth_required");
+    let r = app.post("/api/v1/me/2fa/totp/setup", Some(&token), json!({})).await;
+    assert_error(&r, StatusCode::FORBIDDEN, "reauth_required");
+    // So the attacker's next steps (re-auth with their own app, new codes) never open.
+    let r = app.post("/api/v1/auth/reauth", Some(&token), json!({"code": app.code(&pending)})).await;
+    assert_error(&r, StatusCode::UNAUTHORIZED, "invalid_code");
+    let r = app.post("/api/v1/me/2fa/backup-codes", Some(&token), json!({})).await;
+    assert_error(&r, StatusCode::FORBIDDEN, "reauth_required");
+    let r = app.post("/api/v1/me/tokens", Some(&token), json!({"name": "exfil", "expires_in_days": 365})).await;
+    assert_error(&r, StatusCode::FORBIDDEN, "reauth_required");
+    // The owner's authenticator is unchanged and still signs in.
+    let mfa = app.mfa_token("ada@example.com", PASSWORD).await;
+    assert_eq!(app.mfa(&mfa, "totp", &app.next_code(&owners)).await.status, StatusCode::OK);
 }

@@ -20,8 +20,7 @@ fn token() -> SoftToken {
 /// A signed-in account that belongs to a workspace on the team plan.
 async fn team_user(app: &TestApp) -> String {
     let session = app.signed_in_user("ada@example.com").await;
-    let r = app.post("/api/v1/workspaces", Some(&session), json!({"name": "Engines", "plan": "team"})).await;
-    assert_eq!(r.status, StatusCode::CREATED);
+    app.team_workspace(&session, "Engines").await;
     session
 }
 
@@ -213,4 +212,87 @@ async fn ceremonies_started_on_one_instance_finish_on_the_other_once() {
     assert_error(&second_step(&b, &mfa_token, &assertion).await, StatusCode::UNAUTHORIZED, "mfa_token_expired");
     let (fresh, _) = first_step(&b).await;
     assert_error(&second_step(&b, &fresh, &assertion).await, StatusCode::UNAUTHORIZED, "invalid_code");
+}
+
+#[tokio::test]
+async fn a_stale_session_cannot_register_a_key() {
+    let app = spawn_app().await;
+    let session = team_user(&app).await;
+    let start = app.post("/api/v1/me/2fa/webauthn/register/start", Some(&session), json!({"name": "Mine"})).await;
+    assert_eq!(start.status, StatusCode::OK);
+    app.advance_clock(Duration::minutes(11));
+    let r = app.post("/api/v1/me/2fa/webauthn/register/start", Some(&session), json!({"name": "Theirs"})).await;
+    assert_error(&r, StatusCode::FORBIDDEN, "reauth_required");
+    // Nor finish one begun while the sign-in was recent.
+    let options: CreationChallengeResponse = serde_json::from_value(start.body["options"].clone()).unwrap();
+    let credential = token().do_registration(origin(&app), options).unwrap();
+    let body = json!({"challenge_id": start.body["challenge_id"], "credential": credential});
+    let r = app.post("/api/v1/me/2fa/webauthn/register/finish", Some(&session), body).await;
+    assert_error(&r, StatusCode::FORBIDDEN, "reauth_required");
+    assert_eq!(app.get("/api/v1/me/2fa", &session).await.body["webauthn_keys"], 0);
+}
+
+#[tokio::test]
+async fn two_deletes_racing_for_the_last_two_factors_always_leave_one() {
+    let app = &spawn_app().await;
+    let session = &team_user(app).await;
+    let mut key = token();
+    assert_eq!(add_key(app, session, &mut key, "Key").await.status, StatusCode::CREATED);
+    let (auth, _) = app.start_totp_setup(session).await;
+    let r = app.post("/api/v1/me/2fa/totp/confirm", Some(session), json!({"code": app.code(&auth)})).await;
+    assert_eq!(r.status, StatusCode::OK);
+    // A device remembered before the race is forgotten with the factor that goes.
+    let first = app
+        .post(
+            "/api/v1/auth/login",
+            None,
+            json!({"email": "ada@example.com", "password": PASSWORD, "remember_device": true}),
+        )
+        .await;
+    let done = app.mfa(first.body["mfa_token"].as_str().unwrap(), "totp", &app.next_code(&auth)).await;
+    assert!(done.body["trusted_device_token"].is_string(), "{}", done.text);
+
+    for round in 0..20 {
+        let reauth = app.post("/api/v1/auth/reauth", Some(session), json!({"password": PASSWORD})).await;
+        assert_eq!(reauth.status, StatusCode::NO_CONTENT, "{}", reauth.text);
+        let key_id = app.get("/api/v1/me/2fa/webauthn", session).await.body[0]["id"].as_str().unwrap().to_owned();
+        let key_path = format!("/api/v1/me/2fa/webauthn/{key_id}");
+        let (totp_gone, key_gone) =
+            tokio::join!(app.delete("/api/v1/me/2fa/totp", session), app.delete(&key_path, session));
+        let answers = [&totp_gone, &key_gone];
+        let removed = answers.iter().filter(|r| r.status == StatusCode::NO_CONTENT).count();
+        assert_eq!(removed, 1, "round {round}: exactly one removal wins: {} / {}", totp_gone.text, key_gone.text);
+        for r in answers.iter().filter(|r| r.status != StatusCode::NO_CONTENT) {
+            assert_error(r, StatusCode::CONFLICT, "last_factor");
+        }
+        let status = app.get("/api/v1/me/2fa", session).await.body;
+        assert_eq!(status["enabled"], true, "round {round}: a factor remains: {status}");
+        if round == 0 {
+            assert_eq!(app.get("/api/v1/me/trusted-devices", session).await.body, json!([]));
+        }
+        // Put back whichever went.
+        if totp_gone.status == StatusCode::NO_CONTENT {
+            let (fresh, _) = app.start_totp_setup(session).await;
+            let r =
+                app.post("/api/v1/me/2fa/totp/confirm", Some(session), json!({"code": app.next_code(&fresh)})).await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        } else {
+            key = token();
+            assert_eq!(add_key(app, session, &mut key, "Key").await.status, StatusCode::CREATED);
+        }
+        assert_eq!(status["webauthn_keys"].as_u64().unwrap() + u64::from(status["totp"].is_object()), 1);
+    }
+}
+
+#[tokio::test]
+async fn an_account_holds_at_most_ten_keys() {
+    let app = spawn_app().await;
+    let session = team_user(&app).await;
+    for i in 0..10 {
+        let r = add_key(&app, &session, &mut token(), &format!("Key {i}")).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    }
+    let r = app.post("/api/v1/me/2fa/webauthn/register/start", Some(&session), json!({"name": "Eleventh"})).await;
+    assert_error(&r, StatusCode::CONFLICT, "limit_reached");
+    assert_eq!(app.get("/api/v1/me/2fa/webauthn", &session).await.body.as_array().unwrap().len(), 10);
 }

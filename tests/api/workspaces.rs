@@ -3,12 +3,8 @@ use serde_json::json;
 
 use crate::helpers::{PASSWORD, TestApp, assert_error, spawn_app};
 
-async fn create(app: &TestApp, token: &str, name: &str, plan: Option<&str>) -> String {
-    let body = match plan {
-        Some(p) => json!({"name": name, "plan": p}),
-        None => json!({"name": name}),
-    };
-    let r = app.post("/api/v1/workspaces", Some(token), body).await;
+async fn create(app: &TestApp, token: &str, name: &str) -> String {
+    let r = app.post("/api/v1/workspaces", Some(token), json!({"name": name})).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     r.body["id"].as_str().unwrap().to_owned()
 }
@@ -31,16 +27,16 @@ async fn set_policy(app: &TestApp, token: &str, ws: &str, on: bool) -> crate::he
 async fn creating_a_workspace_makes_the_caller_its_owner() {
     let app = spawn_app().await;
     let token = app.signed_in_user("ada@example.com").await;
-    let r = app.post("/api/v1/workspaces", Some(&token), json!({"name": "Analytical Engines", "plan": "team"})).await;
+    let r = app.post("/api/v1/workspaces", Some(&token), json!({"name": "Analytical Engines", "plan": "free"})).await;
     assert_eq!(r.status, StatusCode::CREATED);
     assert_eq!(r.body["name"], "Analytical Engines");
-    assert_eq!(r.body["plan"], "team");
+    assert_eq!(r.body["plan"], "free");
     assert_eq!(r.body["require_2fa"], false);
     let id = r.body["id"].as_str().unwrap();
     let mine = app.get("/api/v1/me/workspaces", &token).await.body;
     assert_eq!(
         mine,
-        json!([{"id": id, "name": "Analytical Engines", "role": "owner", "plan": "team", "require_2fa": false, "access": "ok"}])
+        json!([{"id": id, "name": "Analytical Engines", "role": "owner", "plan": "free", "require_2fa": false, "access": "ok"}])
     );
     let ws = app.get(&format!("/api/v1/workspaces/{id}"), &token).await;
     assert_eq!(ws.status, StatusCode::OK);
@@ -54,13 +50,37 @@ async fn creating_a_workspace_makes_the_caller_its_owner() {
 }
 
 #[tokio::test]
+async fn users_cannot_pick_a_plan_the_operator_sets_it() {
+    let app = spawn_app().await;
+    let token = app.signed_in_user("ada@example.com").await;
+    let r = app.post("/api/v1/workspaces", Some(&token), json!({"name": "Bought", "plan": "team"})).await;
+    assert_error(&r, StatusCode::FORBIDDEN, "plan_not_allowed");
+    assert_eq!(app.get("/api/v1/me/workspaces", &token).await.body, json!([]), "nothing was made");
+    // Security keys stay behind the team plan.
+    let start = app.post("/api/v1/me/2fa/webauthn/register/start", Some(&token), json!({"name": "Key"})).await;
+    assert_error(&start, StatusCode::FORBIDDEN, "plan_required");
+
+    // The operator's default plan is the one API workspaces get, and the only one asked for.
+    let team = crate::helpers::spawn_app_with(|c| {
+        c.settings.default_workspace_plan = latchkey::domain::workspace::Plan::Team;
+    })
+    .await;
+    let token = team.signed_in_user("ada@example.com").await;
+    assert_eq!(team.post("/api/v1/workspaces", Some(&token), json!({"name": "A"})).await.body["plan"], "team");
+    let r = team.post("/api/v1/workspaces", Some(&token), json!({"name": "B", "plan": "team"})).await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let r = team.post("/api/v1/workspaces", Some(&token), json!({"name": "C", "plan": "free"})).await;
+    assert_error(&r, StatusCode::FORBIDDEN, "plan_not_allowed");
+}
+
+#[tokio::test]
 async fn members_are_managed_by_owners_and_admins_only() {
     let app = spawn_app().await;
     let owner = app.signed_in_user("ada@example.com").await;
     let admin = app.signed_in_user("bob@example.com").await;
     let member = app.signed_in_user("cy@example.com").await;
     app.signed_in_user("dee@example.com").await;
-    let ws = create(&app, &owner, "Engines", None).await;
+    let ws = create(&app, &owner, "Engines").await;
     assert_eq!(add(&app, &owner, &ws, "bob@example.com", "admin").await.status, StatusCode::CREATED);
     let r = add(&app, &admin, &ws, "cy@example.com", "member").await;
     assert_eq!(r.status, StatusCode::CREATED);
@@ -88,7 +108,7 @@ async fn non_members_get_404() {
     let app = spawn_app().await;
     let owner = app.signed_in_user("ada@example.com").await;
     let stranger = app.signed_in_user("eve@example.com").await;
-    let ws = create(&app, &owner, "Engines", None).await;
+    let ws = create(&app, &owner, "Engines").await;
     for path in [
         format!("/api/v1/workspaces/{ws}"),
         format!("/api/v1/workspaces/{ws}/members"),
@@ -105,7 +125,7 @@ async fn non_members_get_404() {
 async fn an_admin_without_2fa_cannot_require_it() {
     let app = spawn_app().await;
     let owner = app.signed_in_user("ada@example.com").await;
-    let ws = create(&app, &owner, "Engines", None).await;
+    let ws = create(&app, &owner, "Engines").await;
     assert_error(&set_policy(&app, &owner, &ws, true).await, StatusCode::CONFLICT, "enable_2fa_first");
     app.enable_totp(&owner).await;
     let r = set_policy(&app, &owner, &ws, true).await;
@@ -118,7 +138,7 @@ async fn the_policy_locks_a_member_out_until_they_enrol_and_again_when_they_stop
     let app = spawn_app().await;
     let owner = app.signed_in_user("ada@example.com").await;
     let member = app.signed_in_user("bob@example.com").await;
-    let ws = create(&app, &owner, "Engines", Some("team")).await;
+    let ws = app.team_workspace(&owner, "Engines").await;
     add(&app, &owner, &ws, "bob@example.com", "admin").await;
     let ws_path = format!("/api/v1/workspaces/{ws}");
     assert_eq!(app.get(&ws_path, &member).await.status, StatusCode::OK);
@@ -159,7 +179,7 @@ async fn an_admin_reset_locks_the_member_out_again() {
     let app = spawn_app().await;
     let owner = app.signed_in_user("ada@example.com").await;
     let member = app.signed_in_user("bob@example.com").await;
-    let ws = create(&app, &owner, "Engines", None).await;
+    let ws = create(&app, &owner, "Engines").await;
     add(&app, &owner, &ws, "bob@example.com", "member").await;
     app.enable_totp(&owner).await;
     app.enable_totp(&member).await;
@@ -195,4 +215,23 @@ async fn the_cli_creates_workspaces_for_an_owner() {
     let unknown = run(&["workspace", "add", "X", "--owner", "nobody@example.com"]);
     assert!(!unknown.status.success());
     assert_eq!(String::from_utf8_lossy(&unknown.stderr).trim().lines().count(), 1);
+
+    // The operator lists workspaces and moves one to another plan.
+    let side = create(&app, &token, "Side").await;
+    let list = run(&["workspace", "list"]);
+    assert!(list.status.success(), "{}", String::from_utf8_lossy(&list.stderr));
+    let text = String::from_utf8_lossy(&list.stdout);
+    let row = text.lines().find(|l| l.starts_with(&side)).unwrap_or_else(|| panic!("{text}"));
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(cells, [side.as_str(), "Side", "free", "ada@example.com"], "{text}");
+    let moved = run(&["workspace", "set-plan", &side, "team"]);
+    assert!(moved.status.success(), "{}", String::from_utf8_lossy(&moved.stderr));
+    let mine = app.get("/api/v1/me/workspaces", &token).await.body;
+    let side_now = mine.as_array().unwrap().iter().find(|w| w["id"] == side.as_str()).unwrap();
+    assert_eq!(side_now["plan"], "team");
+    let missing = run(&["workspace", "set-plan", "no-such-workspace", "team"]);
+    assert!(!missing.status.success());
+    assert_eq!(String::from_utf8_lossy(&missing.stderr).trim().lines().count(), 1);
+    let bad = run(&["workspace", "set-plan", &side, "enterprise"]);
+    assert!(!bad.status.success());
 }

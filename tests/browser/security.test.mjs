@@ -40,7 +40,10 @@ before(async () => {
   // localhost, not 127.0.0.1: WebAuthn refuses IP addresses as relying-party ids.
   base = `http://localhost:${port}`;
   const dataDir = mkdtempSync(join(tmpdir(), "latchkey-browser-"));
-  server = spawn(BIN, ["serve", "--listen", `127.0.0.1:${port}`, "--public-url", base, "--data-dir", dataDir], {
+  // Workspaces made through the API are on the operator's default plan: team here, so the
+  // security-key test can make one (users cannot pick a plan themselves).
+  server = spawn(BIN, ["serve", "--listen", `127.0.0.1:${port}`, "--public-url", base, "--data-dir", dataDir,
+    "--default-workspace-plan", "team"], {
     stdio: ["ignore", "pipe", "inherit"],
     env: Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("LATCHKEY_"))),
   });

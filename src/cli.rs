@@ -201,11 +201,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Workspace(WorkspaceCommand::Add { name, owner, plan }) => {
             let state = server::build_state(config, Clock::default()).await?;
             let email = Email::parse(&owner).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let user = state
-                .store
-                .user_by_email(&email)
-                .await?
-                .ok_or_else(|| anyhow::anyhow!("no account with email {email}"))?;
+            let user = account_of(&state, &email).await?;
             let plan = Plan::parse(&plan).ok_or_else(|| anyhow::anyhow!("plan must be free or team"))?;
             let w = service::workspaces::create(&state, &user.id, &name, plan).await.map_err(describe)?;
             println!("created workspace {} ({}) on the {} plan, owned by {email}", w.name, w.id, w.plan.as_str());
@@ -235,13 +231,12 @@ async fn user_add(state: &crate::state::AppState, email: &str, password_stdin: b
 }
 
 async fn user_list(state: &crate::state::AppState) -> anyhow::Result<()> {
-    let users = state.store.list_users().await?;
+    let users = service::account::list_all(state).await.map_err(describe)?;
     println!("{:<40} {:<16} LAST SIGN-IN", "EMAIL", "2FA");
-    for u in users {
+    for (u, factors) in users {
         let last = u
             .last_login_at
             .map_or_else(|| "never".to_owned(), |t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
-        let factors = state.store.factors(&u.id).await?;
         let two_factor = if factors.enabled() { factors.methods().join("+") } else { "off".to_owned() };
         println!("{:<40} {:<16} {last}", u.email, two_factor);
     }
@@ -250,11 +245,17 @@ async fn user_list(state: &crate::state::AppState) -> anyhow::Result<()> {
 
 async fn user_reset_2fa(state: &crate::state::AppState, email: &str) -> anyhow::Result<()> {
     let email = Email::parse(email).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let user =
-        state.store.user_by_email(&email).await?.ok_or_else(|| anyhow::anyhow!("no account with email {email}"))?;
+    let user = account_of(state, &email).await?;
     service::two_factor::admin_reset(state, &user.id).await.map_err(describe)?;
     println!("removed every second factor of {email} and signed it out everywhere");
     Ok(())
+}
+
+async fn account_of(state: &crate::state::AppState, email: &Email) -> anyhow::Result<crate::store::UserRecord> {
+    match service::account::by_email(state, email).await {
+        Err(Error::NotFound) => Err(anyhow::anyhow!("no account with email {email}")),
+        other => other.map_err(describe),
+    }
 }
 
 /// One line for the terminal, with the policy's reasons spelled out.

@@ -81,6 +81,12 @@ impl Error {
     }
 }
 
+impl From<crate::domain::token::RandomUnavailable> for Error {
+    fn from(e: crate::domain::token::RandomUnavailable) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
 impl From<StoreError> for Error {
     fn from(e: StoreError) -> Self {
         Self::Internal(e.into())

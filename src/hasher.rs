@@ -6,6 +6,7 @@
 //! and a flood of sign-ins queues, and past a wait is answered 503, instead of
 //! exhausting memory or starving the async workers.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -37,6 +38,8 @@ pub struct Hasher {
     dummy_hash: Arc<str>,
     /// [`MAX_WAIT`]; shorter in tests. Past it the request is answered 503 `overloaded`.
     max_wait: Duration,
+    /// Argon2 computations run so far: what tests count instead of timing them.
+    computations: Arc<AtomicU64>,
 }
 
 fn params() -> Result<Params> {
@@ -66,8 +69,7 @@ fn argon2_into(argon: &Argon2<'_>, params: &Params, password: &[u8], salt: &[u8]
 fn hash_blocking(password: &str) -> Result<String> {
     let params = params()?;
     let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
-    let mut salt = [0u8; 16];
-    getrandom::fill(&mut salt).map_err(|e| Error::internal(anyhow::anyhow!("OS random source failed: {e}")))?;
+    let salt: [u8; 16] = crate::domain::token::random_bytes()?;
     let mut out = [0u8; 32];
     if !argon2_into(&argon, &params, password.as_bytes(), &salt, &mut out) {
         return Err(Error::internal(anyhow::anyhow!("argon2 hash failed")));
@@ -130,7 +132,13 @@ impl Hasher {
                 .spawn(move || work(&queue))
                 .map_err(Error::internal)?;
         }
-        Ok(Self { permits: Arc::new(Semaphore::new(workers)), jobs, dummy_hash: dummy.into(), max_wait: MAX_WAIT })
+        Ok(Self {
+            permits: Arc::new(Semaphore::new(workers)),
+            jobs,
+            dummy_hash: dummy.into(),
+            max_wait: MAX_WAIT,
+            computations: Arc::default(),
+        })
     }
 
     /// One slot per core: more would only make every hash slower.
@@ -155,7 +163,13 @@ impl Hasher {
 
     pub async fn hash(&self, password: &Password) -> Result<String> {
         let p = password.expose().to_owned();
+        self.computations.fetch_add(1, Ordering::Relaxed);
         self.run(move || hash_blocking(&p)).await?
+    }
+
+    /// How many Argon2 hashes and verifications this hasher has been asked for.
+    pub fn computations(&self) -> u64 {
+        self.computations.load(Ordering::Relaxed)
     }
 
     /// Checks `password` against `phc`; with no hash (unknown email, or an account that
@@ -166,6 +180,7 @@ impl Hasher {
             Some(h) => (h.to_owned(), true),
             None => (self.dummy_hash.to_string(), false),
         };
+        self.computations.fetch_add(1, Ordering::Relaxed);
         let ok = self.run(move || verify_blocking(&p, &target)).await?;
         Ok(ok && real)
     }
@@ -199,13 +214,36 @@ mod tests {
     async fn a_request_that_waits_too_long_for_a_slot_is_overloaded_not_queued_forever() {
         let h = Hasher { max_wait: Duration::from_millis(50), ..Hasher::new(1).unwrap() };
         let busy = h.clone();
-        let holder = tokio::spawn(async move { busy.run(|| std::thread::sleep(Duration::from_millis(500))).await });
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        // The only slot is taken by a job that holds it until told to stop.
+        let (started, has_started) = tokio::sync::oneshot::channel();
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let holder = tokio::spawn(async move {
+            busy.run(move || {
+                let _ = started.send(());
+                let _ = released.recv();
+            })
+            .await
+        });
+        has_started.await.unwrap();
         let p = Password::new("Correct-Horse-Battery-9".into());
         assert!(matches!(h.verify(&p, None).await, Err(Error::Overloaded)));
+        release.send(()).unwrap();
         holder.await.unwrap().unwrap();
         // The slot is free again: the next one is served.
         assert!(!h.verify(&p, None).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn an_unknown_account_costs_the_same_argon2_work_as_a_wrong_password() {
+        let h = Hasher::new(1).unwrap();
+        let fresh = h.hash(&Password::new("Correct-Horse-Battery-9".into())).await.unwrap();
+        let params = |phc: &str| PasswordHash::new(phc).unwrap().params.to_string();
+        assert_eq!(params(&h.dummy_hash), params(&fresh), "the dummy is hashed with today's parameters");
+        let before = h.computations();
+        let p = Password::new("Wrong-Password-1!".into());
+        assert!(!h.verify(&p, None).await.unwrap());
+        assert!(!h.verify(&p, Some(&fresh)).await.unwrap());
+        assert_eq!(h.computations() - before, 2, "one verification each");
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod error;
 pub mod geo;
 pub mod hasher;
 pub mod http;
+pub mod metrics;
 pub mod oidc;
 pub mod secrets;
 pub mod server;

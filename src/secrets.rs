@@ -16,6 +16,9 @@ use hkdf::Hkdf;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+use crate::domain::token::random_bytes;
+use crate::domain::totp::TotpSecret;
+
 const KEY_FILE: &str = "secret.key";
 const NONCE_LEN: usize = 24;
 
@@ -58,8 +61,7 @@ impl Secrets {
 
     /// Encrypts `plaintext` for one row; `context` (the account id) must match on opening.
     pub fn seal(&self, plaintext: &[u8], context: &str) -> anyhow::Result<String> {
-        let mut nonce = [0u8; NONCE_LEN];
-        getrandom::fill(&mut nonce).map_err(|e| anyhow::anyhow!("OS random source failed: {e}"))?;
+        let nonce: [u8; NONCE_LEN] = random_bytes()?;
         let sealed = self
             .cipher
             .encrypt(&XNonce::from(nonce), Payload { msg: plaintext, aad: context.as_bytes() })
@@ -77,6 +79,17 @@ impl Secrets {
         let (nonce, body) = raw.split_at(NONCE_LEN);
         let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| OpenError)?;
         self.cipher.decrypt(&XNonce::from(nonce), Payload { msg: body, aad: context.as_bytes() }).map_err(|_| OpenError)
+    }
+
+    /// An authenticator's secret, sealed for its account.
+    pub fn seal_totp(&self, secret: &TotpSecret, user_id: &str) -> anyhow::Result<String> {
+        self.seal(secret.as_bytes(), user_id)
+    }
+
+    /// An authenticator's secret, opened; fails for another account's row or a wrong key.
+    pub fn open_totp(&self, sealed: &str, user_id: &str) -> anyhow::Result<TotpSecret> {
+        let bytes = self.open(sealed, user_id)?;
+        TotpSecret::from_bytes(bytes).ok_or_else(|| anyhow::anyhow!("stored TOTP secret is too short"))
     }
 
     /// A keyed hash of a normalised backup code, as stored.
@@ -120,8 +133,7 @@ fn key_from_file(path: &Path) -> anyhow::Result<[u8; 32]> {
     match std::fs::read_to_string(path) {
         Ok(text) => parse_key(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let mut key = [0u8; 32];
-            getrandom::fill(&mut key).map_err(|e| anyhow::anyhow!("OS random source failed: {e}"))?;
+            let key: [u8; 32] = random_bytes()?;
             if let Some(dir) = path.parent() {
                 std::fs::create_dir_all(dir)?;
             }

@@ -62,10 +62,15 @@ pub async fn run(state: AppState, listener: TcpListener) -> std::io::Result<()> 
 
 /// `latchkey serve`: migrations, the listener, retention in the background, and a
 /// graceful stop on Ctrl-C or SIGTERM.
-pub async fn serve(config: Config) -> anyhow::Result<()> {
+pub async fn serve(mut config: Config) -> anyhow::Result<()> {
     let listen = config.listen;
-    let state = build_state(config, Clock::default()).await?;
     let listener = TcpListener::bind(listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+    // `--listen HOST:0` takes a free port; the default public URL names the one taken
+    // (tests start servers so, rather than guess a free port and race for it).
+    if listen.port() == 0 && config.public_url == "http://localhost:0" {
+        config.public_url = format!("http://localhost:{}", listener.local_addr()?.port());
+    }
+    let state = build_state(config, Clock::default()).await?;
     let public_url = state.config.public_url.clone();
     tokio::spawn(prune_periodically(state.clone()));
     let app = crate::http::app(state.clone());

@@ -4,7 +4,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::geo::GeoLookup;
 use crate::hasher::Hasher;
-use crate::http::metrics::Metrics;
+use crate::metrics::Metrics;
 use crate::oidc::Providers;
 use crate::secrets::Secrets;
 use crate::store::Store;

@@ -12,7 +12,9 @@ pub mod password;
 #[cfg(test)]
 mod properties;
 pub mod rate_limit;
+pub mod security_event;
 pub mod session_policy;
+pub mod sign_in;
 pub mod token;
 pub mod totp;
 pub mod workspace;

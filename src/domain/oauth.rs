@@ -27,11 +27,6 @@ impl ProviderId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
-
-    /// How login history names the method.
-    pub fn login_method(&self) -> String {
-        format!("oauth:{}", self.0)
-    }
 }
 
 /// What the provider vouched for, from its validated ID token (and userinfo).
@@ -150,7 +145,7 @@ mod tests {
 
     #[test]
     fn provider_ids_are_safe_in_urls_and_history() {
-        assert_eq!(ProviderId::parse("google").expect("id").login_method(), "oauth:google");
+        assert_eq!(ProviderId::parse("google").expect("id").as_str(), "google");
         assert!(ProviderId::parse("corp-sso_2").is_ok());
         for bad in ["", "Google", "a/b", "-x", "x y", &"a".repeat(33)] {
             assert!(ProviderId::parse(bad).is_err(), "{bad:?}");

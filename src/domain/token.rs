@@ -27,6 +27,19 @@ impl TokenKind {
     }
 }
 
+/// The operating system's random source could not be read (nothing to retry: it is the
+/// kernel's CSPRNG).
+#[derive(Debug, thiserror::Error)]
+#[error("the OS random source failed: {0}")]
+pub struct RandomUnavailable(String);
+
+/// `N` bytes from the operating system's CSPRNG: every secret here starts with this.
+pub fn random_bytes<const N: usize>() -> Result<[u8; N], RandomUnavailable> {
+    let mut bytes = [0u8; N];
+    getrandom::fill(&mut bytes).map_err(|e| RandomUnavailable(e.to_string()))?;
+    Ok(bytes)
+}
+
 /// A freshly minted or presented secret token. It is only ever stored as its [`TokenHash`].
 #[derive(Clone, PartialEq, Eq)]
 pub struct SecretToken(String);
@@ -35,6 +48,11 @@ impl SecretToken {
     /// 256 random bits from the operating system, base64url with a kind prefix.
     pub fn generate(kind: TokenKind, random: [u8; 32]) -> Self {
         Self(format!("{}{}", kind.prefix(), URL_SAFE_NO_PAD.encode(random)))
+    }
+
+    /// A new token of `kind`: 256 bits from the operating system's CSPRNG.
+    pub fn mint(kind: TokenKind) -> Result<Self, RandomUnavailable> {
+        Ok(Self::generate(kind, random_bytes()?))
     }
 
     /// Accepts what a client sends back; anything not shaped like one of ours is refused

@@ -11,8 +11,9 @@ use utoipa_axum::routes;
 use crate::domain::device::DeviceKind;
 use crate::domain::password::Password;
 use crate::error::{Error, Result};
-use crate::service::auth::{self, LoginInput, LoginOutcome};
+use crate::service::auth::{self, LoginInput};
 use crate::service::mfa;
+use crate::service::sign_in::LoginOutcome;
 use crate::state::AppState;
 
 use super::error::ErrorBody;

@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use crate::domain::client_ip;
 use crate::domain::token::SecretToken;
 use crate::error::Error;
-use crate::service::{Caller, CallerKind, ClientContext, sessions};
+use crate::service::{Caller, ClientContext, sessions};
 use crate::state::AppState;
 
 use super::error::plain;
@@ -147,9 +147,7 @@ impl FromRequestParts<AppState> for SessionAuth {
     #[tracing::instrument(name = "authenticate_session", level = "debug", skip_all)]
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let Auth(caller) = Auth::from_request_parts(parts, state).await?;
-        if caller.kind != CallerKind::Session {
-            return Err(Error::SessionRequired);
-        }
+        caller.require_session()?;
         Ok(Self(caller))
     }
 }

@@ -7,7 +7,7 @@ pub mod extract;
 mod history;
 mod linked_providers;
 mod me;
-pub mod metrics;
+mod metrics;
 mod nul_guard;
 mod openapi;
 mod ops;

@@ -27,7 +27,7 @@ pub fn router(openapi: &OpenApi) -> axum::Router<AppState> {
 }
 
 async fn healthz(State(state): State<AppState>) -> Response {
-    match state.store.ping().await {
+    match crate::service::maintenance::database_answers(&state).await {
         Ok(()) => (StatusCode::OK, Json(serde_json::json!({"status": "ok"}))).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "health check: database does not answer");

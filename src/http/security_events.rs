@@ -8,7 +8,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::domain::location::Location;
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::service::events;
 use crate::state::AppState;
 
 use super::error::ErrorBody;
@@ -50,11 +51,7 @@ async fn list(
     Auth(caller): Auth,
     ApiQuery(q): ApiQuery<EventsQuery>,
 ) -> Result<axum::Json<Vec<SecurityEventView>>> {
-    let limit = q.limit.unwrap_or(50);
-    if !(1..=500).contains(&limit) {
-        return Err(Error::InvalidRequest("limit must be between 1 and 500".into()));
-    }
-    let rows = state.store.security_events(&caller.user_id, limit, q.before.as_deref()).await?;
+    let rows = events::list(&state, &caller, q.limit.unwrap_or(50), q.before.as_deref()).await?;
     Ok(axum::Json(
         rows.into_iter()
             .map(|e| SecurityEventView {

@@ -43,7 +43,7 @@ async fn list(State(state): State<AppState>, Auth(caller): Auth) -> Result<axum:
     Ok(axum::Json(
         rows.into_iter()
             .map(|s| SessionView {
-                current: s.id == caller.session_id,
+                current: s.id == caller.credential_id(),
                 id: s.id,
                 device: s.device,
                 ip: s.ip,

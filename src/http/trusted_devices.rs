@@ -44,7 +44,7 @@ async fn list(State(state): State<AppState>, Auth(caller): Auth) -> Result<axum:
     Ok(axum::Json(
         rows.into_iter()
             .map(|d| TrustedDeviceView {
-                current: caller.trusted_device_id.as_deref() == Some(d.id.as_str()),
+                current: caller.session().and_then(|s| s.trusted_device_id.as_deref()) == Some(d.id.as_str()),
                 id: d.id,
                 device: d.device,
                 ip: d.ip,

@@ -2,17 +2,27 @@
 
 use crate::domain::email::Email;
 use crate::domain::password::{self, HISTORY_DEPTH, Password, Violation};
+use crate::domain::security_event::EventKind;
 use crate::error::{Error, Result};
 use crate::state::AppState;
-use crate::store::UserRecord;
+use crate::store::{Factors, UserRecord};
 
-use super::sessions::require_recent_auth;
 use super::{Caller, ClientContext, events, rate_limit};
 
 pub async fn me(state: &AppState, caller: &Caller) -> Result<UserRecord> {
     // A session outliving its account is impossible (ON DELETE CASCADE), so a missing
     // row means the account went away mid-request.
     state.store.user_by_id(&caller.user_id).await?.ok_or(Error::Unauthenticated)
+}
+
+/// The account with this email, for the command line; `NotFound` when there is none.
+pub async fn by_email(state: &AppState, email: &Email) -> Result<UserRecord> {
+    state.store.user_by_email(email).await?.ok_or(Error::NotFound)
+}
+
+/// Every account with its second factors (`latchkey user list`).
+pub async fn list_all(state: &AppState) -> Result<Vec<(UserRecord, Factors)>> {
+    Ok(state.store.list_users().await?)
 }
 
 /// Checks the account's current password (rate limited), for changes that ask for it
@@ -45,7 +55,7 @@ pub async fn change_password(
     current: Option<Password>,
     new: Password,
 ) -> Result<()> {
-    require_recent_auth(state, caller)?;
+    let session = caller.require_recent_auth(state)?;
     let user = me(state, caller).await?;
     confirm_password(state, &user, current.as_ref()).await?;
     let email =
@@ -60,7 +70,7 @@ pub async fn change_password(
     }
     let hash = state.hasher.hash(&new).await?;
     let now = state.clock.now();
-    let signed_out = state.store.change_password(&user.id, &hash, Some(&caller.session_id), now).await?;
+    let signed_out = state.store.change_password(&user.id, &hash, Some(&session.id), now).await?;
     let detail = format!("{signed_out} other sessions signed out");
-    events::record(state, &user.id, events::PASSWORD_CHANGED, Some(ctx), Some(detail)).await
+    events::record(state, &user.id, EventKind::PasswordChanged, Some(ctx), Some(detail)).await
 }

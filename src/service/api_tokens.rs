@@ -1,16 +1,14 @@
 //! Personal access tokens for bots and scripts: shown once, stored hashed, optionally
 //! expiring, and bound by the same workspace policy as a sign-in.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 
 use crate::domain::token::{SecretToken, TokenKind};
 use crate::error::{Error, Result};
 use crate::state::AppState;
 use crate::store::ApiTokenRecord;
 
-use super::auth::mint;
-use super::sessions::require_recent_auth;
-use super::{Caller, CallerKind};
+use super::{Caller, Credential};
 
 const MAX_NAME: usize = 100;
 
@@ -20,7 +18,7 @@ pub async fn create(
     name: &str,
     expires_in_days: Option<u32>,
 ) -> Result<(SecretToken, ApiTokenRecord)> {
-    require_recent_auth(state, caller)?;
+    caller.require_recent_auth(state)?;
     let name = name.trim();
     if name.is_empty() || name.chars().count() > MAX_NAME || name.chars().any(char::is_control) {
         return Err(Error::InvalidRequest(format!("name must be 1 to {MAX_NAME} printable characters")));
@@ -30,7 +28,7 @@ pub async fn create(
     if days == 0 || days > s.api_token_max_days {
         return Err(Error::InvalidRequest(format!("expires_in_days must be between 1 and {}", s.api_token_max_days)));
     }
-    let token = mint(TokenKind::ApiToken)?;
+    let token = SecretToken::mint(TokenKind::ApiToken)?;
     let now = state.clock.now();
     let record = state
         .store
@@ -66,13 +64,5 @@ pub async fn authenticate(state: &AppState, token: &SecretToken) -> Result<Calle
             }
         });
     }
-    Ok(Caller {
-        kind: CallerKind::ApiToken,
-        user_id: record.user_id,
-        session_id: record.id,
-        // Never "recent": sensitive actions are for sign-ins only.
-        auth_at: DateTime::<Utc>::UNIX_EPOCH,
-        trusted_device_id: None,
-        account: active.account,
-    })
+    Ok(Caller { user_id: record.user_id, credential: Credential::ApiToken(record.id), account: active.account })
 }

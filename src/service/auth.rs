@@ -4,14 +4,15 @@ use crate::domain::client_ip;
 use crate::domain::device::{Device, DeviceKind};
 use crate::domain::email::Email;
 use crate::domain::password::{self, Password};
-use crate::domain::token::{SecretToken, TokenKind};
+use crate::domain::security_event::EventKind;
+use crate::domain::sign_in::{FailureReason, SignInMethod};
 use crate::error::{Error, Result};
 use crate::state::AppState;
-use crate::store::{LoginEvent, NewSession, StoreError, UserRecord};
+use crate::store::{StoreError, UserRecord};
 
-use super::{Caller, ClientContext, events, mfa, rate_limit, trusted_devices};
-
-const PASSWORD: &str = "password";
+use super::mfa::{self, FirstFactor};
+use super::sign_in::{LoginOutcome, record_attempt, record_refusal};
+use super::{Caller, ClientContext, events, rate_limit};
 
 pub struct LoginInput {
     pub email: String,
@@ -20,28 +21,6 @@ pub struct LoginInput {
     pub trusted_device_token: Option<String>,
     pub device_kind: Option<DeviceKind>,
     pub device_name: Option<String>,
-}
-
-pub enum LoginOutcome {
-    SignedIn {
-        token: SecretToken,
-        session_id: String,
-        trusted_device_token: Option<SecretToken>,
-    },
-    /// The password was right; `mfa_token` carries it to `POST /auth/mfa`.
-    MfaRequired {
-        mfa_token: SecretToken,
-        methods: Vec<&'static str>,
-        /// PublicKeyCredentialRequestOptions when the account has security keys.
-        webauthn: Option<webauthn_rs::prelude::RequestChallengeResponse>,
-    },
-}
-
-/// 256 bits from the operating system's CSPRNG.
-pub fn mint(kind: TokenKind) -> Result<SecretToken> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| Error::internal(anyhow::anyhow!("OS random source failed: {e}")))?;
-    Ok(SecretToken::generate(kind, bytes))
 }
 
 pub async fn signup(state: &AppState, ctx: &ClientContext, email: &str, password: Password) -> Result<UserRecord> {
@@ -89,7 +68,7 @@ pub async fn login(state: &AppState, ctx: &ClientContext, input: LoginInput) -> 
         Ok(attempt) => attempt,
         Err(limited) => {
             if let Some(u) = &user {
-                record_refusal(state, ctx, &u.id, &device, PASSWORD, false).await?;
+                record_refusal(state, ctx, &u.id, &device, &SignInMethod::Password, false).await?;
             }
             state.metrics.login(false);
             return Err(limited);
@@ -103,9 +82,10 @@ pub async fn login(state: &AppState, ctx: &ClientContext, input: LoginInput) -> 
         let locked = attempt.locked(&account_key);
         attempt.failed();
         if let Some(u) = &user {
-            record_attempt(state, ctx, &u.id, &device, PASSWORD, false, Some("invalid_password")).await?;
+            let (method, failure) = (SignInMethod::Password, Some(FailureReason::InvalidPassword));
+            record_attempt(state, ctx, &u.id, &device, &method, false, failure).await?;
             if locked {
-                events::record(state, &u.id, events::LOCKED_OUT, Some(ctx), Some("repeated wrong passwords".into()))
+                events::record(state, &u.id, EventKind::LockedOut, Some(ctx), Some("repeated wrong passwords".into()))
                     .await?;
             }
         }
@@ -118,149 +98,14 @@ pub async fn login(state: &AppState, ctx: &ClientContext, input: LoginInput) -> 
     attempt.succeeded(state).await?;
 
     let first = FirstFactor {
-        method: PASSWORD,
+        method: SignInMethod::Password,
         remember_device: input.remember_device,
         device_kind: input.device_kind,
         device_name: input.device_name.as_deref(),
         trusted_device_token: input.trusted_device_token.as_deref(),
         password_hash: user.password_hash.as_deref(),
     };
-    second_step_or_session(state, ctx, &user.id, &device, first).await
-}
-
-/// How the first step of a sign-in went, for what comes after it.
-pub struct FirstFactor<'a> {
-    /// `password` or `oauth:<provider>`, for login history.
-    pub method: &'a str,
-    pub remember_device: bool,
-    pub device_kind: Option<DeviceKind>,
-    pub device_name: Option<&'a str>,
-    pub trusted_device_token: Option<&'a str>,
-    /// The hash a password sign-in was checked against; `None` for other sign-ins.
-    pub password_hash: Option<&'a str>,
-}
-
-/// The first factor passed: on to the second step when the account has one and the
-/// device is not trusted, else a session.
-pub async fn second_step_or_session(
-    state: &AppState,
-    ctx: &ClientContext,
-    user_id: &str,
-    device: &Device,
-    first: FirstFactor<'_>,
-) -> Result<LoginOutcome> {
-    let factors = state.store.factors(user_id).await?;
-    let trusted = trusted_devices::recognise(state, user_id, first.trusted_device_token).await?;
-    if factors.enabled() && trusted.is_none() {
-        return mfa::begin(
-            state,
-            mfa::FirstStep {
-                user_id,
-                factors: &factors,
-                remember_device: first.remember_device,
-                device_kind: first.device_kind,
-                device_name: first.device_name,
-                method: first.method,
-            },
-        )
-        .await;
-    }
-    let origin = SessionOrigin { trusted_device_id: trusted.as_deref(), password_hash: first.password_hash };
-    let (token, session_id) = start_session(state, ctx, user_id, device, origin).await?;
-    record_attempt(state, ctx, user_id, device, first.method, false, None).await?;
-    if first.password_hash.is_none() {
-        // A password sign-in wrote last_login_at with its session, under the hash guard.
-        state.store.record_sign_in(user_id, state.clock.now()).await?;
-    }
-    Ok(LoginOutcome::SignedIn { token, session_id, trusted_device_token: None })
-}
-
-/// Where a new session comes from: the trusted device it used, and the password hash
-/// the sign-in was checked against (the session is refused if that changed meanwhile).
-#[derive(Default, Clone, Copy)]
-pub struct SessionOrigin<'a> {
-    pub trusted_device_id: Option<&'a str>,
-    pub password_hash: Option<&'a str>,
-}
-
-pub async fn start_session(
-    state: &AppState,
-    ctx: &ClientContext,
-    user_id: &str,
-    device: &Device,
-    origin: SessionOrigin<'_>,
-) -> Result<(SecretToken, String)> {
-    let token = mint(TokenKind::Session)?;
-    let now = state.clock.now();
-    let created = state
-        .store
-        .create_session(NewSession {
-            user_id,
-            token_hash: &token.hash(),
-            device,
-            ip: &ctx.ip.to_string(),
-            location: &ctx.location,
-            user_agent: ctx.user_agent.as_deref(),
-            now,
-            expires_at: state.config.settings.session.expires_at(now),
-            trusted_device_id: origin.trusted_device_id,
-            password_hash: origin.password_hash,
-        })
-        .await;
-    match created {
-        Ok(id) => Ok((token, id)),
-        Err(StoreError::Conflict) => Err(Error::InvalidCredentials),
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// One row of login history; a failure is a row with `failure` set.
-pub async fn record_attempt(
-    state: &AppState,
-    ctx: &ClientContext,
-    user_id: &str,
-    device: &Device,
-    method: &str,
-    mfa_challenged: bool,
-    failure: Option<&str>,
-) -> Result<()> {
-    state
-        .store
-        .record_login(&LoginEvent {
-            user_id: user_id.to_owned(),
-            at: state.clock.now(),
-            success: failure.is_none(),
-            ip: ctx.ip.to_string(),
-            user_agent: ctx.user_agent.clone(),
-            device_kind: device.kind,
-            location: ctx.location.clone(),
-            mfa_challenged,
-            method: method.to_owned(),
-            failure: failure.map(str::to_owned),
-        })
-        .await?;
-    Ok(())
-}
-
-/// A `rate_limited` row of login history, at most one per account and window: the
-/// first refusal is worth knowing about, the thousandth of a flood is not.
-pub async fn record_refusal(
-    state: &AppState,
-    ctx: &ClientContext,
-    user_id: &str,
-    device: &Device,
-    method: &str,
-    mfa_challenged: bool,
-) -> Result<()> {
-    let key = format!("history-refused:{user_id}");
-    match rate_limit::reserve_one(state, &key, rate_limit::REFUSAL_RECORDS).await {
-        Ok(counted) => {
-            counted.failed();
-            record_attempt(state, ctx, user_id, device, method, mfa_challenged, Some("rate_limited")).await
-        }
-        Err(Error::RateLimited { .. }) => Ok(()),
-        Err(e) => Err(e),
-    }
+    mfa::after_first_factor(state, ctx, &user.id, &device, first).await
 }
 
 /// What a re-authentication proves: the password, or a fresh authenticator code.
@@ -284,12 +129,13 @@ pub async fn reauth(state: &AppState, caller: &Caller, proof: Proof) -> Result<(
         attempt.failed();
         return Err(e);
     }
+    let session = caller.require_session()?;
     attempt.succeeded(state).await?;
-    state.store.mark_session_authenticated(&caller.session_id, state.clock.now()).await?;
+    state.store.mark_session_authenticated(&session.id, state.clock.now()).await?;
     Ok(())
 }
 
 pub async fn logout(state: &AppState, caller: &Caller) -> Result<()> {
-    state.store.delete_session(&caller.user_id, &caller.session_id).await?;
+    state.store.delete_session(&caller.user_id, &caller.require_session()?.id).await?;
     Ok(())
 }

@@ -11,6 +11,11 @@ pub struct Pruned {
     pub login_history: u64,
 }
 
+/// For `/healthz`: whether the database answers.
+pub async fn database_answers(state: &AppState) -> Result<()> {
+    Ok(state.store.ping().await?)
+}
+
 pub async fn prune(state: &AppState) -> Result<Pruned> {
     let now = state.clock.now();
     let s = &state.config.settings;

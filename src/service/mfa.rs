@@ -1,16 +1,19 @@
-//! The second sign-in step: from a correct password to a session.
+//! The second sign-in step: what follows a passed first factor (a password or a
+//! provider), and from a right second factor to a session.
 
 use chrono::Duration;
 
 use crate::domain::backup_codes::BackupCode;
 use crate::domain::device::{Device, DeviceKind};
+use crate::domain::security_event::EventKind;
+use crate::domain::sign_in::{FailureReason, SignInMethod};
 use crate::domain::token::{SecretToken, TokenKind};
 use crate::error::{Error, Result};
 use crate::state::AppState;
 use crate::store::{Factors, NewMfaChallenge};
 
-use super::auth::{LoginOutcome, SessionOrigin, mint, record_attempt, record_refusal, start_session};
-use super::two_factor::{open_secret, unix_seconds};
+use super::sign_in::{LoginOutcome, SessionOrigin, record_attempt, record_refusal, start_session};
+use super::two_factor::unix_seconds;
 use super::{ClientContext, events, rate_limit, trusted_devices};
 
 /// An mfa_token lives this long...
@@ -34,45 +37,71 @@ pub struct MfaInput {
     pub remember_device: bool,
 }
 
-/// What the first step hands over when a second factor is needed.
-pub struct FirstStep<'a> {
-    pub user_id: &'a str,
-    pub factors: &'a Factors,
+/// How the first step of a sign-in went, for what comes after it.
+pub struct FirstFactor<'a> {
+    pub method: SignInMethod,
     pub remember_device: bool,
     pub device_kind: Option<DeviceKind>,
     pub device_name: Option<&'a str>,
-    /// `password` or `oauth:<provider>`, for login history.
-    pub method: &'a str,
+    pub trusted_device_token: Option<&'a str>,
+    /// The hash a password sign-in was checked against; `None` for other sign-ins.
+    pub password_hash: Option<&'a str>,
 }
 
-pub async fn begin(state: &AppState, first: FirstStep<'_>) -> Result<LoginOutcome> {
-    let token = mint(TokenKind::Mfa)?;
+/// The first factor passed: on to the second step when the account has one and the
+/// device is not trusted, else a session.
+pub async fn after_first_factor(
+    state: &AppState,
+    ctx: &ClientContext,
+    user_id: &str,
+    device: &Device,
+    first: FirstFactor<'_>,
+) -> Result<LoginOutcome> {
+    let factors = state.store.factors(user_id).await?;
+    let trusted = trusted_devices::recognise(state, user_id, first.trusted_device_token).await?;
+    if factors.enabled() && trusted.is_none() {
+        return begin(state, user_id, &factors, &first).await;
+    }
+    let origin = SessionOrigin { trusted_device_id: trusted.as_deref(), password_hash: first.password_hash };
+    let (token, session_id) = start_session(state, ctx, user_id, device, origin).await?;
+    record_attempt(state, ctx, user_id, device, &first.method, false, None).await?;
+    if first.password_hash.is_none() {
+        // A password sign-in wrote last_login_at with its session, under the hash guard.
+        state.store.record_sign_in(user_id, state.clock.now()).await?;
+    }
+    Ok(LoginOutcome::SignedIn { token, session_id, trusted_device_token: None })
+}
+
+/// An `mfa_token` for the second step, and the factors it may use.
+async fn begin(state: &AppState, user_id: &str, factors: &Factors, first: &FirstFactor<'_>) -> Result<LoginOutcome> {
+    let token = SecretToken::mint(TokenKind::Mfa)?;
     let now = state.clock.now();
+    let method = first.method.to_string();
     let challenge_id = state
         .store
         .create_mfa_challenge(NewMfaChallenge {
             token_hash: &token.hash(),
-            user_id: first.user_id,
+            user_id,
             now,
             expires_at: now + CHALLENGE_LIFETIME,
             remember_device: first.remember_device,
             device_kind: first.device_kind,
             device_name: first.device_name,
-            method: first.method,
+            method: &method,
         })
         .await?;
     let mut methods = Vec::new();
-    if first.factors.totp_created_at.is_some() {
+    if factors.totp_created_at.is_some() {
         methods.push("totp");
     }
-    if first.factors.webauthn_keys > 0 {
+    if factors.webauthn_keys > 0 {
         methods.push("webauthn");
     }
-    if first.factors.backup_codes_remaining > 0 {
+    if factors.backup_codes_remaining > 0 {
         methods.push("backup_code");
     }
-    let webauthn = if first.factors.webauthn_keys > 0 {
-        super::webauthn::start_authentication(state, first.user_id, &challenge_id).await?
+    let webauthn = if factors.webauthn_keys > 0 {
+        super::webauthn::start_authentication(state, user_id, &challenge_id).await?
     } else {
         None
     };
@@ -87,6 +116,9 @@ pub async fn complete(state: &AppState, ctx: &ClientContext, input: MfaInput) ->
         return Err(Error::MfaTokenExpired);
     }
     let device = Device::identify(challenge.device_kind, challenge.device_name.as_deref(), ctx.user_agent.as_deref());
+    let method = SignInMethod::parse(&challenge.method).ok_or_else(|| {
+        Error::internal(anyhow::anyhow!("unknown sign-in method {:?} in a challenge", challenge.method))
+    })?;
     // The code is counted against the challenge, and then the account, before it is
     // checked, so a burst of guesses on one mfa_token gets MAX_FAILURES answers at most.
     if !state.store.reserve_mfa_attempt(&challenge.id, MAX_FAILURES, now).await? {
@@ -97,7 +129,7 @@ pub async fn complete(state: &AppState, ctx: &ClientContext, input: MfaInput) ->
         Ok(attempt) => attempt,
         Err(limited) => {
             state.store.give_back_mfa_attempt(&challenge.id).await?;
-            record_refusal(state, ctx, &challenge.user_id, &device, &challenge.method, true).await?;
+            record_refusal(state, ctx, &challenge.user_id, &device, &method, true).await?;
             return Err(limited);
         }
     };
@@ -115,14 +147,15 @@ pub async fn complete(state: &AppState, ctx: &ClientContext, input: MfaInput) ->
             events::record(
                 state,
                 &challenge.user_id,
-                events::LOCKED_OUT,
+                EventKind::LockedOut,
                 Some(ctx),
                 Some("repeated wrong codes".into()),
             )
             .await?;
         }
         attempt.failed();
-        record_attempt(state, ctx, &challenge.user_id, &device, &challenge.method, true, Some("invalid_code")).await?;
+        let failure = Some(FailureReason::InvalidCode);
+        record_attempt(state, ctx, &challenge.user_id, &device, &method, true, failure).await?;
         return Err(Error::InvalidCode);
     }
     if !state.store.consume_mfa_challenge(&challenge.id, now).await? {
@@ -138,7 +171,7 @@ pub async fn complete(state: &AppState, ctx: &ClientContext, input: MfaInput) ->
     // A password change deletes pending challenges, so no hash guard is needed here.
     let origin = SessionOrigin { trusted_device_id: trusted_id, password_hash: None };
     let (token, session_id) = start_session(state, ctx, &challenge.user_id, &device, origin).await?;
-    record_attempt(state, ctx, &challenge.user_id, &device, &challenge.method, true, None).await?;
+    record_attempt(state, ctx, &challenge.user_id, &device, &method, true, None).await?;
     state.store.record_sign_in(&challenge.user_id, now).await?;
     Ok(LoginOutcome::SignedIn { token, session_id, trusted_device_token: remembered.map(|(t, _)| t) })
 }
@@ -148,7 +181,7 @@ pub async fn accept_totp(state: &AppState, user_id: &str, code: &str) -> Result<
     let Some(totp) = state.store.totp(user_id).await? else {
         return Ok(false);
     };
-    let secret = open_secret(state, &totp.secret_sealed, user_id)?;
+    let secret = state.secrets.open_totp(&totp.secret_sealed, user_id).map_err(Error::Internal)?;
     let Some(step) = secret.verify(code, unix_seconds(state.clock.now()), Some(totp.last_used_step)) else {
         return Ok(false);
     };
@@ -164,6 +197,6 @@ async fn accept_backup_code(state: &AppState, ctx: &ClientContext, user_id: &str
         return Ok(false);
     }
     let left = state.store.factors(user_id).await?.backup_codes_remaining;
-    events::record(state, user_id, events::BACKUP_CODE_USED, Some(ctx), Some(format!("{left} left"))).await?;
+    events::record(state, user_id, EventKind::BackupCodeUsed, Some(ctx), Some(format!("{left} left"))).await?;
     Ok(true)
 }

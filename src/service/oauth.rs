@@ -4,13 +4,16 @@ use chrono::Duration;
 
 use crate::domain::device::Device;
 use crate::domain::oauth::{self, Decision, Failure, ProviderClaims, ProviderId, Refusal};
+use crate::domain::security_event::EventKind;
+use crate::domain::sign_in::{FailureReason, SignInMethod};
 use crate::domain::token::{SecretToken, TokenKind};
 use crate::error::{Error, Result};
 use crate::oidc::OidcError;
 use crate::state::AppState;
 use crate::store::{IdentityRef, Linked, LinkedIdentity, NewOAuthFlow, StoreError, TakenFlow, Unlinked, UserRecord};
 
-use super::auth::{FirstFactor, LoginOutcome, mint, record_attempt, second_step_or_session};
+use super::mfa::{self, FirstFactor};
+use super::sign_in::{LoginOutcome, record_attempt};
 use super::{Caller, ClientContext, events, rate_limit};
 
 /// How long the provider may take to send the browser back.
@@ -51,7 +54,7 @@ pub async fn start_link(
     provider: &str,
     browser_binding: Option<&str>,
 ) -> Result<Started> {
-    super::sessions::require_recent_auth(state, caller)?;
+    caller.require_recent_auth(state)?;
     state.oauth.get(provider).ok_or(Error::NotFound)?;
     if state.store.linked_identities(&caller.user_id).await?.iter().any(|l| l.provider == provider) {
         return Err(Error::ProviderAlreadyLinked);
@@ -73,7 +76,7 @@ async fn begin(
     // One binding per browser, so sign-ins started in two tabs both finish.
     let binding = match browser_binding.and_then(SecretToken::parse).filter(|t| t.is(TokenKind::OAuthBrowser)) {
         Some(existing) => existing,
-        None => mint(TokenKind::OAuthBrowser)?,
+        None => SecretToken::mint(TokenKind::OAuthBrowser)?,
     };
     let state_hash = state_hash(&authorization.state)?;
     let sealed = state
@@ -155,16 +158,15 @@ pub async fn finish(
 
     let device = Device::identify(None, None, ctx.user_agent.as_deref());
     let user = account_for(state, ctx, &id, &name, &claims, &device).await?;
-    let method = id.login_method();
     let first = FirstFactor {
-        method: &method,
+        method: SignInMethod::Provider(id.clone()),
         remember_device: false,
         device_kind: None,
         device_name: None,
         trusted_device_token,
         password_hash: None,
     };
-    let outcome = second_step_or_session(state, ctx, &user.id, &device, first).await?;
+    let outcome = mfa::after_first_factor(state, ctx, &user.id, &device, first).await?;
     Ok(Finished::SignIn(Box::new(outcome)))
 }
 
@@ -183,7 +185,7 @@ async fn link(
     match state.store.link_identity(user_id, identity, state.clock.now()).await {
         Ok(()) => {
             let detail = format!("{name} linked from the Security page");
-            events::record(state, user_id, events::PROVIDER_LINKED, Some(ctx), Some(detail)).await
+            events::record(state, user_id, EventKind::ProviderLinked, Some(ctx), Some(detail)).await
         }
         Err(StoreError::Conflict) => {
             let owner = state.store.user_by_identity(provider.as_str(), &claims.subject).await?;
@@ -231,10 +233,10 @@ async fn account_for(
                         let detail = format!(
                             "{name} verified this email: the password, sessions, API tokens, trusted devices and second factors set before were removed"
                         );
-                        events::record(state, &user_id, events::ACCOUNT_RECLAIMED, Some(ctx), Some(detail)).await?;
+                        events::record(state, &user_id, EventKind::AccountReclaimed, Some(ctx), Some(detail)).await?;
                     }
                     let detail = format!("{name} linked by its verified email");
-                    events::record(state, &user_id, events::PROVIDER_LINKED, Some(ctx), Some(detail)).await?;
+                    events::record(state, &user_id, EventKind::ProviderLinked, Some(ctx), Some(detail)).await?;
                     // Read again: a reclaimed account has lost its password.
                     return state
                         .store
@@ -279,9 +281,9 @@ async fn refuse(
             _ => None,
         };
         if let Some(user) = target {
-            let method = provider.login_method();
-            if let Err(e) = record_attempt(state, ctx, &user.id, device, &method, false, Some("email_unverified")).await
-            {
+            let method = SignInMethod::Provider(provider.clone());
+            let failure = Some(FailureReason::EmailUnverified);
+            if let Err(e) = record_attempt(state, ctx, &user.id, device, &method, false, failure).await {
                 return e;
             }
         }
@@ -299,11 +301,11 @@ pub async fn linked(state: &AppState, caller: &Caller) -> Result<Vec<LinkedIdent
 
 /// Unlinks a provider, unless it is the account's last way to sign in.
 pub async fn unlink(state: &AppState, caller: &Caller, ctx: &ClientContext, provider: &str) -> Result<()> {
-    super::sessions::require_recent_auth(state, caller)?;
+    caller.require_recent_auth(state)?;
     match state.store.unlink_identity(&caller.user_id, provider).await? {
         Unlinked::Done => {
             let name = state.oauth.display_name(provider);
-            events::record(state, &caller.user_id, events::PROVIDER_UNLINKED, Some(ctx), Some(name)).await
+            events::record(state, &caller.user_id, EventKind::ProviderUnlinked, Some(ctx), Some(name)).await
         }
         Unlinked::NotLinked => Err(Error::NotFound),
         Unlinked::LastMethod => Err(Error::LastSignInMethod),

@@ -1,11 +1,12 @@
 //! Validating bearer tokens and managing the account's sessions.
 
+use crate::domain::security_event::EventKind;
 use crate::domain::token::{SecretToken, TokenKind};
 use crate::error::{Error, Result};
 use crate::state::AppState;
 use crate::store::SessionRecord;
 
-use super::{Caller, CallerKind, ClientContext, events};
+use super::{Caller, ClientContext, Credential, SessionCredential, events};
 
 /// The hot path: every authenticated request comes through here.
 pub async fn authenticate(state: &AppState, token: &SecretToken) -> Result<Caller> {
@@ -32,21 +33,14 @@ pub async fn authenticate(state: &AppState, token: &SecretToken) -> Result<Calle
         });
     }
     Ok(Caller {
-        kind: CallerKind::Session,
         user_id: session.user_id,
-        session_id: session.id,
-        auth_at: session.auth_at,
-        trusted_device_id: session.trusted_device_id,
+        credential: Credential::Session(SessionCredential {
+            id: session.id,
+            auth_at: session.auth_at,
+            trusted_device_id: session.trusted_device_id,
+        }),
         account: session.account,
     })
-}
-
-/// 403 `reauth_required` unless the caller proved a password or factor recently.
-pub fn require_recent_auth(state: &AppState, caller: &Caller) -> Result<()> {
-    if state.clock.now() - caller.auth_at > state.config.settings.reauth_window {
-        return Err(Error::ReauthRequired);
-    }
-    Ok(())
 }
 
 pub async fn list(state: &AppState, caller: &Caller) -> Result<Vec<SessionRecord>> {
@@ -58,14 +52,14 @@ pub async fn revoke(state: &AppState, caller: &Caller, ctx: &ClientContext, sess
         return Err(Error::NotFound);
     }
     let detail = format!("session {session_id}");
-    events::record(state, &caller.user_id, events::SESSION_REVOKED, Some(ctx), Some(detail)).await
+    events::record(state, &caller.user_id, EventKind::SessionRevoked, Some(ctx), Some(detail)).await
 }
 
 pub async fn revoke_others(state: &AppState, caller: &Caller, ctx: &ClientContext) -> Result<u64> {
-    let revoked = state.store.delete_other_sessions(&caller.user_id, &caller.session_id).await?;
+    let revoked = state.store.delete_other_sessions(&caller.user_id, &caller.require_session()?.id).await?;
     if revoked > 0 {
         let detail = format!("{revoked} other sessions");
-        events::record(state, &caller.user_id, events::SESSION_REVOKED, Some(ctx), Some(detail)).await?;
+        events::record(state, &caller.user_id, EventKind::SessionRevoked, Some(ctx), Some(detail)).await?;
     }
     Ok(revoked)
 }

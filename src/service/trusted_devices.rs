@@ -5,12 +5,12 @@
 use chrono::Duration;
 
 use crate::domain::device::Device;
+use crate::domain::security_event::EventKind;
 use crate::domain::token::{SecretToken, TokenKind};
 use crate::error::{Error, Result};
 use crate::state::AppState;
 use crate::store::{NewTrustedDevice, TrustedDeviceRecord};
 
-use super::auth::mint;
 use super::{Caller, ClientContext, events};
 
 /// Issues a trusted-device token for `user_id` on this device.
@@ -20,7 +20,7 @@ pub async fn remember(
     user_id: &str,
     device: &Device,
 ) -> Result<(SecretToken, String)> {
-    let token = mint(TokenKind::TrustedDevice)?;
+    let token = SecretToken::mint(TokenKind::TrustedDevice)?;
     let now = state.clock.now();
     let id = state
         .store
@@ -53,7 +53,7 @@ pub async fn revoke(state: &AppState, caller: &Caller, ctx: &ClientContext, id: 
     if !state.store.delete_trusted_device(&caller.user_id, id).await? {
         return Err(Error::NotFound);
     }
-    events::record(state, &caller.user_id, events::TRUSTED_DEVICE_REVOKED, Some(ctx), Some(format!("device {id}")))
+    events::record(state, &caller.user_id, EventKind::TrustedDeviceRevoked, Some(ctx), Some(format!("device {id}")))
         .await
 }
 
@@ -63,7 +63,7 @@ pub async fn revoke_all(state: &AppState, caller: &Caller, ctx: &ClientContext) 
         events::record(
             state,
             &caller.user_id,
-            events::TRUSTED_DEVICE_REVOKED,
+            EventKind::TrustedDeviceRevoked,
             Some(ctx),
             Some(format!("all {n} devices")),
         )

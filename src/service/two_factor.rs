@@ -5,12 +5,13 @@ use qrcode::render::svg;
 
 use crate::domain::backup_codes::{self, BackupCode};
 use crate::domain::password::Password;
+use crate::domain::security_event::EventKind;
+use crate::domain::token::random_bytes;
 use crate::domain::totp::{SECRET_BYTES, TotpSecret};
 use crate::error::{Error, Result};
 use crate::state::AppState;
 use crate::store::{FactorRef, Factors, Removal};
 
-use super::sessions::require_recent_auth;
 use super::{Caller, ClientContext, account, events};
 
 pub struct TotpSetup {
@@ -26,12 +27,10 @@ pub async fn status(state: &AppState, caller: &Caller) -> Result<Factors> {
 /// A new pending secret; the account's current authenticator (if any) keeps working
 /// until this one is confirmed.
 pub async fn setup_totp(state: &AppState, caller: &Caller) -> Result<TotpSetup> {
-    require_recent_auth(state, caller)?;
+    caller.require_recent_auth(state)?;
     let user = account::me(state, caller).await?;
-    let mut bytes = [0u8; SECRET_BYTES];
-    getrandom::fill(&mut bytes).map_err(|e| Error::internal(anyhow::anyhow!("OS random source failed: {e}")))?;
-    let secret = TotpSecret::from_random(bytes);
-    let sealed = state.secrets.seal(secret.as_bytes(), &user.id).map_err(Error::Internal)?;
+    let secret = TotpSecret::from_random(random_bytes::<SECRET_BYTES>()?);
+    let sealed = state.secrets.seal_totp(&secret, &user.id).map_err(Error::Internal)?;
     state.store.put_pending_totp(&user.id, &sealed, state.clock.now()).await?;
     present(state, secret, &user.email)
 }
@@ -42,7 +41,7 @@ pub async fn pending_setup(state: &AppState, caller: &Caller) -> Result<Option<T
         return Ok(None);
     };
     let user = account::me(state, caller).await?;
-    let secret = open_secret(state, &sealed, &user.id)?;
+    let secret = state.secrets.open_totp(&sealed, &user.id).map_err(Error::Internal)?;
     present(state, secret, &user.email).map(Some)
 }
 
@@ -69,10 +68,10 @@ pub async fn confirm_totp(
 ) -> Result<Option<Vec<String>>> {
     // Without this, a stolen session older than the window could swap in its own
     // authenticator and then pass re-auth with it.
-    require_recent_auth(state, caller)?;
+    caller.require_recent_auth(state)?;
     let user_id = &caller.user_id;
     let (sealed, _) = state.store.pending_totp(user_id).await?.ok_or(Error::SetupRequired)?;
-    let secret = open_secret(state, &sealed, user_id)?;
+    let secret = state.secrets.open_totp(&sealed, user_id).map_err(Error::Internal)?;
     let now = state.clock.now();
     let step = secret.verify(code, unix_seconds(now), None).ok_or(Error::CodeRejected)?;
     let turning_on = !state.store.factors(user_id).await?.enabled();
@@ -82,12 +81,12 @@ pub async fn confirm_totp(
         return Err(Error::SetupRequired);
     }
     if turning_on {
-        events::record(state, user_id, events::TWO_FACTOR_ENABLED, Some(ctx), Some("totp".into())).await?;
+        events::record(state, user_id, EventKind::TwoFactorEnabled, Some(ctx), Some("totp".into())).await?;
     } else {
         events::record(
             state,
             user_id,
-            events::FACTOR_ADDED,
+            EventKind::FactorAdded,
             Some(ctx),
             Some("totp (replaced the previous authenticator)".into()),
         )
@@ -98,38 +97,38 @@ pub async fn confirm_totp(
 
 /// Removes the authenticator app while a security key remains.
 pub async fn delete_totp(state: &AppState, caller: &Caller, ctx: &ClientContext) -> Result<()> {
-    require_recent_auth(state, caller)?;
+    caller.require_recent_auth(state)?;
     removed(state.store.remove_factor(&caller.user_id, FactorRef::Totp).await?)?;
-    events::record(state, &caller.user_id, events::FACTOR_REMOVED, Some(ctx), Some("totp".into())).await
+    events::record(state, &caller.user_id, EventKind::FactorRemoved, Some(ctx), Some("totp".into())).await
 }
 
 pub async fn regenerate_backup_codes(state: &AppState, caller: &Caller, ctx: &ClientContext) -> Result<Vec<String>> {
-    require_recent_auth(state, caller)?;
+    caller.require_recent_auth(state)?;
     if !state.store.factors(&caller.user_id).await?.enabled() {
         return Err(Error::TwoFactorNotEnabled);
     }
     let (shown, hashes) = new_backup_codes(state, &caller.user_id)?;
     state.store.replace_backup_codes(&caller.user_id, &hashes, state.clock.now()).await?;
-    events::record(state, &caller.user_id, events::BACKUP_CODES_REGENERATED, Some(ctx), None).await?;
+    events::record(state, &caller.user_id, EventKind::BackupCodesRegenerated, Some(ctx), None).await?;
     Ok(shown)
 }
 
 /// Turns 2FA off: every factor, backup code and pending setup goes, in one transaction.
 pub async fn disable(state: &AppState, caller: &Caller, ctx: &ClientContext, password: Option<Password>) -> Result<()> {
-    require_recent_auth(state, caller)?;
+    caller.require_recent_auth(state)?;
     let user = account::me(state, caller).await?;
     account::confirm_password(state, &user, password.as_ref()).await?;
     if !state.store.factors(&user.id).await?.enabled() {
         return Err(Error::TwoFactorNotEnabled);
     }
     state.store.remove_second_factors(&user.id, false).await?;
-    events::record(state, &user.id, events::TWO_FACTOR_DISABLED, Some(ctx), None).await
+    events::record(state, &user.id, EventKind::TwoFactorDisabled, Some(ctx), None).await
 }
 
 /// `latchkey user reset-2fa`: an administrator's recovery for someone locked out.
 pub async fn admin_reset(state: &AppState, user_id: &str) -> Result<()> {
     state.store.remove_second_factors(user_id, true).await?;
-    events::record(state, user_id, events::TWO_FACTOR_DISABLED, None, Some("reset by an administrator".into())).await
+    events::record(state, user_id, EventKind::TwoFactorDisabled, None, Some("reset by an administrator".into())).await
 }
 
 /// The answer for a factor removal refused by the store.
@@ -146,9 +145,7 @@ pub(super) fn new_backup_codes(state: &AppState, user_id: &str) -> Result<(Vec<S
     let mut shown = Vec::with_capacity(backup_codes::COUNT);
     let mut hashes = Vec::with_capacity(backup_codes::COUNT);
     while shown.len() < backup_codes::COUNT {
-        let mut random = [0u8; 7];
-        getrandom::fill(&mut random).map_err(|e| Error::internal(anyhow::anyhow!("OS random source failed: {e}")))?;
-        let code = BackupCode::from_random(random);
+        let code = BackupCode::from_random(random_bytes()?);
         let hash = state.secrets.code_hash(user_id, code.normalized());
         // A repeat among ten 50-bit codes is all but impossible; the unique index would refuse it anyway.
         if !hashes.contains(&hash) {
@@ -157,11 +154,6 @@ pub(super) fn new_backup_codes(state: &AppState, user_id: &str) -> Result<(Vec<S
         }
     }
     Ok((shown, hashes))
-}
-
-pub fn open_secret(state: &AppState, sealed: &str, user_id: &str) -> Result<TotpSecret> {
-    let bytes = state.secrets.open(sealed, user_id).map_err(Error::internal)?;
-    TotpSecret::from_bytes(bytes).ok_or_else(|| Error::internal(anyhow::anyhow!("stored TOTP secret is too short")))
 }
 
 pub fn unix_seconds(t: chrono::DateTime<chrono::Utc>) -> u64 {

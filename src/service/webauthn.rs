@@ -11,11 +11,11 @@ use webauthn_rs::prelude::{
 };
 use webauthn_rs::{Webauthn, WebauthnBuilder};
 
+use crate::domain::security_event::EventKind;
 use crate::error::{Error, Result};
 use crate::state::AppState;
 use crate::store::{FactorRef, StoreError, WebauthnKeyRecord};
 
-use super::sessions::require_recent_auth;
 use super::{Caller, ClientContext, account, events, two_factor, workspaces};
 
 const CEREMONY_LIFETIME: Duration = Duration::minutes(5);
@@ -65,7 +65,7 @@ pub async fn start_registration(
     caller: &Caller,
     name: &str,
 ) -> Result<(String, CreationChallengeResponse)> {
-    require_recent_auth(state, caller)?;
+    caller.require_recent_auth(state)?;
     let name = name.trim();
     if name.is_empty() || name.chars().count() > MAX_NAME || name.chars().any(char::is_control) {
         return Err(Error::InvalidRequest(format!("name must be 1 to {MAX_NAME} printable characters")));
@@ -99,7 +99,7 @@ pub async fn finish_registration(
     ceremony_id: &str,
     credential: &RegisterPublicKeyCredential,
 ) -> Result<(WebauthnKeyRecord, Option<Vec<String>>)> {
-    require_recent_auth(state, caller)?;
+    caller.require_recent_auth(state)?;
     let rp = rp(state)?;
     let now = state.clock.now();
     let ceremony = state.store.take_ceremony(ceremony_id, "register").await?;
@@ -120,7 +120,7 @@ pub async fn finish_registration(
         Err(StoreError::Conflict) => return Err(Error::InvalidCredential),
         other => other?.ok_or(Error::TooMany(TOO_MANY_KEYS))?,
     };
-    let kind = if turning_on { events::TWO_FACTOR_ENABLED } else { events::FACTOR_ADDED };
+    let kind = if turning_on { EventKind::TwoFactorEnabled } else { EventKind::FactorAdded };
     events::record(state, &caller.user_id, kind, Some(ctx), Some(format!("security key \"{name}\""))).await?;
     let record = WebauthnKeyRecord { id, name, credential: saved, created_at: now, last_used_at: None };
     Ok((record, codes.map(|(shown, _)| shown)))
@@ -132,14 +132,14 @@ pub async fn list(state: &AppState, caller: &Caller) -> Result<Vec<WebauthnKeyRe
 
 /// Removes a key while another factor remains.
 pub async fn delete(state: &AppState, caller: &Caller, ctx: &ClientContext, id: &str) -> Result<()> {
-    require_recent_auth(state, caller)?;
+    caller.require_recent_auth(state)?;
     let keys = state.store.webauthn_keys(&caller.user_id).await?;
     let key = keys.iter().find(|k| k.id == id).ok_or(Error::NotFound)?;
     two_factor::removed(state.store.remove_factor(&caller.user_id, FactorRef::WebauthnKey(id)).await?)?;
     events::record(
         state,
         &caller.user_id,
-        events::FACTOR_REMOVED,
+        EventKind::FactorRemoved,
         Some(ctx),
         Some(format!("security key \"{}\"", key.name)),
     )
@@ -188,7 +188,7 @@ pub async fn accept_assertion(
         Ok(r) => r,
         Err(WebauthnError::CredentialPossibleCompromise) => {
             let detail = Some("a security key's signature counter went backwards: it may have been cloned".to_owned());
-            events::record(state, user_id, events::WEBAUTHN_COUNTER_REGRESSION, Some(ctx), detail).await?;
+            events::record(state, user_id, EventKind::WebauthnCounterRegression, Some(ctx), detail).await?;
             return Ok(false);
         }
         Err(e) => {

@@ -24,9 +24,9 @@ impl ApiTokenRecord {
             id: r.text("id")?,
             user_id: r.text("user_id")?,
             name: r.text("name")?,
-            created_at: from_millis(r.int("created_at")?),
-            last_used_at: r.opt_int("last_used_at")?.map(from_millis),
-            expires_at: r.opt_int("expires_at")?.map(from_millis),
+            created_at: from_millis(r.int("created_at")?)?,
+            last_used_at: r.opt_int("last_used_at")?.map(from_millis).transpose()?,
+            expires_at: r.opt_int("expires_at")?.map(from_millis).transpose()?,
         })
     }
 }

@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use super::{Store, StoreResult, from_millis, location_from_row, new_id, to_millis};
+use super::{Store, StoreResult, flag, from_millis, location_from_row, new_id, to_millis};
 use crate::domain::device::DeviceKind;
 use crate::domain::location::Location;
 
@@ -67,13 +67,13 @@ impl Store {
                     id: row.try_get("id")?,
                     event: LoginEvent {
                         user_id: row.try_get("user_id")?,
-                        at: from_millis(row.try_get("at")?),
-                        success: row.try_get::<i64, _>("success")? != 0,
+                        at: from_millis(row.try_get("at")?)?,
+                        success: flag(row.try_get("success")?)?,
                         ip: row.try_get("ip")?,
                         user_agent: row.try_get("user_agent")?,
                         device_kind: DeviceKind::from_db(row.try_get::<&str, _>("device_kind")?),
                         location: location_from_row(row)?,
-                        mfa_challenged: row.try_get::<i64, _>("mfa_challenged")? != 0,
+                        mfa_challenged: flag(row.try_get("mfa_challenged")?)?,
                         method: row.try_get("method")?,
                         failure: row.try_get("failure")?,
                     },

@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use super::{Store, StoreResult, from_millis, new_id, to_millis};
+use super::{Store, StoreResult, flag, from_millis, new_id, to_millis};
 use crate::domain::device::DeviceKind;
 use crate::domain::token::TokenHash;
 
@@ -64,10 +64,10 @@ impl Store {
             Ok(MfaChallenge {
                 id: r.try_get("id")?,
                 user_id: r.try_get("user_id")?,
-                expires_at: from_millis(r.try_get("expires_at")?),
+                expires_at: from_millis(r.try_get("expires_at")?)?,
                 failures: r.try_get::<i64, _>("failures")?.try_into().unwrap_or(u32::MAX),
                 consumed: r.try_get::<Option<i64>, _>("consumed_at")?.is_some(),
-                remember_device: r.try_get::<i64, _>("remember_device")? != 0,
+                remember_device: flag(r.try_get("remember_device")?)?,
                 device_kind: r.try_get::<Option<&str>, _>("device_kind")?.map(DeviceKind::from_db),
                 device_name: r.try_get("device_name")?,
                 method: r.try_get("method")?,

@@ -2,8 +2,9 @@
 //!
 //! Both backends run through `sqlx::Any` with one portable dialect (numbered `$n`
 //! parameters, BIGINT Unix-millisecond times, BIGINT 0/1 flags, TEXT ids), so every query is written once
-//! and the same test suite proves it on SQLite and PostgreSQL. Schema differences, when
-//! they come, live in the two migration folders.
+//! and the same test suite proves it on SQLite and PostgreSQL; so is the schema, in one
+//! migrations folder. Stored times and flags are read through `from_millis` and `flag`,
+//! which refuse values the schema should not hold.
 //!
 //! One exception: on SQLite, the hot-path lookups (`batch`) run the same SQL through
 //! rusqlite, in-line (`sqlite_reader`), and their records decode from either driver's
@@ -93,7 +94,6 @@ pub enum Backend {
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
-    backend: Backend,
     hot: std::sync::Arc<HotPath>,
 }
 
@@ -176,14 +176,13 @@ impl Store {
             sessions: batch::Batcher::start(source),
             api_tokens: batch::Batcher::start(source),
         });
-        Ok(Self { pool, backend, hot })
+        Ok(Self { pool, hot })
     }
 
     pub async fn migrate(&self) -> StoreResult<()> {
-        match self.backend {
-            Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&self.pool).await?,
-            Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&self.pool).await?,
-        }
+        // One folder for both databases: the schema is written in the dialect they share
+        // (BIGINT times and 0/1 flags, TEXT ids), as every query is.
+        sqlx::migrate!().run(&self.pool).await?;
         Ok(())
     }
 
@@ -237,8 +236,23 @@ pub(crate) fn to_millis(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
 }
 
-pub(crate) fn from_millis(ms: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+/// A stored time; a value no date can have is refused as corrupt data, never read as 1970.
+pub(crate) fn from_millis(ms: i64) -> StoreResult<DateTime<Utc>> {
+    DateTime::from_timestamp_millis(ms).ok_or_else(|| corrupt(format!("a time of {ms} ms")))
+}
+
+/// A stored 0/1 flag; anything else is refused as corrupt data.
+pub(crate) fn flag(value: i64) -> StoreResult<bool> {
+    match value {
+        0 => Ok(false),
+        1 => Ok(true),
+        other => Err(corrupt(format!("a flag of {other}"))),
+    }
+}
+
+/// Data the schema should not have let in.
+pub(crate) fn corrupt(what: String) -> StoreError {
+    StoreError::Db(sqlx::Error::Decode(format!("corrupt data in the database: {what}").into()))
 }
 
 /// An id for a WebAuthn ceremony, handed to the client.
@@ -248,4 +262,18 @@ pub fn new_ceremony_id() -> String {
 
 pub(crate) fn new_id() -> String {
     uuid::Uuid::now_v7().simple().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_times_and_flags_refuse_what_the_schema_should_not_hold() {
+        assert_eq!(from_millis(0).unwrap(), DateTime::<Utc>::UNIX_EPOCH);
+        assert_eq!(to_millis(from_millis(1_764_800_000_123).unwrap()), 1_764_800_000_123);
+        assert!(from_millis(i64::MAX).is_err(), "not 1970");
+        assert_eq!((flag(0).unwrap(), flag(1).unwrap()), (false, true));
+        assert!(flag(2).is_err() && flag(-1).is_err());
+    }
 }

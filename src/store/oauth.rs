@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{AssertSqlSafe, Row};
 
 use super::users::{USER_COLUMNS, UserRecord, insert_user};
-use super::{Store, StoreResult, from_millis, to_millis};
+use super::{Store, StoreResult, flag, from_millis, to_millis};
 use crate::domain::email::Email;
 
 #[derive(Debug, Clone)]
@@ -102,12 +102,9 @@ impl Store {
     ) -> StoreResult<Linked> {
         let mut tx = self.pool.begin().await?;
         super::users::lock_account(&mut tx, user_id).await?;
-        let verified = sqlx::query("SELECT email_verified FROM users WHERE id = $1")
-            .bind(user_id)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get::<i64, _>("email_verified")?
-            == 1;
+        let row =
+            sqlx::query("SELECT email_verified FROM users WHERE id = $1").bind(user_id).fetch_one(&mut *tx).await?;
+        let verified = flag(row.try_get("email_verified")?)?;
         let outcome = if verified {
             Linked::Linked
         } else {
@@ -179,8 +176,8 @@ impl Store {
                 Ok(LinkedIdentity {
                     provider: r.try_get("provider")?,
                     email: r.try_get("email")?,
-                    linked_at: from_millis(r.try_get("linked_at")?),
-                    last_used_at: r.try_get::<Option<i64>, _>("last_used_at")?.map(from_millis),
+                    linked_at: from_millis(r.try_get("linked_at")?)?,
+                    last_used_at: r.try_get::<Option<i64>, _>("last_used_at")?.map(from_millis).transpose()?,
                 })
             })
             .collect()

@@ -89,7 +89,7 @@ impl Store {
             query = query.bind(*key);
         }
         let row = query.fetch_one(&self.pool).await?;
-        Ok(row.try_get::<Option<i64>, _>("locked_until")?.map(from_millis))
+        row.try_get::<Option<i64>, _>("locked_until")?.map(from_millis).transpose()
     }
 
     pub async fn clear_failures(&self, key: &str) -> StoreResult<()> {

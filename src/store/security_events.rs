@@ -69,7 +69,7 @@ impl Store {
             .map(|r| {
                 Ok(SecurityEventRecord {
                     id: r.try_get("id")?,
-                    at: from_millis(r.try_get("at")?),
+                    at: from_millis(r.try_get("at")?)?,
                     kind: r.try_get("kind")?,
                     ip: r.try_get("ip")?,
                     user_agent: r.try_get("user_agent")?,

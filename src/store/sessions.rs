@@ -51,10 +51,10 @@ impl SessionRecord {
             device: device_from_row(row)?,
             ip: row.try_get("ip")?,
             location: location_from_row(row)?,
-            created_at: from_millis(row.try_get("created_at")?),
-            last_activity_at: from_millis(row.try_get("last_activity_at")?),
-            expires_at: from_millis(row.try_get("expires_at")?),
-            auth_at: from_millis(row.try_get("auth_at")?),
+            created_at: from_millis(row.try_get("created_at")?)?,
+            last_activity_at: from_millis(row.try_get("last_activity_at")?)?,
+            expires_at: from_millis(row.try_get("expires_at")?)?,
+            auth_at: from_millis(row.try_get("auth_at")?)?,
             trusted_device_id: row.try_get("trusted_device_id")?,
         })
     }
@@ -87,9 +87,9 @@ impl Lookup for ActiveSession {
         Ok(Self {
             id: row.text("id")?,
             user_id: row.text("user_id")?,
-            last_activity_at: from_millis(row.int("last_activity_at")?),
-            expires_at: from_millis(row.int("expires_at")?),
-            auth_at: from_millis(row.int("auth_at")?),
+            last_activity_at: from_millis(row.int("last_activity_at")?)?,
+            expires_at: from_millis(row.int("expires_at")?)?,
+            auth_at: from_millis(row.int("auth_at")?)?,
             trusted_device_id: row.opt_text("trusted_device_id")?,
             account: AccountSummary::from_row(row)?,
         })

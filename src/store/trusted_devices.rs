@@ -39,9 +39,9 @@ impl TrustedDeviceRecord {
             device: device_from_row(r)?,
             ip: r.try_get("ip")?,
             location: location_from_row(r)?,
-            created_at: from_millis(r.try_get("created_at")?),
-            last_used_at: from_millis(r.try_get("last_used_at")?),
-            expires_at: from_millis(r.try_get("expires_at")?),
+            created_at: from_millis(r.try_get("created_at")?)?,
+            last_used_at: from_millis(r.try_get("last_used_at")?)?,
+            expires_at: from_millis(r.try_get("expires_at")?)?,
         })
     }
 }

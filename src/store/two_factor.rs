@@ -39,7 +39,7 @@ pub(super) const FACTOR_COLUMNS: &str =
 impl Factors {
     pub(super) fn from_row<R: Columns>(row: &R) -> StoreResult<Self> {
         Ok(Self {
-            totp_created_at: row.opt_int("totp_created_at")?.map(from_millis),
+            totp_created_at: row.opt_int("totp_created_at")?.map(from_millis).transpose()?,
             webauthn_keys: row.int("webauthn_keys")?.try_into().unwrap_or(0),
             backup_codes_remaining: row.int("backup_codes")?.try_into().unwrap_or(0),
         })
@@ -82,7 +82,7 @@ impl Store {
             .bind(user_id)
             .fetch_optional(&self.pool)
             .await?;
-        row.map(|r| Ok((r.try_get("secret_sealed")?, from_millis(r.try_get("created_at")?)))).transpose()
+        row.map(|r| Ok((r.try_get("secret_sealed")?, from_millis(r.try_get("created_at")?)?))).transpose()
     }
 
     pub async fn totp(&self, user_id: &str) -> StoreResult<Option<TotpRecord>> {
@@ -94,7 +94,7 @@ impl Store {
         row.map(|r| {
             Ok(TotpRecord {
                 secret_sealed: r.try_get("secret_sealed")?,
-                created_at: from_millis(r.try_get("created_at")?),
+                created_at: from_millis(r.try_get("created_at")?)?,
                 last_used_step: r.try_get::<i64, _>("last_used_step")?.try_into().unwrap_or(0),
             })
         })

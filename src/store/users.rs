@@ -2,7 +2,8 @@ use chrono::{DateTime, Utc};
 use sqlx::{AssertSqlSafe, Row};
 
 use super::columns::Columns;
-use super::{Factors, Store, StoreResult, from_millis, new_id, to_millis};
+use super::two_factor::FACTOR_COLUMNS;
+use super::{Factors, Store, StoreResult, flag, from_millis, new_id, to_millis};
 use crate::domain::email::Email;
 
 #[derive(Debug, Clone)]
@@ -22,9 +23,9 @@ impl UserRecord {
             id: row.try_get("id")?,
             email: row.try_get("email")?,
             password_hash: row.try_get("password_hash")?,
-            email_verified: row.try_get::<i64, _>("email_verified")? == 1,
-            created_at: from_millis(row.try_get("created_at")?),
-            last_login_at: row.try_get::<Option<i64>, _>("last_login_at")?.map(from_millis),
+            email_verified: flag(row.try_get("email_verified")?)?,
+            created_at: from_millis(row.try_get("created_at")?)?,
+            last_login_at: row.try_get::<Option<i64>, _>("last_login_at")?.map(from_millis).transpose()?,
         })
     }
 }
@@ -51,9 +52,9 @@ impl AccountSummary {
     pub(super) fn from_row<R: Columns>(row: &R) -> StoreResult<Self> {
         Ok(Self {
             email: row.text("email")?,
-            has_password: row.int("has_password")? == 1,
-            email_verified: row.int("email_verified")? == 1,
-            created_at: from_millis(row.int("account_created_at")?),
+            has_password: flag(row.int("has_password")?)?,
+            email_verified: flag(row.int("email_verified")?)?,
+            created_at: from_millis(row.int("account_created_at")?)?,
             factors: Factors::from_row(row)?,
         })
     }
@@ -89,11 +90,13 @@ impl Store {
         row.as_ref().map(UserRecord::from_row).transpose()
     }
 
-    pub async fn list_users(&self) -> StoreResult<Vec<UserRecord>> {
-        let rows = sqlx::query(AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users ORDER BY email")))
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(UserRecord::from_row).collect()
+    /// Every account with its second factors, in one query (`latchkey user list`).
+    pub async fn list_users(&self) -> StoreResult<Vec<(UserRecord, Factors)>> {
+        let rows =
+            sqlx::query(AssertSqlSafe(format!("SELECT {USER_COLUMNS}, {FACTOR_COLUMNS} FROM users ORDER BY email")))
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter().map(|r| Ok((UserRecord::from_row(r)?, Factors::from_row(r)?))).collect()
     }
 
     /// The newest `limit` password hashes of an account, newest first.

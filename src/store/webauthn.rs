@@ -36,8 +36,8 @@ impl Store {
                     id: r.try_get("id")?,
                     name: r.try_get("name")?,
                     credential: r.try_get("credential")?,
-                    created_at: from_millis(r.try_get("created_at")?),
-                    last_used_at: r.try_get::<Option<i64>, _>("last_used_at")?.map(from_millis),
+                    created_at: from_millis(r.try_get("created_at")?)?,
+                    last_used_at: r.try_get::<Option<i64>, _>("last_used_at")?.map(from_millis).transpose()?,
                 })
             })
             .collect()
@@ -134,7 +134,7 @@ impl Store {
             user_id: r.try_get("user_id")?,
             state: r.try_get("state")?,
             name: r.try_get("name")?,
-            expires_at: from_millis(r.try_get("expires_at")?),
+            expires_at: from_millis(r.try_get("expires_at")?)?,
         }))
     }
 

@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use super::{Store, StoreError, StoreResult, new_id, to_millis};
+use super::{Store, StoreError, StoreResult, flag, new_id, to_millis};
 use crate::domain::workspace::{Plan, Role, WorkspacePolicy};
 
 #[derive(Debug, Clone)]
@@ -37,7 +37,7 @@ fn membership(r: &sqlx::any::AnyRow) -> StoreResult<Membership> {
             id: r.try_get("id")?,
             name: r.try_get("name")?,
             plan: Plan::parse(r.try_get("plan")?).ok_or_else(|| corrupt("plan"))?,
-            policy: WorkspacePolicy { require_2fa: r.try_get::<i64, _>("require_2fa")? != 0 },
+            policy: WorkspacePolicy { require_2fa: flag(r.try_get("require_2fa")?)? },
         },
         role: Role::parse(r.try_get("role")?).ok_or_else(|| corrupt("role"))?,
     })
@@ -93,7 +93,7 @@ impl Store {
                     id: r.try_get("id")?,
                     name: r.try_get("name")?,
                     plan: Plan::parse(r.try_get("plan")?).ok_or_else(|| corrupt("plan"))?,
-                    policy: WorkspacePolicy { require_2fa: r.try_get::<i64, _>("require_2fa")? != 0 },
+                    policy: WorkspacePolicy { require_2fa: flag(r.try_get("require_2fa")?)? },
                 };
                 Ok((w, r.try_get("owner")?))
             })
@@ -148,7 +148,7 @@ impl Store {
                     user_id: r.try_get("id")?,
                     email: r.try_get("email")?,
                     role: Role::parse(r.try_get("role")?).ok_or_else(|| corrupt("role"))?,
-                    two_factor_enabled: r.try_get::<i64, _>("has_2fa")? != 0,
+                    two_factor_enabled: flag(r.try_get("has_2fa")?)?,
                 })
             })
             .collect()

@@ -117,7 +117,7 @@ pub struct CsrfForm {
 
 /// The form field every state-changing page form carries.
 fn check_csrf(state: &AppState, caller: &Caller, presented: &str) -> Result<(), Error> {
-    if state.secrets.csrf_token_matches(&caller.session_id, presented) { Ok(()) } else { Err(Error::CsrfFailed) }
+    if state.secrets.csrf_token_matches(caller.credential_id(), presented) { Ok(()) } else { Err(Error::CsrfFailed) }
 }
 
 pub(crate) fn cookie(name: &str, value: &str, max_age_secs: i64, secure: bool) -> HeaderValue {

@@ -313,7 +313,7 @@ pub async fn revoke_all_devices(
 /// The in-place prompt when an action answers `reauth_required`.
 pub fn reauth_prompt(state: &AppState, caller: &Caller, error: Option<String>) -> Response {
     let page = ReauthPage {
-        csrf: state.secrets.csrf_token(&caller.session_id),
+        csrf: state.secrets.csrf_token(caller.credential_id()),
         minutes: state.config.settings.reauth_window.num_minutes(),
         error,
     };

@@ -4,7 +4,7 @@ use askama::Template;
 
 use crate::domain::workspace::Access;
 use crate::error::Result;
-use crate::service::{Caller, history, oauth, sessions, trusted_devices, webauthn, workspaces};
+use crate::service::{Caller, events, history, oauth, sessions, trusted_devices, webauthn, workspaces};
 use crate::state::AppState;
 
 use super::when;
@@ -112,7 +112,7 @@ pub(super) async fn load(state: &AppState, caller: &Caller) -> Result<SecurityPa
     let logins = history::list(state, caller, Some(20)).await?;
     let devices = trusted_devices::list(state, caller).await?;
     let spaces = workspaces::list_mine(state, caller).await?;
-    let events = state.store.security_events(&caller.user_id, 10, None).await?;
+    let events = events::list(state, caller, 10, None).await?;
     let keys = webauthn::list(state, caller).await?;
     let linked = oauth::linked(state, caller).await?;
     let can_unlink = account.has_password || linked.len() > 1;
@@ -134,7 +134,7 @@ pub(super) async fn load(state: &AppState, caller: &Caller) -> Result<SecurityPa
             })
             .collect(),
         can_unlink,
-        csrf: state.secrets.csrf_token(&caller.session_id),
+        csrf: state.secrets.csrf_token(caller.credential_id()),
         email: account.email.clone(),
         has_password: account.has_password,
         notice: None,
@@ -147,7 +147,7 @@ pub(super) async fn load(state: &AppState, caller: &Caller) -> Result<SecurityPa
         sessions: sessions
             .into_iter()
             .map(|s| SessionRow {
-                current: s.id == caller.session_id,
+                current: s.id == caller.credential_id(),
                 id: s.id,
                 device_name: s.device.name,
                 device_kind: s.device.kind.as_str(),
@@ -176,7 +176,7 @@ pub(super) async fn load(state: &AppState, caller: &Caller) -> Result<SecurityPa
         trusted: devices
             .into_iter()
             .map(|d| DeviceRow {
-                current: caller.trusted_device_id.as_deref() == Some(d.id.as_str()),
+                current: caller.session().and_then(|s| s.trusted_device_id.as_deref()) == Some(d.id.as_str()),
                 id: d.id,
                 name: d.device.name,
                 kind: d.device.kind.as_str(),

@@ -10,8 +10,9 @@ use serde::Deserialize;
 use crate::domain::password::Password;
 use crate::error::Error;
 use crate::http::extract::{Client, SESSION_COOKIE, TRUSTED_COOKIE, cookie as read_cookie, same_origin};
-use crate::service::auth::{self, LoginInput, LoginOutcome};
+use crate::service::auth::{self, LoginInput};
 use crate::service::mfa;
+use crate::service::sign_in::LoginOutcome;
 use crate::state::AppState;
 
 use super::{Browser, CsrfForm, check_csrf, cookie, fail, render};

@@ -34,7 +34,7 @@ struct TokensPage {
 async fn load(state: &AppState, caller: &Caller) -> Result<TokensPage> {
     let tokens = api_tokens::list(state, caller).await?;
     Ok(TokensPage {
-        csrf: state.secrets.csrf_token(&caller.session_id),
+        csrf: state.secrets.csrf_token(caller.credential_id()),
         new_token: None,
         error: None,
         max_days: state.config.settings.api_token_max_days,

@@ -1,7 +1,7 @@
 //! SIGKILL during a write-heavy run: after a restart everything acknowledged is there
 //! and nothing is half-done.
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -9,24 +9,15 @@ use latchkey::domain::email::Email;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, TestApp, spawn_app};
+use crate::helpers::{PASSWORD, ServerProcess, TestApp, spawn_app};
 
-fn start(app: &TestApp, port: u16) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_latchkey"))
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--database",
-            &app.state.config.database_url,
-            "--data-dir",
-        ])
+fn start(app: &TestApp) -> ServerProcess {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_latchkey"));
+    command
+        .args(["serve", "--database", &app.state.config.database_url, "--data-dir"])
         .arg(&app.state.config.data_dir)
-        .env_remove("LATCHKEY_CONFIG")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
+        .stderr(Stdio::null());
+    ServerProcess::start(command)
 }
 
 async fn wait_ready(client: &reqwest::Client, base: &str) {
@@ -86,13 +77,12 @@ async fn writer(client: reqwest::Client, base: String, worker: usize, seen: Arc<
 #[tokio::test]
 async fn nothing_acknowledged_is_lost_and_nothing_is_half_done_after_sigkill() {
     let app = spawn_app().await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
     let seen = Arc::new(Mutex::new(Acknowledged::default()));
     const KILLS: usize = 3;
     for _ in 0..KILLS {
-        let mut server = start(&app, port);
+        let mut server = start(&app);
+        let base = server.base.clone();
         wait_ready(&client, &base).await;
         let writers: Vec<_> = (0..4)
             .map(|w| {
@@ -105,13 +95,13 @@ async fn nothing_acknowledged_is_lost_and_nothing_is_half_done_after_sigkill() {
             })
             .collect();
         tokio::time::sleep(Duration::from_millis(1500)).await;
-        server.kill().unwrap(); // SIGKILL: no shutdown, no flush.
-        server.wait().unwrap();
+        server.kill(); // SIGKILL: no shutdown, no flush.
         for w in writers {
             let _ = w.await;
         }
     }
-    let mut server = start(&app, port);
+    let server = start(&app);
+    let base = server.base.clone();
     wait_ready(&client, &base).await;
 
     let seen = std::mem::take(&mut *seen.lock().unwrap());
@@ -132,14 +122,12 @@ async fn nothing_acknowledged_is_lost_and_nothing_is_half_done_after_sigkill() {
         let f = store.factors(&user.id).await.unwrap();
         assert!(f.totp_created_at.is_some() && f.backup_codes_remaining == 10, "{email}: {f:?}");
     }
-    for user in store.list_users().await.unwrap() {
-        let f = store.factors(&user.id).await.unwrap();
+    for (user, f) in store.list_users().await.unwrap() {
         assert_eq!(f.enabled(), f.backup_codes_remaining == 10, "half-enrolled: {} {f:?}", user.email);
     }
     for token in &seen.tokens {
         let r = client.get(format!("{base}/api/v1/me")).bearer_auth(token).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::OK, "an acknowledged sign-in was lost");
     }
-    server.kill().unwrap();
-    server.wait().unwrap();
+    drop(server);
 }

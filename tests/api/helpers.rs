@@ -213,3 +213,41 @@ impl TestApp {
         TestApp { addr, state, client, _data_dir: tempfile::tempdir().expect("temp dir") }
     }
 }
+
+/// A `latchkey serve` child process. It listens on a port it takes itself
+/// (`--listen 127.0.0.1:0`) and is ready once it prints where; it is killed when this is
+/// dropped, even when the test panics.
+pub struct ServerProcess {
+    child: std::process::Child,
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+}
+
+impl ServerProcess {
+    /// `command` is `latchkey serve` with every argument but `--listen`.
+    pub fn start(mut command: std::process::Command) -> Self {
+        use std::io::BufRead;
+        command.args(["--listen", "127.0.0.1:0"]).env_remove("LATCHKEY_CONFIG").stdout(std::process::Stdio::piped());
+        let mut child = command.spawn().expect("latchkey serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut guard = Self { child, base: String::new() };
+        let mut line = String::new();
+        std::io::BufReader::new(stdout).read_line(&mut line).expect("the server's first line");
+        // "Latchkey is listening on http://127.0.0.1:PORT (public URL ...)"
+        let addr = line.split("listening on ").nth(1).and_then(|rest| rest.split_whitespace().next());
+        guard.base = addr.unwrap_or_else(|| panic!("the server did not say where it listens: {line:?}")).to_owned();
+        guard
+    }
+
+    /// SIGKILL: no shutdown, no flush.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

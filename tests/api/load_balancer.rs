@@ -8,7 +8,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, spawn_app};
+use crate::helpers::{PASSWORD, ServerProcess, spawn_app};
 
 /// Child processes that die with the test, pass or fail.
 struct Processes(Vec<Child>);
@@ -22,6 +22,7 @@ impl Drop for Processes {
     }
 }
 
+/// For nginx only, which cannot say which port it took: bound, released, then handed over.
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
@@ -58,29 +59,28 @@ async fn three_instances_behind_nginx_act_as_one() {
     let config = &app.state.config;
     let tmp = tempfile::tempdir().unwrap();
     let lb_port = free_port();
-    let ports = [free_port(), free_port(), free_port()];
+    let mut instances: Vec<ServerProcess> = (0..3)
+        .map(|i| {
+            let log = std::fs::File::create(tmp.path().join(format!("latchkey-{i}.log"))).unwrap();
+            let mut command = Command::new(env!("CARGO_BIN_EXE_latchkey"));
+            command
+                .args(["serve", "--database", &config.database_url])
+                .arg("--data-dir")
+                .arg(&config.data_dir)
+                .args(["--public-url", &format!("http://localhost:{lb_port}"), "--trusted-proxy", "127.0.0.1/32"])
+                .stderr(log);
+            ServerProcess::start(command)
+        })
+        .collect();
+    let ports: Vec<String> = instances.iter().map(|s| s.base.trim_start_matches("http://").to_owned()).collect();
     let mut children = Processes(Vec::new());
-    for port in ports {
-        let log = std::fs::File::create(tmp.path().join(format!("latchkey-{port}.log"))).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--database", &config.database_url])
-            .arg("--data-dir")
-            .arg(&config.data_dir)
-            .args(["--public-url", &format!("http://localhost:{lb_port}"), "--trusted-proxy", "127.0.0.1/32"])
-            .env_remove("LATCHKEY_CONFIG")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        children.0.push(child);
-    }
 
     let shipped = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/nginx/latchkey.conf")).unwrap();
     let mut site = shipped.replace("listen 80;", &format!("listen 127.0.0.1:{lb_port};"));
     for (i, port) in ports.iter().enumerate() {
         let shipped_port = format!("127.0.0.1:{}", 8081 + i);
         assert!(site.contains(&shipped_port), "the shipped config lists {shipped_port}");
-        site = site.replace(&shipped_port, &format!("127.0.0.1:{port}"));
+        site = site.replace(&shipped_port, port);
     }
     let dir = tmp.path().display();
     std::fs::write(tmp.path().join("latchkey.conf"), site).unwrap();
@@ -110,7 +110,7 @@ async fn three_instances_behind_nginx_act_as_one() {
 
     let client = reqwest::Client::new();
     let lb = format!("http://127.0.0.1:{lb_port}");
-    let direct: Vec<String> = ports.iter().map(|p| format!("http://127.0.0.1:{p}")).collect();
+    let direct: Vec<String> = instances.iter().map(|s| s.base.clone()).collect();
     for base in direct.iter().chain([&lb]) {
         wait_until_up(&client, &format!("{base}/livez")).await;
     }
@@ -154,8 +154,7 @@ async fn three_instances_behind_nginx_act_as_one() {
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
 
     // One instance stops: the balancer sends everything to the others.
-    children.0[1].kill().unwrap();
-    children.0[1].wait().unwrap();
+    instances[1].kill();
     for _ in 0..6 {
         let (status, me) = call(&client, reqwest::Method::GET, format!("{lb}/api/v1/me"), &tokens[0], None).await;
         assert_eq!((status, me["email"].as_str()), (StatusCode::OK, Some("lb@example.com")));

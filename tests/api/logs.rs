@@ -1,37 +1,27 @@
 //! Nothing secret reaches the logs, even at debug level.
 
 use std::io::Read;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::PASSWORD;
+use crate::helpers::{PASSWORD, ServerProcess};
 
 #[tokio::test]
 async fn a_full_flow_at_debug_level_logs_no_secret() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let log_path = dir.path().join("server.log");
     let log = std::fs::File::create(&log_path).unwrap();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_latchkey"))
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--public-url",
-            &format!("http://localhost:{port}"),
-            "--data-dir",
-        ])
+    let mut command = Command::new(env!("CARGO_BIN_EXE_latchkey"));
+    command
+        .args(["serve", "--data-dir"])
         .arg(dir.path())
         .env("RUST_LOG", "debug")
-        .env_remove("LATCHKEY_CONFIG")
         .env_remove("LATCHKEY_DATABASE_URL")
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
+        .stderr(log);
+    let mut server = ServerProcess::start(command);
+    let base = server.base.clone();
     let client = reqwest::Client::new();
     for _ in 0..100 {
         if client.get(format!("{base}/livez")).send().await.is_ok() {
@@ -98,8 +88,7 @@ async fn a_full_flow_at_debug_level_logs_no_secret() {
     client.get(callback).send().await.unwrap();
     secrets.extend(["Code-From-Provider-1".into(), "State-Value-2".into()]);
 
-    server.kill().unwrap();
-    server.wait().unwrap();
+    server.kill();
     let mut text = String::new();
     std::fs::File::open(&log_path).unwrap().read_to_string(&mut text).unwrap();
     assert!(text.lines().count() > 20, "debug logging was on: {} lines", text.lines().count());

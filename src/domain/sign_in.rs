@@ -1,0 +1,76 @@
+//! The words of login history: how a sign-in was attempted and why one failed, as the
+//! contract spells them.
+
+use std::fmt;
+
+use super::oauth::ProviderId;
+
+/// How the first step of a sign-in was passed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignInMethod {
+    Password,
+    /// Through an OpenID provider: `oauth:<id>`.
+    Provider(ProviderId),
+}
+
+impl SignInMethod {
+    /// As stored (a second step reads it back from its challenge row).
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "password" => Some(Self::Password),
+            _ => text.strip_prefix("oauth:").and_then(|id| ProviderId::parse(id).ok()).map(Self::Provider),
+        }
+    }
+}
+
+impl fmt::Display for SignInMethod {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Password => f.write_str("password"),
+            Self::Provider(id) => write!(f, "oauth:{}", id.as_str()),
+        }
+    }
+}
+
+/// Why a sign-in attempt failed (login history's `failure`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureReason {
+    InvalidPassword,
+    InvalidCode,
+    RateLimited,
+    /// A provider vouched for the address without having verified it.
+    EmailUnverified,
+}
+
+impl FailureReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidPassword => "invalid_password",
+            Self::InvalidCode => "invalid_code",
+            Self::RateLimited => "rate_limited",
+            Self::EmailUnverified => "email_unverified",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn methods_read_back_as_they_were_written() {
+        let provider = SignInMethod::Provider(ProviderId::parse("google").unwrap());
+        for method in [SignInMethod::Password, provider] {
+            assert_eq!(SignInMethod::parse(&method.to_string()), Some(method));
+        }
+        assert_eq!(SignInMethod::Password.to_string(), "password");
+        assert_eq!(SignInMethod::parse("oauth:Bad/Id"), None);
+        assert_eq!(SignInMethod::parse("magic"), None);
+    }
+
+    #[test]
+    fn failure_reasons_are_the_contracts_words() {
+        assert_eq!(FailureReason::InvalidPassword.as_str(), "invalid_password");
+        assert_eq!(FailureReason::RateLimited.as_str(), "rate_limited");
+    }
+}

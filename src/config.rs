@@ -144,7 +144,14 @@ impl Config {
 
     /// Whether the cookie must be `Secure`.
     pub fn is_https(&self) -> bool {
-        self.public_url.starts_with("https://")
+        url::Url::parse(&self.public_url).is_ok_and(|u| u.scheme() == "https")
+    }
+
+    /// The public URL's origin (`https://id.example.com`, default port left out), which
+    /// a browser's `Origin` header must equal for a cookie-authenticated write. Empty,
+    /// so that nothing matches, for a URL that does not parse (refused at start anyway).
+    pub fn public_origin(&self) -> String {
+        url::Url::parse(&self.public_url).map(|u| u.origin().ascii_serialization()).unwrap_or_default()
     }
 }
 
@@ -220,6 +227,10 @@ pub fn resolve(o: Overrides, f: FileConfig) -> anyhow::Result<Config> {
         .unwrap_or_else(|| format!("http://localhost:{}", c.listen.port()))
         .trim_end_matches('/')
         .to_owned();
+    match url::Url::parse(&c.public_url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
+        _ => anyhow::bail!("public_url {:?} must be an http(s) URL with a host", c.public_url),
+    }
     c.trusted_proxies = o.trusted_proxies.or(f.trusted_proxies).unwrap_or_default();
     c.geoip_dbs = o.geoip_db.or(f.geoip_db).unwrap_or_default();
     c.secret_key = o.secret_key;
@@ -313,6 +324,13 @@ mod tests {
         assert!(resolve(bad, FileConfig::default()).is_err());
         let bad = Overrides { reauth_minutes: Some(0), ..Default::default() };
         assert!(resolve(bad, FileConfig::default()).is_err());
+        for url in ["id.example.com", "ftp://id.example.com", "https://"] {
+            let bad = Overrides { public_url: Some(url.into()), ..Default::default() };
+            assert!(resolve(bad, FileConfig::default()).is_err(), "{url}");
+        }
+        let default_db = Overrides { database_url: None, ..Default::default() };
+        let wrong = Overrides { default_workspace_plan: Some("enterprise".into()), ..default_db };
+        assert!(resolve(wrong, FileConfig::default()).is_err());
         let bad = Overrides { api_token_default_days: Some(400), ..Default::default() };
         assert!(resolve(bad, FileConfig::default()).is_err());
     }

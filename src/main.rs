@@ -1,3 +1,5 @@
+//! The `latchkey` binary: parses the command line and runs it (see `cli`).
+
 use std::process::ExitCode;
 
 use clap::Parser;

@@ -1,3 +1,6 @@
+//! What every request handler may use: the store, the hasher, the configuration and the
+//! rest, behind one pointer.
+
 use std::sync::Arc;
 
 use crate::clock::Clock;

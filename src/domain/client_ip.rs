@@ -1,3 +1,5 @@
+//! The client's address behind trusted proxies, and how per-address limits count it.
+
 use std::net::IpAddr;
 
 use ipnet::IpNet;

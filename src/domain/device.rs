@@ -1,3 +1,6 @@
+//! What kind of device a sign-in came from, and its name, from the login body or the user
+//! agent.
+
 use serde::{Deserialize, Serialize};
 
 /// The surface a sign-in came from, as the Active sessions list shows it.

@@ -1,3 +1,5 @@
+//! Email addresses, parsed and normalised at the edge.
+
 use std::fmt;
 
 /// An email address, trimmed and lower-cased so that one person has one account.

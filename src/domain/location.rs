@@ -1,3 +1,5 @@
+//! Where a client address is, as the contract shows it: country, city and a label.
+
 use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};

@@ -1,4 +1,5 @@
-//! The rules of Latchkey as plain Rust: no I/O, no clock reads, no database.
+//! The rules of Latchkey as plain Rust: no I/O (but the OS random source tokens start
+//! from), no clock reads, no database.
 //! Everything here is unit tested in place.
 
 pub mod backup_codes;

@@ -1,3 +1,6 @@
+//! The password policy: length, character classes, common passwords, the email, and
+//! history.
+
 use std::fmt;
 
 use serde::Serialize;

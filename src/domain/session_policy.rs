@@ -1,3 +1,6 @@
+//! When a session expires (idle and absolute lifetimes) and when its activity is worth
+//! writing down.
+
 use chrono::{DateTime, Duration, Utc};
 
 /// How long sessions live and how often their activity is written down.

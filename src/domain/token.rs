@@ -1,3 +1,6 @@
+//! Bearer tokens and the random bytes every secret starts from: minted, parsed, and
+//! stored only as hashes.
+
 use std::fmt;
 
 use base64::Engine;

@@ -130,7 +130,7 @@ impl FromRequestParts<AppState> for Auth {
             ),
         };
         let token = SecretToken::parse(raw).ok_or(Error::Unauthenticated)?;
-        if by_cookie && !is_safe(&parts.method) && !same_origin(&parts.headers, &state.config.public_url) {
+        if by_cookie && !is_safe(&parts.method) && !same_origin(&parts.headers, &state.config.public_origin()) {
             return Err(Error::CsrfFailed);
         }
         Ok(Self(sessions::authenticate(state, &token).await?))
@@ -186,20 +186,11 @@ fn is_safe(method: &Method) -> bool {
 
 /// The CSRF defence for cookie-authenticated writes: the browser's own `Origin` (or
 /// `Sec-Fetch-Site`) must say the request came from our pages. Bearer clients need none.
-pub fn same_origin(headers: &HeaderMap, public_url: &str) -> bool {
+pub fn same_origin(headers: &HeaderMap, public_origin: &str) -> bool {
     if let Some(origin) = header_str(headers, header::ORIGIN.as_str()) {
-        return origin == origin_of(public_url);
+        return !public_origin.is_empty() && origin == public_origin;
     }
     header_str(headers, "sec-fetch-site") == Some("same-origin")
-}
-
-/// `https://id.example.com:8443/base` → `https://id.example.com:8443`.
-fn origin_of(url: &str) -> &str {
-    let after_scheme = url.find("://").map_or(0, |i| i + 3);
-    match url[after_scheme..].find('/') {
-        Some(i) => &url[..after_scheme + i],
-        None => url,
-    }
 }
 
 #[cfg(test)]
@@ -207,9 +198,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn origins_drop_the_path() {
-        assert_eq!(origin_of("https://id.example.com:8443/base"), "https://id.example.com:8443");
-        assert_eq!(origin_of("http://localhost:8080"), "http://localhost:8080");
+    fn the_origin_header_must_be_the_public_urls_origin() {
+        let origin = |url: &str| {
+            let mut c = crate::config::Config::defaults(std::path::PathBuf::from("/tmp"));
+            c.public_url = url.to_owned();
+            c.public_origin()
+        };
+        assert_eq!(origin("https://id.example.com:8443/base"), "https://id.example.com:8443");
+        assert_eq!(origin("https://id.example.com:443/"), "https://id.example.com", "default port left out");
+        assert_eq!(origin("not a url"), "");
+        let mut h = HeaderMap::new();
+        h.insert(header::ORIGIN, "https://id.example.com".parse().unwrap());
+        assert!(same_origin(&h, "https://id.example.com"));
+        assert!(!same_origin(&h, "https://id.example.com.evil.example"));
+        assert!(!same_origin(&h, ""));
     }
 
     #[test]

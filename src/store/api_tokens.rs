@@ -1,3 +1,6 @@
+//! Personal access tokens, stored as hashes, capped per account, looked up on the hot
+//! path.
+
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 

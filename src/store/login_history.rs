@@ -1,3 +1,5 @@
+//! Login history: one row per sign-in attempt, listed newest first, pruned by age.
+
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 

@@ -1,3 +1,6 @@
+//! Second-step challenges: an `mfa_token` waiting for its code, its attempts counted
+//! before each code is checked.
+
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 

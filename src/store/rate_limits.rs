@@ -1,3 +1,6 @@
+//! Rate-limit counters: an attempt is counted, and the key locked when due, in one
+//! statement, before anything is checked.
+
 use chrono::{DateTime, Duration, Utc};
 use sqlx::{AssertSqlSafe, Row};
 

@@ -1,3 +1,5 @@
+//! Security events: what changed an account's protection, newest first.
+
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 

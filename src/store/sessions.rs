@@ -1,3 +1,6 @@
+//! Sessions: created at sign-in (under the password-hash guard and the per-account cap),
+//! looked up on the hot path, touched, revoked.
+
 use chrono::{DateTime, Utc};
 use sqlx::{AssertSqlSafe, Row};
 

@@ -1,3 +1,6 @@
+//! Trusted devices: remembered browsers that skip the second factor until they expire (20
+//! per account at most).
+
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 

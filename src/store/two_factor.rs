@@ -1,3 +1,6 @@
+//! TOTP secrets (sealed), pending setups, backup codes, and removing a factor while
+//! another remains.
+
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 

@@ -1,3 +1,6 @@
+//! Accounts, their passwords and password history, and the account row lock that read-
+//! then-write rules take.
+
 use chrono::{DateTime, Utc};
 use sqlx::{AssertSqlSafe, Row};
 

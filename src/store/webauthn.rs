@@ -1,3 +1,5 @@
+//! Security keys and the WebAuthn ceremonies in flight, each ceremony taken exactly once.
+
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 

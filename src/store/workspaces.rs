@@ -1,3 +1,5 @@
+//! Workspaces, their members, plans and 2FA policy.
+
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 

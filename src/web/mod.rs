@@ -17,7 +17,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 
 use crate::error::Error;
@@ -115,9 +115,35 @@ pub struct CsrfForm {
     csrf: String,
 }
 
-/// The form field every state-changing page form carries.
-fn check_csrf(state: &AppState, caller: &Caller, presented: &str) -> Result<(), Error> {
-    if state.secrets.csrf_token_matches(caller.credential_id(), presented) { Ok(()) } else { Err(Error::CsrfFailed) }
+/// Every state-changing page form carries the session's CSRF token in a `csrf` field.
+pub trait CsrfField {
+    fn csrf(&self) -> &str;
+}
+
+impl CsrfField for CsrfForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// A signed-in browser's form whose CSRF token matched: the one place page forms are
+/// checked. Anyone not signed in goes to the sign-in page; a wrong token is 403.
+pub struct CheckedForm<T>(pub Caller, pub T);
+
+impl<T: serde::de::DeserializeOwned + CsrfField + Send> FromRequest<AppState> for CheckedForm<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let Browser(caller) = Browser::from_request_parts(&mut parts, state).await?;
+        let axum::Form(form) = axum::Form::<T>::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        if !state.secrets.csrf_token_matches(caller.credential_id(), form.csrf()) {
+            return Err(fail(state, Some(&caller), Error::CsrfFailed));
+        }
+        Ok(Self(caller, form))
+    }
 }
 
 pub(crate) fn cookie(name: &str, value: &str, max_age_secs: i64, secure: bool) -> HeaderValue {

@@ -1,7 +1,6 @@
 //! `GET /security`, the Security & 2FA page, and its forms.
 
 use askama::Template;
-use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -14,7 +13,7 @@ use crate::service::{Caller, account, auth, oauth, sessions, trusted_devices, tw
 use crate::state::AppState;
 
 use super::security_page::{SecurityPage, SetupView, load};
-use super::{Browser, CsrfForm, check_csrf, fail, render};
+use super::{Browser, CheckedForm, CsrfField, CsrfForm, fail, render};
 
 #[derive(Template)]
 #[template(path = "reauth.html")]
@@ -76,14 +75,18 @@ pub struct PasswordForm {
     new_password: String,
 }
 
+impl CsrfField for PasswordForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 pub async fn change_password(
     State(state): State<AppState>,
-    Browser(caller): Browser,
     Client(ctx): Client,
-    Form(form): Form<PasswordForm>,
+    CheckedForm(caller, form): CheckedForm<PasswordForm>,
 ) -> Response {
     let result = async {
-        check_csrf(&state, &caller, &form.csrf)?;
         let current = form.current_password.filter(|p| !p.is_empty()).map(Password::new);
         account::change_password(&state, &caller, &ctx, current, Password::new(form.new_password)).await
     }
@@ -102,16 +105,8 @@ pub async fn change_password(
     }
 }
 
-pub async fn setup_totp(
-    State(state): State<AppState>,
-    Browser(caller): Browser,
-    Form(form): Form<CsrfForm>,
-) -> Response {
-    let result = async {
-        check_csrf(&state, &caller, &form.csrf)?;
-        two_factor::setup_totp(&state, &caller).await
-    }
-    .await;
+pub async fn setup_totp(State(state): State<AppState>, CheckedForm(caller, _): CheckedForm<CsrfForm>) -> Response {
+    let result = async { two_factor::setup_totp(&state, &caller).await }.await;
     match result {
         Ok(setup) => {
             let view = SetupView { secret: setup.secret.base32(), qr_svg: setup.qr_svg, error: None };
@@ -127,17 +122,18 @@ pub struct CodeForm {
     code: String,
 }
 
+impl CsrfField for CodeForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 pub async fn confirm_totp(
     State(state): State<AppState>,
-    Browser(caller): Browser,
     Client(ctx): Client,
-    Form(form): Form<CodeForm>,
+    CheckedForm(caller, form): CheckedForm<CodeForm>,
 ) -> Response {
-    let result = async {
-        check_csrf(&state, &caller, &form.csrf)?;
-        two_factor::confirm_totp(&state, &caller, &ctx, &form.code).await
-    }
-    .await;
+    let result = async { two_factor::confirm_totp(&state, &caller, &ctx, &form.code).await }.await;
     match result {
         Ok(Some(codes)) => backup_codes_page(codes),
         Ok(None) => Redirect::to("/security").into_response(),
@@ -164,15 +160,10 @@ fn backup_codes_page(codes: Vec<String>) -> Response {
 
 pub async fn regenerate_backup_codes(
     State(state): State<AppState>,
-    Browser(caller): Browser,
     Client(ctx): Client,
-    Form(form): Form<CsrfForm>,
+    CheckedForm(caller, _): CheckedForm<CsrfForm>,
 ) -> Response {
-    let result = async {
-        check_csrf(&state, &caller, &form.csrf)?;
-        two_factor::regenerate_backup_codes(&state, &caller, &ctx).await
-    }
-    .await;
+    let result = async { two_factor::regenerate_backup_codes(&state, &caller, &ctx).await }.await;
     match result {
         Ok(codes) => backup_codes_page(codes),
         Err(e) => fail(&state, Some(&caller), e),
@@ -185,17 +176,18 @@ pub struct DisableForm {
     password: Option<String>,
 }
 
+impl CsrfField for DisableForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 pub async fn disable_2fa(
     State(state): State<AppState>,
-    Browser(caller): Browser,
     Client(ctx): Client,
-    Form(form): Form<DisableForm>,
+    CheckedForm(caller, form): CheckedForm<DisableForm>,
 ) -> Response {
-    let result = async {
-        check_csrf(&state, &caller, &form.csrf)?;
-        two_factor::disable(&state, &caller, &ctx, form.password.map(Password::new)).await
-    }
-    .await;
+    let result = async { two_factor::disable(&state, &caller, &ctx, form.password.map(Password::new)).await }.await;
     match result {
         Ok(()) => Redirect::to("/security?done=2fa_disabled").into_response(),
         Err(Error::InvalidPassword) => {
@@ -208,17 +200,12 @@ pub async fn disable_2fa(
     }
 }
 
-/// Runs a CSRF-checked action and goes back to the page with a notice.
-async fn act<F>(state: &AppState, caller: &Caller, csrf: &str, done: &str, action: F) -> Response
+/// Runs an action (of a checked form) and goes back to the page with a notice.
+async fn act<F>(state: &AppState, caller: &Caller, done: &str, action: F) -> Response
 where
     F: Future<Output = Result<()>>,
 {
-    let result = async {
-        check_csrf(state, caller, csrf)?;
-        action.await
-    }
-    .await;
-    match result {
+    match action.await {
         Ok(()) => Redirect::to(&format!("/security?done={done}")).into_response(),
         Err(e) => fail(state, Some(caller), e),
     }
@@ -226,72 +213,60 @@ where
 
 pub async fn revoke_session(
     State(state): State<AppState>,
-    Browser(caller): Browser,
     Client(ctx): Client,
     Path(id): Path<String>,
-    Form(form): Form<CsrfForm>,
+    CheckedForm(caller, _): CheckedForm<CsrfForm>,
 ) -> Response {
-    act(&state, &caller, &form.csrf, "session_revoked", sessions::revoke(&state, &caller, &ctx, &id)).await
+    act(&state, &caller, "session_revoked", sessions::revoke(&state, &caller, &ctx, &id)).await
 }
 
 pub async fn revoke_other_sessions(
     State(state): State<AppState>,
-    Browser(caller): Browser,
     Client(ctx): Client,
-    Form(form): Form<CsrfForm>,
+    CheckedForm(caller, _): CheckedForm<CsrfForm>,
 ) -> Response {
-    act(&state, &caller, &form.csrf, "sessions_revoked", async {
-        sessions::revoke_others(&state, &caller, &ctx).await.map(drop)
-    })
-    .await
+    act(&state, &caller, "sessions_revoked", async { sessions::revoke_others(&state, &caller, &ctx).await.map(drop) })
+        .await
 }
 
 pub async fn revoke_device(
     State(state): State<AppState>,
-    Browser(caller): Browser,
     Client(ctx): Client,
     Path(id): Path<String>,
-    Form(form): Form<CsrfForm>,
+    CheckedForm(caller, _): CheckedForm<CsrfForm>,
 ) -> Response {
-    act(&state, &caller, &form.csrf, "device_revoked", trusted_devices::revoke(&state, &caller, &ctx, &id)).await
+    act(&state, &caller, "device_revoked", trusted_devices::revoke(&state, &caller, &ctx, &id)).await
 }
 
 pub async fn remove_key(
     State(state): State<AppState>,
-    Browser(caller): Browser,
     Client(ctx): Client,
     Path(id): Path<String>,
-    Form(form): Form<CsrfForm>,
+    CheckedForm(caller, _): CheckedForm<CsrfForm>,
 ) -> Response {
-    act(&state, &caller, &form.csrf, "key_removed", webauthn::delete(&state, &caller, &ctx, &id)).await
+    act(&state, &caller, "key_removed", webauthn::delete(&state, &caller, &ctx, &id)).await
 }
 
 pub async fn unlink_provider(
     State(state): State<AppState>,
-    Browser(caller): Browser,
     Client(ctx): Client,
     Path(provider): Path<String>,
-    Form(form): Form<CsrfForm>,
+    CheckedForm(caller, _): CheckedForm<CsrfForm>,
 ) -> Response {
-    act(&state, &caller, &form.csrf, "provider_unlinked", oauth::unlink(&state, &caller, &ctx, &provider)).await
+    act(&state, &caller, "provider_unlinked", oauth::unlink(&state, &caller, &ctx, &provider)).await
 }
 
 /// "Link {provider}": after the CSRF check and the recent-sign-in rule, off to the
 /// provider; its callback links it (see `web::oauth::callback`).
 pub async fn link_provider(
     State(state): State<AppState>,
-    Browser(caller): Browser,
     Client(ctx): Client,
     Path(provider): Path<String>,
     headers: axum::http::HeaderMap,
-    Form(form): Form<CsrfForm>,
+    CheckedForm(caller, _): CheckedForm<CsrfForm>,
 ) -> Response {
     let binding = crate::http::extract::cookie(&headers, super::oauth::BROWSER_COOKIE);
-    let started = async {
-        check_csrf(&state, &caller, &form.csrf)?;
-        oauth::start_link(&state, &caller, &ctx, &provider, binding).await
-    }
-    .await;
+    let started = async { oauth::start_link(&state, &caller, &ctx, &provider, binding).await }.await;
     match started {
         Ok(started) => super::oauth::to_provider(&state, &started),
         Err(e) => fail(&state, Some(&caller), e),
@@ -300,11 +275,10 @@ pub async fn link_provider(
 
 pub async fn revoke_all_devices(
     State(state): State<AppState>,
-    Browser(caller): Browser,
     Client(ctx): Client,
-    Form(form): Form<CsrfForm>,
+    CheckedForm(caller, _): CheckedForm<CsrfForm>,
 ) -> Response {
-    act(&state, &caller, &form.csrf, "devices_revoked", async {
+    act(&state, &caller, "devices_revoked", async {
         trusted_devices::revoke_all(&state, &caller, &ctx).await.map(drop)
     })
     .await
@@ -327,10 +301,13 @@ pub struct ReauthForm {
     code: Option<String>,
 }
 
-pub async fn reauth(State(state): State<AppState>, Browser(caller): Browser, Form(form): Form<ReauthForm>) -> Response {
-    if check_csrf(&state, &caller, &form.csrf).is_err() {
-        return Error::CsrfFailed.into_response();
+impl CsrfField for ReauthForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
     }
+}
+
+pub async fn reauth(State(state): State<AppState>, CheckedForm(caller, form): CheckedForm<ReauthForm>) -> Response {
     let proof = match (form.password.filter(|p| !p.is_empty()), form.code.filter(|c| !c.trim().is_empty())) {
         (Some(p), _) => auth::Proof::Password(Password::new(p)),
         (None, Some(c)) => auth::Proof::Code(c),

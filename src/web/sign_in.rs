@@ -15,7 +15,7 @@ use crate::service::mfa;
 use crate::service::sign_in::LoginOutcome;
 use crate::state::AppState;
 
-use super::{Browser, CsrfForm, check_csrf, cookie, fail, render};
+use super::{CheckedForm, CsrfForm, cookie, fail, render};
 
 #[derive(Template)]
 #[template(path = "sign_in.html")]
@@ -63,7 +63,7 @@ pub async fn login(
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
-    if !same_origin(&headers, &state.config.public_url) {
+    if !same_origin(&headers, &state.config.public_origin()) {
         return Error::CsrfFailed.into_response();
     }
     let remember = form.remember_device.is_some();
@@ -101,7 +101,7 @@ pub async fn mfa(
     headers: HeaderMap,
     Form(form): Form<MfaForm>,
 ) -> Response {
-    if !same_origin(&headers, &state.config.public_url) {
+    if !same_origin(&headers, &state.config.public_origin()) {
         return Error::CsrfFailed.into_response();
     }
     let remember = form.remember_device.is_some();
@@ -178,12 +178,8 @@ pub(super) fn finish(state: &AppState, outcome: LoginOutcome, remember: bool) ->
     }
 }
 
-pub async fn logout(State(state): State<AppState>, Browser(caller): Browser, Form(form): Form<CsrfForm>) -> Response {
-    let result = async {
-        check_csrf(&state, &caller, &form.csrf)?;
-        auth::logout(&state, &caller).await
-    }
-    .await;
+pub async fn logout(State(state): State<AppState>, CheckedForm(caller, _): CheckedForm<CsrfForm>) -> Response {
+    let result = async { auth::logout(&state, &caller).await }.await;
     match result {
         Ok(()) => {
             let mut response = Redirect::to("/").into_response();

@@ -1,7 +1,6 @@
 //! `/tokens`: the small API tokens page linked from the Security page.
 
 use askama::Template;
-use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -11,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::service::{Caller, api_tokens};
 use crate::state::AppState;
 
-use super::{Browser, CsrfForm, check_csrf, fail, render, when};
+use super::{Browser, CheckedForm, CsrfField, CsrfForm, fail, render, when};
 
 pub struct TokenRow {
     id: String,
@@ -72,12 +71,14 @@ pub struct CreateForm {
     expires_in_days: Option<u32>,
 }
 
-pub async fn create(State(state): State<AppState>, Browser(caller): Browser, Form(form): Form<CreateForm>) -> Response {
-    let result = async {
-        check_csrf(&state, &caller, &form.csrf)?;
-        api_tokens::create(&state, &caller, &form.name, form.expires_in_days).await
+impl CsrfField for CreateForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
     }
-    .await;
+}
+
+pub async fn create(State(state): State<AppState>, CheckedForm(caller, form): CheckedForm<CreateForm>) -> Response {
+    let result = async { api_tokens::create(&state, &caller, &form.name, form.expires_in_days).await }.await;
     match result {
         Ok((token, _)) => {
             let secret = token.expose().to_owned();
@@ -92,15 +93,10 @@ pub async fn create(State(state): State<AppState>, Browser(caller): Browser, For
 
 pub async fn delete(
     State(state): State<AppState>,
-    Browser(caller): Browser,
     Path(id): Path<String>,
-    Form(form): Form<CsrfForm>,
+    CheckedForm(caller, _): CheckedForm<CsrfForm>,
 ) -> Response {
-    let result = async {
-        check_csrf(&state, &caller, &form.csrf)?;
-        api_tokens::delete(&state, &caller, &id).await
-    }
-    .await;
+    let result = async { api_tokens::delete(&state, &caller, &id).await }.await;
     match result {
         Ok(()) => Redirect::to("/tokens").into_response(),
         Err(e) => fail(&state, Some(&caller), e),

@@ -143,8 +143,10 @@ impl Config {
     }
 
     /// Whether the cookie must be `Secure`.
+    /// Read on every cookie: a prefix test on the URL `resolve` normalised (lower-case
+    /// scheme), not a parse.
     pub fn is_https(&self) -> bool {
-        url::Url::parse(&self.public_url).is_ok_and(|u| u.scheme() == "https")
+        self.public_url.starts_with("https://")
     }
 
     /// The public URL's origin (`https://id.example.com`, default port left out), which
@@ -228,7 +230,9 @@ pub fn resolve(o: Overrides, f: FileConfig) -> anyhow::Result<Config> {
         .trim_end_matches('/')
         .to_owned();
     match url::Url::parse(&c.public_url) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
+            c.public_url = u.as_str().trim_end_matches('/').to_owned();
+        }
         _ => anyhow::bail!("public_url {:?} must be an http(s) URL with a host", c.public_url),
     }
     c.trusted_proxies = o.trusted_proxies.or(f.trusted_proxies).unwrap_or_default();
@@ -324,6 +328,10 @@ mod tests {
         assert!(resolve(bad, FileConfig::default()).is_err());
         let bad = Overrides { reauth_minutes: Some(0), ..Default::default() };
         assert!(resolve(bad, FileConfig::default()).is_err());
+        let upper = Overrides { public_url: Some("HTTPS://ID.Example.com:443/".into()), ..Default::default() };
+        let c = resolve(upper, FileConfig::default()).unwrap();
+        assert_eq!(c.public_url, "https://id.example.com", "normalised once, at start");
+        assert!(c.is_https());
         for url in ["id.example.com", "ftp://id.example.com", "https://"] {
             let bad = Overrides { public_url: Some(url.into()), ..Default::default() };
             assert!(resolve(bad, FileConfig::default()).is_err(), "{url}");

@@ -146,7 +146,7 @@ async fn login(
         remember_device: body.remember_device,
         trusted_device_token: body
             .trusted_device_token
-            .or_else(|| cookie(&headers, TRUSTED_COOKIE.name(state.config.is_https())).map(str::to_owned)),
+            .or_else(|| cookie(&headers, TRUSTED_COOKIE.name(state.config.is_https()))),
         device_kind,
         device_name,
     };

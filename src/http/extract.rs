@@ -123,13 +123,13 @@ impl FromRequestParts<AppState> for Auth {
     #[tracing::instrument(name = "authenticate", level = "debug", skip_all)]
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let (raw, by_cookie) = match bearer(&parts.headers) {
-            Some(t) => (t, false),
+            Some(t) => (t.to_owned(), false),
             None => (
                 cookie(&parts.headers, SESSION_COOKIE.name(state.config.is_https())).ok_or(Error::Unauthenticated)?,
                 true,
             ),
         };
-        let token = SecretToken::parse(raw).ok_or(Error::Unauthenticated)?;
+        let token = SecretToken::parse(&raw).ok_or(Error::Unauthenticated)?;
         if by_cookie && !is_safe(&parts.method) && !same_origin(&parts.headers, &state.config.public_origin()) {
             return Err(Error::CsrfFailed);
         }
@@ -169,15 +169,10 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
 }
 
-pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
+/// A request cookie's value, parsed by `cookie`'s rules (quoted values, several `Cookie`
+/// lines) rather than by hand.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    axum_extra::extract::CookieJar::from_headers(headers).get(name).map(|c| c.value().to_owned())
 }
 
 fn is_safe(method: &Method) -> bool {
@@ -218,7 +213,7 @@ mod tests {
     fn cookies_are_found_by_name() {
         let mut h = HeaderMap::new();
         h.insert(header::COOKIE, "a=1; latchkey_session=tok; b=2".parse().unwrap());
-        assert_eq!(cookie(&h, SESSION_COOKIE.name(false)), Some("tok"));
+        assert_eq!(cookie(&h, SESSION_COOKIE.name(false)).as_deref(), Some("tok"));
         assert_eq!(cookie(&h, "missing"), None);
     }
 

@@ -153,11 +153,32 @@ pub(crate) fn cookie(name: &str, value: &str, max_age_secs: i64, secure: bool) -
 /// Lax, not Strict: an OpenID provider's redirect back is a cross-site navigation, and
 /// under Strict neither the binding cookie nor the new session would come along.
 fn cookie_at(name: &str, value: &str, path: &str, max_age_secs: i64, secure: bool) -> HeaderValue {
-    let secure = if secure { "; Secure" } else { "" };
-    let text = format!("{name}={value}; Path={path}; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}");
-    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
+    let cookie = axum_extra::extract::cookie::Cookie::build((name, value))
+        .path(path)
+        .http_only(true)
+        .same_site(axum_extra::extract::cookie::SameSite::Lax)
+        .max_age(time::Duration::seconds(max_age_secs))
+        .secure(secure)
+        .build();
+    HeaderValue::from_str(&cookie.encoded().to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
 fn when(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookies_are_host_wide_http_only_and_lax() {
+        let set = cookie("latchkey_session", "tok", 60, true);
+        let text = set.to_str().unwrap();
+        for part in ["latchkey_session=tok", "Path=/", "HttpOnly", "SameSite=Lax", "Max-Age=60", "Secure"] {
+            assert!(text.split("; ").any(|p| p == part), "{part} in {text}");
+        }
+        let plain = cookie("latchkey_session", "", 0, false);
+        assert!(!plain.to_str().unwrap().contains("Secure"));
+    }
 }

@@ -36,7 +36,7 @@ pub async fn start(
     Path(provider): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    match oauth::start(&state, &ctx, &provider, read_cookie(&headers, BROWSER_COOKIE)).await {
+    match oauth::start(&state, &ctx, &provider, read_cookie(&headers, BROWSER_COOKIE).as_deref()).await {
         Ok(started) => to_provider(&state, &started),
         Err(e) => error_page(&state, &provider, e),
     }
@@ -67,11 +67,13 @@ pub async fn callback(
     let https = state.config.is_https();
     let trusted = read_cookie(&headers, TRUSTED_COOKIE.name(https));
     // The browser's session, if any: a link flow finishes only in the account that started it.
-    let signed_in = match read_cookie(&headers, SESSION_COOKIE.name(https)).and_then(SecretToken::parse) {
+    let signed_in = match read_cookie(&headers, SESSION_COOKIE.name(https)).as_deref().and_then(SecretToken::parse) {
         Some(token) => sessions::authenticate(&state, &token).await.ok().map(|c| c.user_id),
         None => None,
     };
-    match oauth::finish(&state, &ctx, &provider, params, binding, trusted, signed_in.as_deref()).await {
+    match oauth::finish(&state, &ctx, &provider, params, binding.as_deref(), trusted.as_deref(), signed_in.as_deref())
+        .await
+    {
         Ok(Finished::SignIn(outcome)) => finish(&state, *outcome, false),
         Ok(Finished::Linked) => Redirect::to("/security?done=provider_linked").into_response(),
         Err(e) => error_page(&state, &provider, e),

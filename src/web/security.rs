@@ -266,7 +266,7 @@ pub async fn link_provider(
     CheckedForm(caller, _): CheckedForm<CsrfForm>,
 ) -> Response {
     let binding = crate::http::extract::cookie(&headers, super::oauth::BROWSER_COOKIE);
-    let started = async { oauth::start_link(&state, &caller, &ctx, &provider, binding).await }.await;
+    let started = async { oauth::start_link(&state, &caller, &ctx, &provider, binding.as_deref()).await }.await;
     match started {
         Ok(started) => super::oauth::to_provider(&state, &started),
         Err(e) => fail(&state, Some(&caller), e),

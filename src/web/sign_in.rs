@@ -71,7 +71,7 @@ pub async fn login(
         email: form.email.clone(),
         password: Password::new(form.password),
         remember_device: remember,
-        trusted_device_token: read_cookie(&headers, TRUSTED_COOKIE.name(state.config.is_https())).map(str::to_owned),
+        trusted_device_token: read_cookie(&headers, TRUSTED_COOKIE.name(state.config.is_https())),
         device_kind: None,
         device_name: None,
     };

@@ -51,6 +51,15 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     TestApp { addr, state, client, _data_dir: data_dir }
 }
 
+/// A database URL of a new, empty database for this run's backend (a file under `dir` on
+/// SQLite), for tests that drive the schema themselves.
+pub async fn fresh_database_url(dir: &std::path::Path) -> String {
+    match std::env::var("LATCHKEY_TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => fresh_postgres_database(&url).await,
+        _ => format!("sqlite://{}?mode=rwc", dir.join("fresh.db").display()),
+    }
+}
+
 /// Creates `lk_test_<random>` on the server behind `admin_url` and returns its URL.
 async fn fresh_postgres_database(admin_url: &str) -> String {
     assert!(admin_url.starts_with("postgres"), "LATCHKEY_TEST_DATABASE_URL must be a postgres:// URL");

@@ -10,21 +10,40 @@ use serde_json::{Value, json};
 
 use crate::helpers::{PASSWORD, ServerProcess, spawn_app};
 
-/// Child processes that die with the test, pass or fail.
+/// Child processes that end with the test, pass or fail. SIGTERM, not SIGKILL: nginx's
+/// master stops its worker on TERM, while a killed master would leave the worker serving.
 struct Processes(Vec<Child>);
 
 impl Drop for Processes {
     fn drop(&mut self) {
         for child in &mut self.0 {
-            let _ = child.kill();
+            let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
             let _ = child.wait();
         }
     }
 }
 
-/// For nginx only, which cannot say which port it took: bound, released, then handed over.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+/// Gives nginx a socket this test has already bound, the way nginx hands its sockets to a
+/// new binary on upgrade (`NGINX="fd;"`): no port is released and picked up again, so no
+/// other process can take it in between.
+fn hand_over(command: &mut Command, listener: &TcpListener) {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::CommandExt;
+
+    let fd = listener.as_raw_fd();
+    command.env("NGINX", format!("{fd};"));
+    // Rust opens every socket close-on-exec; this one must survive into nginx.
+    #[allow(unsafe_code)]
+    // SAFETY: fcntl on a descriptor we own, between fork and exec; it allocates nothing.
+    unsafe {
+        command.pre_exec(move || {
+            let flags = libc::fcntl(fd, libc::F_GETFD);
+            if flags < 0 || libc::fcntl(fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
 }
 
 async fn wait_until_up(client: &reqwest::Client, url: &str) {
@@ -58,7 +77,8 @@ async fn three_instances_behind_nginx_act_as_one() {
     let app = spawn_app().await; // makes the database and the shared secret key
     let config = &app.state.config;
     let tmp = tempfile::tempdir().unwrap();
-    let lb_port = free_port();
+    let lb_listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let lb_port = lb_listener.local_addr().unwrap().port();
     let mut instances: Vec<ServerProcess> = (0..3)
         .map(|i| {
             let log = std::fs::File::create(tmp.path().join(format!("latchkey-{i}.log"))).unwrap();
@@ -95,20 +115,23 @@ async fn three_instances_behind_nginx_act_as_one() {
     )
     .unwrap();
     let nginx = if std::path::Path::new("/usr/sbin/nginx").exists() { "/usr/sbin/nginx" } else { "nginx" };
-    let nginx = Command::new(nginx)
+    let mut nginx = Command::new(nginx);
+    hand_over(&mut nginx, &lb_listener);
+    let nginx = nginx
         .arg("-p")
         .arg(tmp.path())
         .arg("-c")
         .arg(tmp.path().join("nginx.conf"))
-        // One process, so killing it leaves no worker behind.
-        .args(["-g", "daemon off; master_process off;"])
+        // A master process: nginx crashes taking over a socket in single-process mode.
+        .args(["-g", "daemon off;"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("Debian's nginx is required for this test (scripts/test installs it)");
     children.0.push(nginx);
 
-    let client = reqwest::Client::new();
+    // A deadline, so a balancer that never answers fails the test instead of hanging it.
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
     let lb = format!("http://127.0.0.1:{lb_port}");
     let direct: Vec<String> = instances.iter().map(|s| s.base.clone()).collect();
     for base in direct.iter().chain([&lb]) {

@@ -113,3 +113,76 @@ async fn login_history_round_trips_and_is_pruned_by_age() {
     assert_eq!(store.login_history(&user.id, 10).await.unwrap().len(), 1);
     assert_eq!(store.prune_login_history_by(now - Duration::days(90), 3).await.unwrap(), 0);
 }
+
+/// Migration 0010 rebuilds four tables to give their flags CHECK constraints: an existing
+/// database keeps every row and every reference, and a bad flag is refused afterwards.
+#[tokio::test]
+async fn flag_checks_migration_keeps_rows_and_references_and_refuses_bad_flags() {
+    use sqlx::{Connection, Executor};
+
+    let dir = tempfile::tempdir().unwrap();
+    let url = crate::helpers::fresh_database_url(dir.path()).await;
+    let sqlite = url.starts_with("sqlite:");
+    sqlx::any::install_default_drivers();
+    let connect = || async {
+        let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
+        if sqlite {
+            conn.execute("PRAGMA foreign_keys = ON").await.unwrap();
+        }
+        conn
+    };
+
+    // The schema as it was before 0010, with rows in every rebuilt table.
+    let before = dir.path().join("migrations-before-0010");
+    std::fs::create_dir(&before).unwrap();
+    for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.as_str() < "0010" {
+            std::fs::copy(&path, before.join(&name)).unwrap();
+        }
+    }
+    let mut conn = connect().await;
+    sqlx::migrate::Migrator::new(before.as_path()).await.unwrap().run(&mut conn).await.unwrap();
+    for sql in [
+        "INSERT INTO users (id, email, created_at) VALUES ('u1', 'ada@example.com', 1)",
+        "INSERT INTO login_history (id, user_id, at, success, ip, device_kind, location_label, mfa_challenged, method)
+         VALUES ('l1', 'u1', 1, 1, '127.0.0.1', 'desktop', 'Unknown', 0, 'password')",
+        "INSERT INTO mfa_challenges (id, token_hash, user_id, created_at, expires_at, failures, remember_device, method)
+         VALUES ('m1', 'h1', 'u1', 1, 2, 0, 1, 'password')",
+        "INSERT INTO workspaces (id, name, plan, require_2fa, created_at) VALUES ('w1', 'Acme', 'team', 1, 1)",
+        "INSERT INTO workspace_members (workspace_id, user_id, role, created_at) VALUES ('w1', 'u1', 'owner', 1)",
+    ] {
+        conn.execute(sql).await.unwrap();
+    }
+    conn.close().await.unwrap();
+
+    let store = latchkey::store::Store::connect(&url, 2).await.unwrap();
+    store.migrate().await.unwrap();
+    store.close().await;
+
+    let mut conn = connect().await;
+    for (table, rows) in [("login_history", 1), ("mfa_challenges", 1), ("workspaces", 1), ("workspace_members", 1)] {
+        let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(n, rows, "{table} kept its rows");
+    }
+    for bad in [
+        "UPDATE login_history SET success = 2",
+        "UPDATE login_history SET mfa_challenged = -1",
+        "UPDATE mfa_challenges SET remember_device = 7",
+        "UPDATE workspaces SET require_2fa = 2",
+    ] {
+        assert!(conn.execute(bad).await.is_err(), "refused: {bad}");
+    }
+    // Members still belong to their workspace: deleting it takes them along.
+    conn.execute("DELETE FROM workspaces WHERE id = 'w1'").await.unwrap();
+    let members: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM workspace_members").fetch_one(&mut conn).await.unwrap();
+    assert_eq!(members, 0);
+    // And an account's history still goes with the account.
+    conn.execute("DELETE FROM users WHERE id = 'u1'").await.unwrap();
+    let history: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM login_history").fetch_one(&mut conn).await.unwrap();
+    assert_eq!(history, 0);
+}

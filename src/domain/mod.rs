@@ -2,6 +2,8 @@
 //! from), no clock reads, no database.
 //! Everything here is unit tested in place.
 
+pub mod account;
+pub mod api_token;
 pub mod backup_codes;
 pub mod client_ip;
 pub mod device;

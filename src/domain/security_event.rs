@@ -17,6 +17,8 @@ pub enum EventKind {
     ProviderLinked,
     ProviderUnlinked,
     AccountReclaimed,
+    AccountDisabled,
+    AccountEnabled,
 }
 
 impl EventKind {
@@ -36,6 +38,8 @@ impl EventKind {
             Self::ProviderLinked => "provider_linked",
             Self::ProviderUnlinked => "provider_unlinked",
             Self::AccountReclaimed => "account_reclaimed",
+            Self::AccountDisabled => "account_disabled",
+            Self::AccountEnabled => "account_enabled",
         }
     }
 }

@@ -3,6 +3,10 @@
 
 use std::fmt;
 
+use chrono::{DateTime, Utc};
+
+use super::device::DeviceKind;
+use super::location::Location;
 use super::oauth::ProviderId;
 
 /// How the first step of a sign-in was passed.
@@ -40,6 +44,8 @@ pub enum FailureReason {
     RateLimited,
     /// A provider vouched for the address without having verified it.
     EmailUnverified,
+    /// The account is disabled by an operator; the caller is told only "invalid credentials".
+    Disabled,
 }
 
 impl FailureReason {
@@ -49,8 +55,31 @@ impl FailureReason {
             Self::InvalidCode => "invalid_code",
             Self::RateLimited => "rate_limited",
             Self::EmailUnverified => "email_unverified",
+            Self::Disabled => "disabled",
         }
     }
+}
+
+/// One sign-in attempt on a known account: what login history keeps.
+#[derive(Debug, Clone)]
+pub struct SignInAttempt {
+    pub user_id: String,
+    pub at: DateTime<Utc>,
+    pub success: bool,
+    pub ip: String,
+    pub user_agent: Option<String>,
+    pub device_kind: DeviceKind,
+    pub location: Location,
+    pub mfa_challenged: bool,
+    pub method: String,
+    pub failure: Option<String>,
+}
+
+/// A stored attempt, as it is read back.
+#[derive(Debug, Clone)]
+pub struct SignInRecord {
+    pub id: String,
+    pub event: SignInAttempt,
 }
 
 #[cfg(test)]

@@ -104,6 +104,29 @@ impl AccountPolicy {
     }
 }
 
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    pub id: String,
+    pub name: String,
+    pub plan: Plan,
+    pub policy: WorkspacePolicy,
+}
+
+/// A workspace as one of its members sees it.
+#[derive(Debug, Clone)]
+pub struct Membership {
+    pub workspace: Workspace,
+    pub role: Role,
+}
+
+#[derive(Debug, Clone)]
+pub struct WorkspaceMember {
+    pub user_id: String,
+    pub email: String,
+    pub role: Role,
+    pub two_factor_enabled: bool,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,10 +8,10 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::domain::api_token::ApiToken;
 use crate::error::Result;
 use crate::service::api_tokens;
 use crate::state::AppState;
-use crate::store::ApiTokenRecord;
 
 use super::error::ErrorBody;
 use super::extract::{ApiJson, ApiPath, SessionAuth};
@@ -47,8 +47,8 @@ pub struct TokenView {
     expires_at: Option<DateTime<Utc>>,
 }
 
-impl From<ApiTokenRecord> for TokenView {
-    fn from(t: ApiTokenRecord) -> Self {
+impl From<ApiToken> for TokenView {
+    fn from(t: ApiToken) -> Self {
         Self {
             id: t.id,
             name: t.name,

@@ -11,10 +11,10 @@ use utoipa_axum::routes;
 
 use crate::domain::device::DeviceKind;
 use crate::domain::location::Location;
+use crate::domain::sign_in::SignInRecord;
 use crate::error::{Error, Result};
 use crate::service::history;
 use crate::state::AppState;
-use crate::store::LoginRecord;
 
 use super::error::ErrorBody;
 use super::extract::{ApiQuery, Auth};
@@ -52,12 +52,14 @@ pub struct LoginView {
     mfa_challenged: bool,
     /// `password`, or `oauth:<provider>`.
     method: String,
-    /// Why it failed: `invalid_password`, `invalid_code`, `rate_limited`, ...
+    /// Why it failed: `invalid_password`, `invalid_code`, `rate_limited`, `email_unverified`,
+    /// or `disabled` (the account is disabled by an operator; the caller was told only
+    /// `invalid_credentials`).
     failure: Option<String>,
 }
 
-impl From<LoginRecord> for LoginView {
-    fn from(r: LoginRecord) -> Self {
+impl From<SignInRecord> for LoginView {
+    fn from(r: SignInRecord) -> Self {
         let e = r.event;
         Self {
             at: e.at,

@@ -1,5 +1,6 @@
 //! The HTTP API: one router per area, merged here with the cross-cutting layers.
 
+mod access_log;
 mod api_tokens;
 mod auth;
 pub mod error;
@@ -50,6 +51,7 @@ pub fn app(state: AppState) -> Router {
         .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
             tracing::debug_span!("request", method = %request.method(), path = %request.uri().path())
         }))
+        .layer(axum::middleware::from_fn(access_log::log))
         .with_state(state)
 }
 

@@ -34,7 +34,10 @@ pub struct SecurityEventView {
     id: String,
     at: DateTime<Utc>,
     /// `password_changed`, `2fa_enabled`, `2fa_disabled`, `factor_added`, `factor_removed`,
-    /// `backup_codes_regenerated`, `backup_code_used`, `session_revoked`, ...
+    /// `backup_codes_regenerated`, `backup_code_used`, `session_revoked`, `locked_out`,
+    /// `webauthn_counter_regression`, `trusted_device_revoked`, `provider_linked`,
+    /// `provider_unlinked`, `account_reclaimed`, `account_disabled`, `account_enabled`
+    /// (the last two by an operator, from the command line).
     kind: String,
     ip: Option<String>,
     user_agent: Option<String>,

@@ -14,10 +14,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::domain::workspace::{Access, Plan, Role, WorkspacePolicy};
+use crate::domain::workspace::{Membership, Workspace};
 use crate::error::{Error, Result};
 use crate::service::{Caller, workspaces};
 use crate::state::AppState;
-use crate::store::{Membership, WorkspaceRecord};
 
 use super::error::ErrorBody;
 use super::extract::{ApiJson, Auth};
@@ -68,8 +68,8 @@ pub struct WorkspaceView {
     require_2fa: bool,
 }
 
-impl From<WorkspaceRecord> for WorkspaceView {
-    fn from(w: WorkspaceRecord) -> Self {
+impl From<Workspace> for WorkspaceView {
+    fn from(w: Workspace) -> Self {
         Self { id: w.id, name: w.name, plan: w.plan, require_2fa: w.policy.require_2fa }
     }
 }

@@ -1,33 +1,34 @@
 //! The account itself: who it is, and its password.
 
+use crate::domain::account::Account;
 use crate::domain::email::Email;
 use crate::domain::password::{self, HISTORY_DEPTH, Password, Violation};
 use crate::domain::security_event::EventKind;
 use crate::error::{Error, Result};
 use crate::state::AppState;
-use crate::store::{Factors, UserRecord};
+use crate::store::Factors;
 
 use super::{Caller, ClientContext, events, rate_limit};
 
-pub async fn me(state: &AppState, caller: &Caller) -> Result<UserRecord> {
+pub async fn me(state: &AppState, caller: &Caller) -> Result<Account> {
     // A session outliving its account is impossible (ON DELETE CASCADE), so a missing
     // row means the account went away mid-request.
     state.store.user_by_id(&caller.user_id).await?.ok_or(Error::Unauthenticated)
 }
 
 /// The account with this email, for the command line; `NotFound` when there is none.
-pub async fn by_email(state: &AppState, email: &Email) -> Result<UserRecord> {
+pub async fn by_email(state: &AppState, email: &Email) -> Result<Account> {
     state.store.user_by_email(email).await?.ok_or(Error::NotFound)
 }
 
 /// Every account with its second factors (`latchkey user list`).
-pub async fn list_all(state: &AppState) -> Result<Vec<(UserRecord, Factors)>> {
+pub async fn list_all(state: &AppState) -> Result<Vec<(Account, Factors)>> {
     Ok(state.store.list_users().await?)
 }
 
 /// Checks the account's current password (rate limited), for changes that ask for it
 /// again. An account without a password (made through OAuth) has nothing to confirm.
-pub async fn confirm_password(state: &AppState, user: &UserRecord, presented: Option<&Password>) -> Result<()> {
+pub async fn confirm_password(state: &AppState, user: &Account, presented: Option<&Password>) -> Result<()> {
     let Some(existing) = user.password_hash.as_deref() else {
         return Ok(());
     };

@@ -3,10 +3,10 @@
 
 use chrono::Duration;
 
+use crate::domain::api_token::ApiToken;
 use crate::domain::token::{SecretToken, TokenKind};
 use crate::error::{Error, Result};
 use crate::state::AppState;
-use crate::store::ApiTokenRecord;
 
 use super::{Caller, Credential};
 
@@ -17,7 +17,7 @@ pub async fn create(
     caller: &Caller,
     name: &str,
     expires_in_days: Option<u32>,
-) -> Result<(SecretToken, ApiTokenRecord)> {
+) -> Result<(SecretToken, ApiToken)> {
     caller.require_recent_auth(state)?;
     let name = name.trim();
     if name.is_empty() || name.chars().count() > MAX_NAME || name.chars().any(char::is_control) {
@@ -38,7 +38,7 @@ pub async fn create(
     Ok((token, record))
 }
 
-pub async fn list(state: &AppState, caller: &Caller) -> Result<Vec<ApiTokenRecord>> {
+pub async fn list(state: &AppState, caller: &Caller) -> Result<Vec<ApiToken>> {
     Ok(state.store.api_tokens_of(&caller.user_id).await?)
 }
 
@@ -51,7 +51,7 @@ pub async fn authenticate(state: &AppState, token: &SecretToken) -> Result<Calle
     let active = state.store.api_token_by_hash(&token.hash()).await?.ok_or(Error::Unauthenticated)?;
     let record = active.token;
     let now = state.clock.now();
-    if record.expires_at.is_some_and(|e| now >= e) {
+    if active.account.disabled || record.expires_at.is_some_and(|e| now >= e) {
         return Err(Error::Unauthenticated);
     }
     let resolution = state.config.settings.session.activity_resolution;

@@ -1,5 +1,6 @@
 //! Sign-up, sign-in, re-authentication and sign-out.
 
+use crate::domain::account::Account;
 use crate::domain::client_ip;
 use crate::domain::device::{Device, DeviceKind};
 use crate::domain::email::Email;
@@ -8,7 +9,7 @@ use crate::domain::security_event::EventKind;
 use crate::domain::sign_in::{FailureReason, SignInMethod};
 use crate::error::{Error, Result};
 use crate::state::AppState;
-use crate::store::{StoreError, UserRecord};
+use crate::store::StoreError;
 
 use super::mfa::{self, FirstFactor};
 use super::sign_in::{LoginOutcome, record_attempt, record_refusal};
@@ -23,7 +24,7 @@ pub struct LoginInput {
     pub device_name: Option<String>,
 }
 
-pub async fn signup(state: &AppState, ctx: &ClientContext, email: &str, password: Password) -> Result<UserRecord> {
+pub async fn signup(state: &AppState, ctx: &ClientContext, email: &str, password: Password) -> Result<Account> {
     if !state.config.settings.signup_open {
         return Err(Error::SignupClosed);
     }
@@ -35,7 +36,7 @@ pub async fn signup(state: &AppState, ctx: &ClientContext, email: &str, password
 }
 
 /// Creates an account; without a password it can sign in only through OAuth until it sets one.
-pub async fn create_account(state: &AppState, email: &Email, password: Option<Password>) -> Result<UserRecord> {
+pub async fn create_account(state: &AppState, email: &Email, password: Option<Password>) -> Result<Account> {
     let hash = match &password {
         Some(p) => {
             let violations = password::check(p, email);
@@ -76,14 +77,20 @@ pub async fn login(state: &AppState, ctx: &ClientContext, input: LoginInput) -> 
     };
     let hash = user.as_ref().and_then(|u| u.password_hash.as_deref());
     let verified = state.hasher.verify(&input.password, hash).await?;
+    // A disabled account answers as a wrong password would (and counts as one), so the
+    // answer says nothing; its history says which it was.
+    let failure = match &user {
+        _ if !verified => Some(FailureReason::InvalidPassword),
+        Some(u) if u.disabled_at.is_some() => Some(FailureReason::Disabled),
+        _ => None,
+    };
 
-    if !verified {
+    if let Some(failure) = failure {
         state.metrics.login(false);
         let locked = attempt.locked(&account_key);
         attempt.failed();
         if let Some(u) = &user {
-            let (method, failure) = (SignInMethod::Password, Some(FailureReason::InvalidPassword));
-            record_attempt(state, ctx, &u.id, &device, &method, false, failure).await?;
+            record_attempt(state, ctx, &u.id, &device, &SignInMethod::Password, false, Some(failure)).await?;
             if locked {
                 events::record(state, &u.id, EventKind::LockedOut, Some(ctx), Some("repeated wrong passwords".into()))
                     .await?;

@@ -2,6 +2,7 @@
 
 use chrono::Duration;
 
+use crate::domain::account::Account;
 use crate::domain::device::Device;
 use crate::domain::oauth::{self, Decision, Failure, ProviderClaims, ProviderId, Refusal};
 use crate::domain::security_event::EventKind;
@@ -10,7 +11,7 @@ use crate::domain::token::{SecretToken, TokenKind};
 use crate::error::{Error, Result};
 use crate::oidc::OidcError;
 use crate::state::AppState;
-use crate::store::{IdentityRef, Linked, LinkedIdentity, NewOAuthFlow, StoreError, TakenFlow, Unlinked, UserRecord};
+use crate::store::{IdentityRef, Linked, LinkedIdentity, NewOAuthFlow, StoreError, TakenFlow, Unlinked};
 
 use super::mfa::{self, FirstFactor};
 use super::sign_in::{LoginOutcome, record_attempt};
@@ -209,7 +210,7 @@ async fn account_for(
     name: &str,
     claims: &ProviderClaims,
     device: &Device,
-) -> Result<UserRecord> {
+) -> Result<Account> {
     let now = state.clock.now();
     let identity =
         IdentityRef { provider: provider.as_str(), subject: &claims.subject, email: claims.email.as_deref() };
@@ -218,6 +219,9 @@ async fn account_for(
     for _ in 0..2 {
         // A linked subject decides, whatever email the provider gives now.
         if let Some(user) = state.store.user_by_identity(provider.as_str(), &claims.subject).await? {
+            if user.disabled_at.is_some() {
+                return Err(refuse_disabled(state, ctx, provider, &user, device).await);
+            }
             state.store.touch_identity(identity, now).await?;
             return Ok(user);
         }
@@ -226,6 +230,10 @@ async fn account_for(
             Err(refusal) => return Err(refuse(state, ctx, provider, name, claims, device, refusal).await),
         };
         let existing = state.store.user_by_email(&email).await?;
+        // Never linked to, nor reclaimed: a disabled account stays as the operator left it.
+        if let Some(user) = existing.as_ref().filter(|u| u.disabled_at.is_some()) {
+            return Err(refuse_disabled(state, ctx, provider, user, device).await);
+        }
         match oauth::by_email(email, existing.as_ref().map(|u| u.id.as_str()), state.config.settings.signup_open) {
             Decision::Link { user_id, .. } => match state.store.link_by_verified_email(&user_id, identity, now).await {
                 Ok(linked) => {
@@ -262,6 +270,22 @@ async fn account_for(
         }
     }
     Err(Error::internal(anyhow::anyhow!("provider sign-in kept racing")))
+}
+
+/// A provider sign-in into a disabled account: recorded in its history, answered as
+/// invalid credentials.
+async fn refuse_disabled(
+    state: &AppState,
+    ctx: &ClientContext,
+    provider: &ProviderId,
+    user: &Account,
+    device: &Device,
+) -> Error {
+    let method = SignInMethod::Provider(provider.clone());
+    match record_attempt(state, ctx, &user.id, device, &method, false, Some(FailureReason::Disabled)).await {
+        Ok(()) => Error::InvalidCredentials,
+        Err(e) => e,
+    }
 }
 
 /// A refused provider answer; when it names an existing account, that account's login

@@ -16,6 +16,9 @@ pub async fn authenticate(state: &AppState, token: &SecretToken) -> Result<Calle
     let Some(session) = state.store.session_by_token(&token.hash()).await? else {
         return Err(Error::Unauthenticated);
     };
+    if session.account.disabled {
+        return Err(Error::Unauthenticated);
+    }
     let now = state.clock.now();
     let policy = state.config.settings.session;
     if !policy.is_live(session.expires_at, session.last_activity_at, now) {

@@ -2,11 +2,12 @@
 //! provider (and later passkey and device) sign-ins all finish through here.
 
 use crate::domain::device::Device;
+use crate::domain::sign_in::SignInAttempt;
 use crate::domain::sign_in::{FailureReason, SignInMethod};
 use crate::domain::token::{SecretToken, TokenKind};
 use crate::error::{Error, Result};
 use crate::state::AppState;
-use crate::store::{LoginEvent, NewSession, StoreError};
+use crate::store::{NewSession, StoreError};
 
 use super::{ClientContext, rate_limit};
 
@@ -76,7 +77,7 @@ pub async fn record_attempt(
 ) -> Result<()> {
     state
         .store
-        .record_login(&LoginEvent {
+        .record_login(&SignInAttempt {
             user_id: user_id.to_owned(),
             at: state.clock.now(),
             success: failure.is_none(),

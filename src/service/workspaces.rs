@@ -3,15 +3,16 @@
 
 use crate::domain::email::Email;
 use crate::domain::workspace::{self, Access, AccountPolicy, Plan, Role, WorkspacePolicy};
+use crate::domain::workspace::{Membership, Workspace, WorkspaceMember};
 use crate::error::{Error, Result};
 use crate::state::AppState;
-use crate::store::{MemberRecord, Membership, StoreError, WorkspaceRecord};
+use crate::store::StoreError;
 
 use super::Caller;
 
 const MAX_NAME: usize = 100;
 
-pub async fn create(state: &AppState, owner_id: &str, name: &str, plan: Plan) -> Result<WorkspaceRecord> {
+pub async fn create(state: &AppState, owner_id: &str, name: &str, plan: Plan) -> Result<Workspace> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > MAX_NAME || name.chars().any(char::is_control) {
         return Err(Error::InvalidRequest(format!("name must be 1 to {MAX_NAME} printable characters")));
@@ -21,12 +22,7 @@ pub async fn create(state: &AppState, owner_id: &str, name: &str, plan: Plan) ->
 
 /// `POST /workspaces`: on the operator's default plan, and no other: a plan is not
 /// something a user may pick for themselves.
-pub async fn create_for_user(
-    state: &AppState,
-    owner_id: &str,
-    name: &str,
-    plan: Option<Plan>,
-) -> Result<WorkspaceRecord> {
+pub async fn create_for_user(state: &AppState, owner_id: &str, name: &str, plan: Option<Plan>) -> Result<Workspace> {
     let default = state.config.settings.default_workspace_plan;
     if plan.is_some_and(|p| p != default) {
         return Err(Error::PlanNotAllowed);
@@ -35,7 +31,7 @@ pub async fn create_for_user(
 }
 
 /// `latchkey workspace list`: every workspace with its first owner's email.
-pub async fn list_all(state: &AppState) -> Result<Vec<(WorkspaceRecord, Option<String>)>> {
+pub async fn list_all(state: &AppState) -> Result<Vec<(Workspace, Option<String>)>> {
     Ok(state.store.all_workspaces().await?)
 }
 
@@ -73,7 +69,7 @@ pub async fn authorize(state: &AppState, caller: &Caller, workspace_id: &str) ->
     Ok(member)
 }
 
-pub async fn add_member(state: &AppState, by: &Membership, email: &str, role: Role) -> Result<MemberRecord> {
+pub async fn add_member(state: &AppState, by: &Membership, email: &str, role: Role) -> Result<WorkspaceMember> {
     if !by.role.may_grant(role) {
         return Err(Error::Forbidden);
     }
@@ -84,10 +80,10 @@ pub async fn add_member(state: &AppState, by: &Membership, email: &str, role: Ro
         other => other?,
     }
     let two_factor_enabled = state.store.factors(&user.id).await?.enabled();
-    Ok(MemberRecord { user_id: user.id, email: user.email, role, two_factor_enabled })
+    Ok(WorkspaceMember { user_id: user.id, email: user.email, role, two_factor_enabled })
 }
 
-pub async fn members(state: &AppState, by: &Membership) -> Result<Vec<MemberRecord>> {
+pub async fn members(state: &AppState, by: &Membership) -> Result<Vec<WorkspaceMember>> {
     if !by.role.manages() {
         return Err(Error::Forbidden);
     }
@@ -99,7 +95,7 @@ pub async fn set_policy(
     caller: &Caller,
     by: &Membership,
     policy: WorkspacePolicy,
-) -> Result<WorkspaceRecord> {
+) -> Result<Workspace> {
     if !by.role.manages() {
         return Err(Error::Forbidden);
     }
@@ -107,7 +103,7 @@ pub async fn set_policy(
         return Err(Error::Enable2faFirst);
     }
     state.store.set_workspace_policy(&by.workspace.id, policy).await?;
-    Ok(WorkspaceRecord { policy, ..by.workspace.clone() })
+    Ok(Workspace { policy, ..by.workspace.clone() })
 }
 
 /// The strictest policy and best plan over all of a person's workspaces.

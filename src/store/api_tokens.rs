@@ -9,19 +9,10 @@ use super::columns::Columns;
 use super::two_factor::FACTOR_COLUMNS;
 use super::users::{ACCOUNT_COLUMNS, AccountSummary};
 use super::{Store, StoreResult, from_millis, new_id, to_millis};
+use crate::domain::api_token::ApiToken;
 use crate::domain::token::TokenHash;
 
-#[derive(Debug, Clone)]
-pub struct ApiTokenRecord {
-    pub id: String,
-    pub user_id: String,
-    pub name: String,
-    pub created_at: DateTime<Utc>,
-    pub last_used_at: Option<DateTime<Utc>>,
-    pub expires_at: Option<DateTime<Utc>>,
-}
-
-impl ApiTokenRecord {
+impl ApiToken {
     fn from_row<R: Columns>(r: &R) -> StoreResult<Self> {
         Ok(Self {
             id: r.text("id")?,
@@ -37,7 +28,7 @@ impl ApiTokenRecord {
 /// A bot's token as authentication reads it, with its account.
 #[derive(Debug, Clone)]
 pub struct ActiveApiToken {
-    pub token: ApiTokenRecord,
+    pub token: ApiToken,
     pub account: AccountSummary,
 }
 
@@ -53,7 +44,7 @@ impl Lookup for ActiveApiToken {
     }
 
     fn decode<R: Columns>(row: &R) -> StoreResult<Self> {
-        Ok(Self { token: ApiTokenRecord::from_row(row)?, account: AccountSummary::from_row(row)? })
+        Ok(Self { token: ApiToken::from_row(row)?, account: AccountSummary::from_row(row)? })
     }
 }
 
@@ -65,7 +56,7 @@ impl Store {
         token_hash: &TokenHash,
         now: DateTime<Utc>,
         expires_at: Option<DateTime<Utc>>,
-    ) -> StoreResult<Option<ApiTokenRecord>> {
+    ) -> StoreResult<Option<ApiToken>> {
         let id = new_id();
         // Counted and inserted under the account's lock, so racing creations stop at the cap.
         let mut tx = self.pool.begin().await?;
@@ -88,7 +79,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(Some(ApiTokenRecord {
+        Ok(Some(ApiToken {
             id,
             user_id: user_id.to_owned(),
             name: name.to_owned(),
@@ -103,14 +94,14 @@ impl Store {
         self.hot.api_tokens.get(token_hash.as_str().to_owned()).await
     }
 
-    pub async fn api_tokens_of(&self, user_id: &str) -> StoreResult<Vec<ApiTokenRecord>> {
+    pub async fn api_tokens_of(&self, user_id: &str) -> StoreResult<Vec<ApiToken>> {
         let rows = sqlx::query(
             "SELECT id, user_id, name, created_at, last_used_at, expires_at FROM api_tokens WHERE user_id = $1 ORDER BY created_at DESC, id DESC",
         )
         .bind(user_id)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(ApiTokenRecord::from_row).collect()
+        rows.iter().map(ApiToken::from_row).collect()
     }
 
     pub async fn touch_api_token(&self, id: &str, now: DateTime<Utc>) -> StoreResult<()> {

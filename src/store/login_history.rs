@@ -5,32 +5,10 @@ use sqlx::Row;
 
 use super::{Store, StoreResult, flag, from_millis, location_from_row, new_id, to_millis};
 use crate::domain::device::DeviceKind;
-use crate::domain::location::Location;
-
-/// One sign-in attempt on a known account, as it is written.
-#[derive(Debug, Clone)]
-pub struct LoginEvent {
-    pub user_id: String,
-    pub at: DateTime<Utc>,
-    pub success: bool,
-    pub ip: String,
-    pub user_agent: Option<String>,
-    pub device_kind: DeviceKind,
-    pub location: Location,
-    pub mfa_challenged: bool,
-    pub method: String,
-    pub failure: Option<String>,
-}
-
-/// A stored attempt, as it is read back.
-#[derive(Debug, Clone)]
-pub struct LoginRecord {
-    pub id: String,
-    pub event: LoginEvent,
-}
+use crate::domain::sign_in::{SignInAttempt, SignInRecord};
 
 impl Store {
-    pub async fn record_login(&self, e: &LoginEvent) -> StoreResult<()> {
+    pub async fn record_login(&self, e: &SignInAttempt) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO login_history (id, user_id, at, success, ip, user_agent, device_kind, country, city, location_label, mfa_challenged, method, failure)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
@@ -54,7 +32,7 @@ impl Store {
     }
 
     /// The newest `limit` attempts on an account, newest first.
-    pub async fn login_history(&self, user_id: &str, limit: u32) -> StoreResult<Vec<LoginRecord>> {
+    pub async fn login_history(&self, user_id: &str, limit: u32) -> StoreResult<Vec<SignInRecord>> {
         let rows = sqlx::query(
             "SELECT id, user_id, at, success, ip, user_agent, device_kind, country, city, location_label, mfa_challenged, method, failure
              FROM login_history WHERE user_id = $1 ORDER BY at DESC, id DESC LIMIT $2",
@@ -65,9 +43,9 @@ impl Store {
         .await?;
         rows.iter()
             .map(|row| {
-                Ok(LoginRecord {
+                Ok(SignInRecord {
                     id: row.try_get("id")?,
-                    event: LoginEvent {
+                    event: SignInAttempt {
                         user_id: row.try_get("user_id")?,
                         at: from_millis(row.try_get("at")?)?,
                         success: flag(row.try_get("success")?)?,

@@ -34,17 +34,15 @@ use chrono::{DateTime, Utc};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Connection, Executor};
 
-pub use api_tokens::{ActiveApiToken, ApiTokenRecord};
-pub use login_history::{LoginEvent, LoginRecord};
+pub use api_tokens::ActiveApiToken;
 pub use mfa::{MfaChallenge, NewMfaChallenge};
 pub use oauth::{IdentityRef, Linked, LinkedIdentity, NewOAuthFlow, OAuthFlow, TakenFlow, Unlinked};
 pub use security_events::{SecurityEvent, SecurityEventRecord};
 pub use sessions::{ActiveSession, NewSession, SessionRecord};
 pub use trusted_devices::{NewTrustedDevice, TrustedDeviceRecord};
 pub use two_factor::{FactorRef, Factors, Removal, TotpRecord};
-pub use users::{AccountSummary, UserRecord};
+pub use users::{AccountSummary, SignedOut};
 pub use webauthn::{Ceremony, WebauthnKeyRecord};
-pub use workspaces::{MemberRecord, Membership, WorkspaceRecord};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -94,6 +92,7 @@ pub enum Backend {
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
+    backend: Backend,
     hot: std::sync::Arc<HotPath>,
 }
 
@@ -176,13 +175,27 @@ impl Store {
             sessions: batch::Batcher::start(source),
             api_tokens: batch::Batcher::start(source),
         });
-        Ok(Self { pool, hot })
+        Ok(Self { pool, backend, hot })
     }
 
     pub async fn migrate(&self) -> StoreResult<()> {
         // One folder for both databases: the schema is written in the dialect they share
         // (BIGINT times and 0/1 flags, TEXT ids), as every query is.
         sqlx::migrate!().run(&self.pool).await?;
+        Ok(())
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// A consistent copy of a SQLite database in a new file at `path`, taken while others
+    /// read and write (SQLite's `VACUUM INTO`: one read transaction, a compact result).
+    pub async fn copy_sqlite_into(&self, path: &Path) -> StoreResult<()> {
+        let path = path
+            .to_str()
+            .ok_or_else(|| StoreError::Db(sqlx::Error::Configuration("the backup path is not valid UTF-8".into())))?;
+        sqlx::query("VACUUM INTO $1").bind(path).execute(&self.pool).await?;
         Ok(())
     }
 

@@ -3,8 +3,9 @@
 use chrono::{DateTime, Utc};
 use sqlx::{AssertSqlSafe, Row};
 
-use super::users::{USER_COLUMNS, UserRecord, insert_user};
+use super::users::{USER_COLUMNS, insert_user};
 use super::{Store, StoreResult, flag, from_millis, to_millis};
+use crate::domain::account::Account;
 use crate::domain::email::Email;
 
 #[derive(Debug, Clone)]
@@ -72,12 +73,12 @@ pub enum Unlinked {
 }
 
 impl Store {
-    pub async fn user_by_identity(&self, provider: &str, subject: &str) -> StoreResult<Option<UserRecord>> {
+    pub async fn user_by_identity(&self, provider: &str, subject: &str) -> StoreResult<Option<Account>> {
         let sql = format!(
             "SELECT {USER_COLUMNS} FROM users WHERE id = (SELECT user_id FROM oauth_identities WHERE provider = $1 AND subject = $2)"
         );
         let row = sqlx::query(AssertSqlSafe(sql)).bind(provider).bind(subject).fetch_optional(&self.pool).await?;
-        row.as_ref().map(UserRecord::from_row).transpose()
+        row.as_ref().map(Account::from_row).transpose()
     }
 
     /// Links an existing account; `Conflict` when the subject is linked elsewhere or the
@@ -142,7 +143,7 @@ impl Store {
         email: &Email,
         identity: IdentityRef<'_>,
         now: DateTime<Utc>,
-    ) -> StoreResult<UserRecord> {
+    ) -> StoreResult<Account> {
         let mut tx = self.pool.begin().await?;
         let user = insert_user(&mut tx, email, None, true, now).await?;
         insert_identity(&mut tx, &user.id, identity, now).await?;

@@ -100,24 +100,26 @@ impl Lookup for ActiveSession {
 }
 
 impl Store {
-    /// Creates a session; `Conflict` when the password changed since it was checked.
+    /// Creates a session; `Conflict` when the account was disabled, or its password
+    /// changed, since the sign-in was checked.
     pub async fn create_session(&self, s: NewSession<'_>) -> StoreResult<String> {
         let id = new_id();
         let mut tx = self.pool.begin().await?;
-        if let Some(hash) = s.password_hash {
-            // Writing the account row first takes its lock: a password change in flight
-            // (which writes the same row first) either commits before this, and the hash
-            // no longer matches, or waits for this, and then signs this session out.
-            let still = sqlx::query("UPDATE users SET last_login_at = $1 WHERE id = $2 AND password_hash = $3")
-                .bind(to_millis(s.now))
-                .bind(s.user_id)
-                .bind(hash)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if still == 0 {
-                return Err(StoreError::Conflict);
+        // Writing the account row first takes its lock: a password change or a disable in
+        // flight (each writes the same row first) either commits before this, and the row
+        // no longer matches, or waits for this, and then signs this session out.
+        let sql = match s.password_hash {
+            Some(_) => {
+                "UPDATE users SET last_login_at = $1 WHERE id = $2 AND disabled_at IS NULL AND password_hash = $3"
             }
+            None => "UPDATE users SET last_login_at = $1 WHERE id = $2 AND disabled_at IS NULL",
+        };
+        let mut update = sqlx::query(sql).bind(to_millis(s.now)).bind(s.user_id);
+        if let Some(hash) = s.password_hash {
+            update = update.bind(hash);
+        }
+        if update.execute(&mut *tx).await?.rows_affected() == 0 {
+            return Err(StoreError::Conflict);
         }
         sqlx::query(
             "INSERT INTO sessions (id, user_id, token_hash, device_kind, device_name, ip, country, city, location_label, user_agent, created_at, last_activity_at, expires_at, auth_at, trusted_device_id)

@@ -7,20 +7,10 @@ use sqlx::{AssertSqlSafe, Row};
 use super::columns::Columns;
 use super::two_factor::FACTOR_COLUMNS;
 use super::{Factors, Store, StoreResult, flag, from_millis, new_id, to_millis};
+use crate::domain::account::Account;
 use crate::domain::email::Email;
 
-#[derive(Debug, Clone)]
-pub struct UserRecord {
-    pub id: String,
-    pub email: String,
-    pub password_hash: Option<String>,
-    /// Shown to belong to the holder (by a provider that verified it, so far).
-    pub email_verified: bool,
-    pub created_at: DateTime<Utc>,
-    pub last_login_at: Option<DateTime<Utc>>,
-}
-
-impl UserRecord {
+impl Account {
     pub(super) fn from_row(row: &sqlx::any::AnyRow) -> StoreResult<Self> {
         Ok(Self {
             id: row.try_get("id")?,
@@ -29,11 +19,13 @@ impl UserRecord {
             email_verified: flag(row.try_get("email_verified")?)?,
             created_at: from_millis(row.try_get("created_at")?)?,
             last_login_at: row.try_get::<Option<i64>, _>("last_login_at")?.map(from_millis).transpose()?,
+            disabled_at: row.try_get::<Option<i64>, _>("disabled_at")?.map(from_millis).transpose()?,
         })
     }
 }
 
-pub(super) const USER_COLUMNS: &str = "id, email, password_hash, email_verified, created_at, last_login_at";
+pub(super) const USER_COLUMNS: &str =
+    "id, email, password_hash, email_verified, created_at, last_login_at, disabled_at";
 
 /// Who a signed-in caller is, read together with their session or token in one query:
 /// all that `GET /me` answers.
@@ -43,13 +35,15 @@ pub struct AccountSummary {
     /// False for accounts made through OAuth that never set a password.
     pub has_password: bool,
     pub email_verified: bool,
+    /// Disabled by an operator: its sessions and tokens are refused.
+    pub disabled: bool,
     pub created_at: DateTime<Utc>,
     pub factors: Factors,
 }
 
 /// The `users` columns of an `AccountSummary`, for a query that joins `users`; it also
 /// selects `FACTOR_COLUMNS`.
-pub(super) const ACCOUNT_COLUMNS: &str = "users.email, CAST(CASE WHEN users.password_hash IS NULL THEN 0 ELSE 1 END AS BIGINT) AS has_password, users.email_verified, users.created_at AS account_created_at";
+pub(super) const ACCOUNT_COLUMNS: &str = "users.email, CAST(CASE WHEN users.password_hash IS NULL THEN 0 ELSE 1 END AS BIGINT) AS has_password, users.email_verified, CAST(CASE WHEN users.disabled_at IS NULL THEN 0 ELSE 1 END AS BIGINT) AS disabled, users.created_at AS account_created_at";
 
 impl AccountSummary {
     pub(super) fn from_row<R: Columns>(row: &R) -> StoreResult<Self> {
@@ -57,6 +51,7 @@ impl AccountSummary {
             email: row.text("email")?,
             has_password: flag(row.int("has_password")?)?,
             email_verified: flag(row.int("email_verified")?)?,
+            disabled: flag(row.int("disabled")?)?,
             created_at: from_millis(row.int("account_created_at")?)?,
             factors: Factors::from_row(row)?,
         })
@@ -70,36 +65,36 @@ impl Store {
         email: &Email,
         password_hash: Option<&str>,
         now: DateTime<Utc>,
-    ) -> StoreResult<UserRecord> {
+    ) -> StoreResult<Account> {
         let mut tx = self.pool.begin().await?;
         let user = insert_user(&mut tx, email, password_hash, false, now).await?;
         tx.commit().await?;
         Ok(user)
     }
 
-    pub async fn user_by_email(&self, email: &Email) -> StoreResult<Option<UserRecord>> {
+    pub async fn user_by_email(&self, email: &Email) -> StoreResult<Option<Account>> {
         let row = sqlx::query(AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1")))
             .bind(email.as_str())
             .fetch_optional(&self.pool)
             .await?;
-        row.as_ref().map(UserRecord::from_row).transpose()
+        row.as_ref().map(Account::from_row).transpose()
     }
 
-    pub async fn user_by_id(&self, id: &str) -> StoreResult<Option<UserRecord>> {
+    pub async fn user_by_id(&self, id: &str) -> StoreResult<Option<Account>> {
         let row = sqlx::query(AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1")))
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
-        row.as_ref().map(UserRecord::from_row).transpose()
+        row.as_ref().map(Account::from_row).transpose()
     }
 
     /// Every account with its second factors, in one query (`latchkey user list`).
-    pub async fn list_users(&self) -> StoreResult<Vec<(UserRecord, Factors)>> {
+    pub async fn list_users(&self) -> StoreResult<Vec<(Account, Factors)>> {
         let rows =
             sqlx::query(AssertSqlSafe(format!("SELECT {USER_COLUMNS}, {FACTOR_COLUMNS} FROM users ORDER BY email")))
                 .fetch_all(&self.pool)
                 .await?;
-        rows.iter().map(|r| Ok((UserRecord::from_row(r)?, Factors::from_row(r)?))).collect()
+        rows.iter().map(|r| Ok((Account::from_row(r)?, Factors::from_row(r)?))).collect()
     }
 
     /// The newest `limit` password hashes of an account, newest first.
@@ -144,6 +139,33 @@ impl Store {
         Ok(revoked)
     }
 
+    /// Disables (`Some(now)`) or enables (`None`) an account; false when there is no
+    /// such account. Disabling also signs it out everywhere, in the same transaction.
+    pub async fn set_disabled(&self, user_id: &str, at: Option<DateTime<Utc>>) -> StoreResult<Option<SignedOut>> {
+        let mut tx = self.pool.begin().await?;
+        let found = sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2")
+            .bind(at.map(to_millis))
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if found == 0 {
+            return Ok(None);
+        }
+        let signed_out = if at.is_some() { sign_out(&mut tx, user_id).await? } else { SignedOut::default() };
+        tx.commit().await?;
+        Ok(Some(signed_out))
+    }
+
+    /// Revokes every session and trusted device of an account (and sign-ins half-way
+    /// through their second step). API tokens stay: they are revoked one by one.
+    pub async fn sign_out_everywhere(&self, user_id: &str) -> StoreResult<SignedOut> {
+        let mut tx = self.pool.begin().await?;
+        let signed_out = sign_out(&mut tx, user_id).await?;
+        tx.commit().await?;
+        Ok(signed_out)
+    }
+
     pub async fn record_sign_in(&self, user_id: &str, now: DateTime<Utc>) -> StoreResult<()> {
         sqlx::query("UPDATE users SET last_login_at = $1 WHERE id = $2")
             .bind(to_millis(now))
@@ -185,7 +207,7 @@ pub(super) async fn insert_user(
     password_hash: Option<&str>,
     email_verified: bool,
     now: DateTime<Utc>,
-) -> StoreResult<UserRecord> {
+) -> StoreResult<Account> {
     let id = new_id();
     sqlx::query("INSERT INTO users (id, email, password_hash, email_verified, created_at) VALUES ($1, $2, $3, $4, $5)")
         .bind(&id)
@@ -198,12 +220,33 @@ pub(super) async fn insert_user(
     if let Some(hash) = password_hash {
         insert_history(tx, &id, hash, now).await?;
     }
-    Ok(UserRecord {
+    Ok(Account {
         id,
         email: email.as_str().to_owned(),
         password_hash: password_hash.map(str::to_owned),
         email_verified,
         created_at: now,
         last_login_at: None,
+        disabled_at: None,
     })
+}
+
+/// What signing an account out everywhere removed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct SignedOut {
+    pub sessions: u64,
+    pub trusted_devices: u64,
+}
+
+async fn sign_out(tx: &mut sqlx::Transaction<'_, sqlx::Any>, user_id: &str) -> StoreResult<SignedOut> {
+    let mut removed = [0; 2];
+    for (n, table) in ["sessions", "trusted_devices"].iter().enumerate() {
+        removed[n] = sqlx::query(AssertSqlSafe(format!("DELETE FROM {table} WHERE user_id = $1")))
+            .bind(user_id)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+    }
+    sqlx::query("DELETE FROM mfa_challenges WHERE user_id = $1").bind(user_id).execute(&mut **tx).await?;
+    Ok(SignedOut { sessions: removed[0], trusted_devices: removed[1] })
 }

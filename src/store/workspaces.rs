@@ -4,30 +4,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use super::{Store, StoreError, StoreResult, flag, new_id, to_millis};
-use crate::domain::workspace::{Plan, Role, WorkspacePolicy};
-
-#[derive(Debug, Clone)]
-pub struct WorkspaceRecord {
-    pub id: String,
-    pub name: String,
-    pub plan: Plan,
-    pub policy: WorkspacePolicy,
-}
-
-/// A workspace as one of its members sees it.
-#[derive(Debug, Clone)]
-pub struct Membership {
-    pub workspace: WorkspaceRecord,
-    pub role: Role,
-}
-
-#[derive(Debug, Clone)]
-pub struct MemberRecord {
-    pub user_id: String,
-    pub email: String,
-    pub role: Role,
-    pub two_factor_enabled: bool,
-}
+use crate::domain::workspace::{Membership, Plan, Role, Workspace, WorkspaceMember, WorkspacePolicy};
 
 fn corrupt(what: &str) -> StoreError {
     StoreError::Db(sqlx::Error::Decode(format!("unknown {what} in the database").into()))
@@ -35,7 +12,7 @@ fn corrupt(what: &str) -> StoreError {
 
 fn membership(r: &sqlx::any::AnyRow) -> StoreResult<Membership> {
     Ok(Membership {
-        workspace: WorkspaceRecord {
+        workspace: Workspace {
             id: r.try_get("id")?,
             name: r.try_get("name")?,
             plan: Plan::parse(r.try_get("plan")?).ok_or_else(|| corrupt("plan"))?,
@@ -58,7 +35,7 @@ impl Store {
         plan: Plan,
         owner_id: &str,
         now: DateTime<Utc>,
-    ) -> StoreResult<WorkspaceRecord> {
+    ) -> StoreResult<Workspace> {
         let id = new_id();
         let mut tx = self.pool.begin().await?;
         sqlx::query("INSERT INTO workspaces (id, name, plan, require_2fa, created_at) VALUES ($1, $2, $3, 0, $4)")
@@ -76,11 +53,11 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(WorkspaceRecord { id, name: name.to_owned(), plan, policy: WorkspacePolicy::default() })
+        Ok(Workspace { id, name: name.to_owned(), plan, policy: WorkspacePolicy::default() })
     }
 
     /// Every workspace, oldest first, with the email of its earliest owner.
-    pub async fn all_workspaces(&self) -> StoreResult<Vec<(WorkspaceRecord, Option<String>)>> {
+    pub async fn all_workspaces(&self) -> StoreResult<Vec<(Workspace, Option<String>)>> {
         let rows = sqlx::query(
             "SELECT w.id, w.name, w.plan, w.require_2fa,
                     (SELECT u.email FROM workspace_members m JOIN users u ON u.id = m.user_id
@@ -91,7 +68,7 @@ impl Store {
         .await?;
         rows.iter()
             .map(|r| {
-                let w = WorkspaceRecord {
+                let w = Workspace {
                     id: r.try_get("id")?,
                     name: r.try_get("name")?,
                     plan: Plan::parse(r.try_get("plan")?).ok_or_else(|| corrupt("plan"))?,
@@ -136,7 +113,7 @@ impl Store {
         rows.iter().map(membership).collect()
     }
 
-    pub async fn members(&self, workspace_id: &str) -> StoreResult<Vec<MemberRecord>> {
+    pub async fn members(&self, workspace_id: &str) -> StoreResult<Vec<WorkspaceMember>> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT u.id, u.email, m.role, CASE WHEN {HAS_2FA} THEN 1 ELSE 0 END AS has_2fa
              FROM workspace_members m JOIN users u ON u.id = m.user_id WHERE m.workspace_id = $1 ORDER BY u.email"
@@ -146,7 +123,7 @@ impl Store {
         .await?;
         rows.iter()
             .map(|r| {
-                Ok(MemberRecord {
+                Ok(WorkspaceMember {
                     user_id: r.try_get("id")?,
                     email: r.try_get("email")?,
                     role: Role::parse(r.try_get("role")?).ok_or_else(|| corrupt("role"))?,

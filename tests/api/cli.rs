@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 use crate::helpers::{PASSWORD, TestApp, spawn_app};
 
 /// Runs the binary against `app`'s database and data dir (where its secret key lives).
-fn latchkey(app: &TestApp, args: &[&str], stdin: Option<&str>) -> std::process::Output {
+pub fn latchkey(app: &TestApp, args: &[&str], stdin: Option<&str>) -> std::process::Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
         .args(args)
         .arg("--database")

@@ -8,8 +8,10 @@ use serde_json::{Value, json};
 
 use crate::helpers::{PASSWORD, ServerProcess};
 
-#[tokio::test]
-async fn a_full_flow_at_debug_level_logs_no_secret() {
+/// Runs a full flow (sign-up, 2FA, backup code, trusted device, API token, a wrong
+/// password, a password change, a provider callback) against a server logging at debug in
+/// `format`; returns the log and every secret the flow handled.
+async fn full_flow_logged_as(format: &str) -> (String, Vec<String>) {
     let dir = tempfile::tempdir().unwrap();
     let log_path = dir.path().join("server.log");
     let log = std::fs::File::create(&log_path).unwrap();
@@ -18,6 +20,7 @@ async fn a_full_flow_at_debug_level_logs_no_secret() {
         .args(["serve", "--data-dir"])
         .arg(dir.path())
         .env("RUST_LOG", "debug")
+        .env("LATCHKEY_LOG_FORMAT", format)
         .env_remove("LATCHKEY_DATABASE_URL")
         .stderr(log);
     let mut server = ServerProcess::start(command);
@@ -91,12 +94,61 @@ async fn a_full_flow_at_debug_level_logs_no_secret() {
     server.kill();
     let mut text = String::new();
     std::fs::File::open(&log_path).unwrap().read_to_string(&mut text).unwrap();
+    (text, secrets)
+}
+
+fn assert_no_secret(text: &str, secrets: &[String]) {
     assert!(text.lines().count() > 20, "debug logging was on: {} lines", text.lines().count());
-    for s in &secrets {
+    for s in secrets {
         assert!(!text.contains(s.as_str()), "a secret reached the log: {s}");
         // Tokens are also checked without their prefix.
         if let Some((_, rest)) = s.split_once('_').and_then(|(_, r)| r.split_once('_')) {
             assert!(!text.contains(rest), "a token body reached the log");
         }
     }
+}
+
+#[tokio::test]
+async fn a_full_flow_at_debug_level_logs_no_secret_as_text() {
+    let (text, secrets) = full_flow_logged_as("text").await;
+    assert_no_secret(&text, &secrets);
+    assert!(!text.contains('\u{1b}'), "no colour codes when stderr is a file");
+    assert!(text.contains("request refused") && text.contains("status=401"), "the refused login is logged");
+}
+
+#[tokio::test]
+async fn a_full_flow_at_debug_level_logs_no_secret_as_json_lines() {
+    let (text, secrets) = full_flow_logged_as("json").await;
+    assert_no_secret(&text, &secrets);
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not one JSON object a line ({e}): {l}")))
+        .collect();
+    for line in &lines {
+        assert!(line["timestamp"].is_string() && line["level"].is_string(), "{line}");
+        if line["target"].as_str().is_some_and(|t| t.starts_with("latchkey")) {
+            assert!(line["message"].is_string(), "{line}");
+        }
+    }
+    let refused = lines
+        .iter()
+        .find(|l| l["path"] == "/api/v1/auth/login" && l["status"] == 401)
+        .expect("the wrong password's request line");
+    assert_eq!(refused["level"], "INFO");
+    assert_eq!(refused["message"], "request refused");
+    assert_eq!(refused["method"], "POST");
+    assert!(refused["latency_ms"].as_f64().is_some_and(|ms| ms >= 0.0), "{refused}");
+    assert!(refused["request_id"].as_str().is_some_and(|id| !id.is_empty()), "{refused}");
+    let callback = lines.iter().find(|l| l["path"] == "/auth/oauth/test/callback").expect("the callback's line");
+    assert!(!callback.to_string().contains("code="), "the query is never logged");
+}
+
+#[test]
+fn an_unknown_log_format_stops_the_binary_with_one_line() {
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_latchkey")).arg("--help").env("LATCHKEY_LOG_FORMAT", "xml").output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("LATCHKEY_LOG_FORMAT"), "{stderr}");
 }

@@ -17,6 +17,7 @@ mod load_balancer;
 mod logs;
 mod oauth;
 mod oidc;
+mod operator;
 mod ops;
 mod pages;
 mod places_and_devices;

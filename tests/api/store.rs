@@ -4,8 +4,9 @@ use chrono::{Duration, Utc};
 use latchkey::domain::device::Device;
 use latchkey::domain::email::Email;
 use latchkey::domain::location::Location;
+use latchkey::domain::sign_in::SignInAttempt;
 use latchkey::domain::token::{SecretToken, TokenKind};
-use latchkey::store::{LoginEvent, NewSession, StoreError};
+use latchkey::store::{NewSession, StoreError};
 
 use crate::helpers::spawn_app;
 
@@ -83,7 +84,7 @@ async fn login_history_round_trips_and_is_pruned_by_age() {
     let store = &app.state.store;
     let now = Utc::now();
     let user = store.create_user(&email("ada@example.com"), None, now).await.unwrap();
-    let event = |at, success| LoginEvent {
+    let event = |at, success| SignInAttempt {
         user_id: user.id.clone(),
         at,
         success,

@@ -1,4 +1,7 @@
-//! The `latchkey` command line (CONTRACT §1).
+//! The `latchkey` command line (CONTRACT §1): serving, migrations, and the operator's
+//! commands for accounts, workspaces and backups. `show` renders `user show`.
+
+mod show;
 
 use std::io::Read;
 use std::net::SocketAddr;
@@ -15,6 +18,7 @@ use crate::domain::workspace::Plan;
 use crate::error::Error;
 use crate::server;
 use crate::service;
+use crate::service::operator::Operator;
 
 #[derive(Debug, Parser)]
 #[command(name = "latchkey", version, about = "Account security: passwords, 2FA, sessions and login history")]
@@ -46,6 +50,13 @@ enum Command {
     Workspace(WorkspaceCommand),
     /// Apply the retention of login history and expired sessions
     Prune,
+    /// Write a consistent copy of the embedded SQLite database to PATH while it serves
+    /// (PostgreSQL: use pg_dump). Restore by stopping the server and putting the copy in
+    /// place of the database file, with the same data dir's secret.key.
+    Backup {
+        /// The file to write; it appears whole or not at all
+        path: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -128,6 +139,21 @@ enum UserCommand {
     /// Admin recovery: remove every second factor, backup code and trusted device, and sign out everywhere
     #[command(name = "reset-2fa")]
     Reset2fa { email: String },
+    /// Stop an account: signed out everywhere at once, its API tokens and trusted devices
+    /// refused, and every sign-in answered as a wrong password until it is enabled
+    Disable { email: String },
+    /// Let a disabled account sign in again
+    Enable { email: String },
+    /// Revoke every session and trusted device of an account (API tokens stay)
+    #[command(name = "sign-out")]
+    SignOut { email: String },
+    /// One account at a glance: email, factors, sessions, workspaces, latest events
+    Show {
+        email: String,
+        /// One JSON object, for scripts
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 impl Cli {
@@ -180,6 +206,47 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 UserCommand::Add { email, password_stdin } => user_add(&state, &email, password_stdin).await,
                 UserCommand::List => user_list(&state).await,
                 UserCommand::Reset2fa { email } => user_reset_2fa(&state, &email).await,
+                UserCommand::Disable { email } => {
+                    let email = parse_email(&email)?;
+                    let by = Operator::from_environment();
+                    let out =
+                        service::operator::disable(&state, &email, &by).await.map_err(|e| not_found(e, &email))?;
+                    println!(
+                        "disabled {email}: signed out {} sessions and {} trusted devices; its API tokens are refused",
+                        out.sessions, out.trusted_devices
+                    );
+                    Ok(())
+                }
+                UserCommand::Enable { email } => {
+                    let email = parse_email(&email)?;
+                    let by = Operator::from_environment();
+                    service::operator::enable(&state, &email, &by).await.map_err(|e| not_found(e, &email))?;
+                    println!("enabled {email}");
+                    Ok(())
+                }
+                UserCommand::SignOut { email } => {
+                    let email = parse_email(&email)?;
+                    let by = Operator::from_environment();
+                    let out = service::operator::sign_out_everywhere(&state, &email, &by)
+                        .await
+                        .map_err(|e| not_found(e, &email))?;
+                    println!(
+                        "signed out {} sessions and {} trusted devices of {email}",
+                        out.sessions, out.trusted_devices
+                    );
+                    Ok(())
+                }
+                UserCommand::Show { email, json } => {
+                    let email = parse_email(&email)?;
+                    let overview =
+                        service::operator::overview(&state, &email).await.map_err(|e| not_found(e, &email))?;
+                    if json {
+                        println!("{}", serde_json::to_string_pretty(&show::json(&overview))?);
+                    } else {
+                        print!("{}", show::text(&overview));
+                    }
+                    Ok(())
+                }
             }
         }
         Command::Workspace(WorkspaceCommand::List) => {
@@ -205,6 +272,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let plan = Plan::parse(&plan).ok_or_else(|| anyhow::anyhow!("plan must be free or team"))?;
             let w = service::workspaces::create(&state, &user.id, &name, plan).await.map_err(describe)?;
             println!("created workspace {} ({}) on the {} plan, owned by {email}", w.name, w.id, w.plan.as_str());
+            Ok(())
+        }
+        Command::Backup { path } => {
+            let state = server::build_state(config, Clock::default()).await?;
+            let bytes = service::maintenance::backup(&state, &path).await.map_err(describe)?;
+            println!("wrote {} ({bytes} bytes); restore it with the data dir's secret.key", path.display());
             Ok(())
         }
         Command::Prune => {
@@ -251,7 +324,18 @@ async fn user_reset_2fa(state: &crate::state::AppState, email: &str) -> anyhow::
     Ok(())
 }
 
-async fn account_of(state: &crate::state::AppState, email: &Email) -> anyhow::Result<crate::store::UserRecord> {
+fn parse_email(email: &str) -> anyhow::Result<Email> {
+    Email::parse(email).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+fn not_found(e: Error, email: &Email) -> anyhow::Error {
+    match e {
+        Error::NotFound => anyhow::anyhow!("no account with email {email}"),
+        other => describe(other),
+    }
+}
+
+async fn account_of(state: &crate::state::AppState, email: &Email) -> anyhow::Result<crate::domain::account::Account> {
     match service::account::by_email(state, email).await {
         Err(Error::NotFound) => Err(anyhow::anyhow!("no account with email {email}")),
         other => other.map_err(describe),
@@ -265,6 +349,8 @@ fn describe(e: Error) -> anyhow::Error {
             let reasons: Vec<_> = v.iter().map(|v| v.describe()).collect();
             anyhow::anyhow!("the password {}", reasons.join("; "))
         }
+        // The cause is what an operator needs (a full disk, a refused connection).
+        Error::Internal(cause) => anyhow::anyhow!("{cause:#}"),
         other => anyhow::anyhow!("{other}"),
     }
 }

@@ -67,12 +67,32 @@ pub enum Error {
     ProviderAlreadyLinked,
     #[error("{0}")]
     OAuth(#[from] crate::domain::oauth::Failure),
+    /// A device's poll that gets no token (yet): RFC 8628's answers.
+    #[error("{}", device_poll_message(*.0))]
+    DevicePoll(crate::domain::device_grant::PollAnswer),
+    #[error("that code is not valid; check it on your device and type it again")]
+    InvalidUserCode,
+    #[error("that code has expired; start the sign-in again on your device")]
+    UserCodeExpired,
+    #[error("that code was already used")]
+    UserCodeUsed,
     #[error("too many attempts; try again later")]
     RateLimited { retry_after: u64 },
     #[error("the server is busy; try again shortly")]
     Overloaded,
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
+}
+
+fn device_poll_message(answer: crate::domain::device_grant::PollAnswer) -> &'static str {
+    use crate::domain::device_grant::PollAnswer;
+    match answer {
+        PollAnswer::AuthorizationPending => "the sign-in is waiting for approval in the browser",
+        PollAnswer::SlowDown => "polling too fast; wait the interval (now 5 seconds longer) between polls",
+        PollAnswer::AccessDenied => "the sign-in was denied in the browser",
+        PollAnswer::ExpiredToken => "the device code expired; start again",
+        PollAnswer::InvalidGrant | PollAnswer::Issue => "the device code is unknown or already used",
+    }
 }
 
 impl Error {

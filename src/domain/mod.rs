@@ -7,6 +7,7 @@ pub mod api_token;
 pub mod backup_codes;
 pub mod client_ip;
 pub mod device;
+pub mod device_grant;
 pub mod email;
 pub mod limits;
 pub mod location;

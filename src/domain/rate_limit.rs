@@ -71,6 +71,10 @@ pub const REFUSAL_RECORDS: Policy = Policy::Window { max: 1, window: Duration::m
 pub const SIGNUP: Policy = Policy::Window { max: 300, window: Duration::minutes(15) };
 /// Provider sign-ins started per client address (each leaves a pending row until it expires).
 pub const OAUTH_START: Policy = Policy::Window { max: 300, window: Duration::minutes(15) };
+/// Device sign-ins asked for, per client address.
+pub const DEVICE_START: Policy = Policy::Window { max: 60, window: Duration::minutes(15) };
+/// Wrong user codes typed on `/device`, per session and per address: 5, then a wait.
+pub const USER_CODE: Policy = Policy::Window { max: 5, window: Duration::minutes(15) };
 
 #[cfg(test)]
 mod tests {

@@ -19,6 +19,7 @@ pub enum EventKind {
     AccountReclaimed,
     AccountDisabled,
     AccountEnabled,
+    DeviceApproved,
 }
 
 impl EventKind {
@@ -40,6 +41,7 @@ impl EventKind {
             Self::AccountReclaimed => "account_reclaimed",
             Self::AccountDisabled => "account_disabled",
             Self::AccountEnabled => "account_enabled",
+            Self::DeviceApproved => "device_approved",
         }
     }
 }

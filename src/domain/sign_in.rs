@@ -15,6 +15,8 @@ pub enum SignInMethod {
     Password,
     /// Through an OpenID provider: `oauth:<id>`.
     Provider(ProviderId),
+    /// A device sign-in (RFC 8628) approved in a signed-in browser.
+    Device,
 }
 
 impl SignInMethod {
@@ -22,6 +24,7 @@ impl SignInMethod {
     pub fn parse(text: &str) -> Option<Self> {
         match text {
             "password" => Some(Self::Password),
+            "device" => Some(Self::Device),
             _ => text.strip_prefix("oauth:").and_then(|id| ProviderId::parse(id).ok()).map(Self::Provider),
         }
     }
@@ -32,6 +35,7 @@ impl fmt::Display for SignInMethod {
         match self {
             Self::Password => f.write_str("password"),
             Self::Provider(id) => write!(f, "oauth:{}", id.as_str()),
+            Self::Device => f.write_str("device"),
         }
     }
 }

@@ -16,6 +16,8 @@ pub enum TokenKind {
     ApiToken,
     /// The cookie that ties a provider sign-in to the browser that started it.
     OAuthBrowser,
+    /// What a CLI or desktop app polls with while a person approves it (RFC 8628).
+    DeviceCode,
 }
 
 impl TokenKind {
@@ -26,6 +28,7 @@ impl TokenKind {
             Self::Mfa => "lk_mfa_",
             Self::ApiToken => "lk_pat_",
             Self::OAuthBrowser => "lk_oab_",
+            Self::DeviceCode => "lk_dvc_",
         }
     }
 }

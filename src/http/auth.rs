@@ -62,9 +62,9 @@ async fn signup(
 #[derive(Deserialize, ToSchema)]
 pub struct DeviceClaim {
     /// `desktop`, `browser` or `mobile`; from the User-Agent when left out.
-    kind: Option<DeviceKind>,
+    pub(super) kind: Option<DeviceKind>,
     /// A label such as `CMDOP Desktop 2.3 (macOS)`; from the User-Agent when left out.
-    name: Option<String>,
+    pub(super) name: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]

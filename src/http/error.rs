@@ -68,6 +68,20 @@ impl Error {
                     Failure::LinkedElsewhere { .. } => (StatusCode::CONFLICT, "oauth_linked_elsewhere"),
                 }
             }
+            Self::DevicePoll(answer) => {
+                use crate::domain::device_grant::PollAnswer;
+                let code = match answer {
+                    PollAnswer::AuthorizationPending => "authorization_pending",
+                    PollAnswer::SlowDown => "slow_down",
+                    PollAnswer::AccessDenied => "access_denied",
+                    PollAnswer::ExpiredToken => "expired_token",
+                    PollAnswer::InvalidGrant | PollAnswer::Issue => "invalid_grant",
+                };
+                (StatusCode::BAD_REQUEST, code)
+            }
+            Self::InvalidUserCode => (StatusCode::NOT_FOUND, "invalid_user_code"),
+            Self::UserCodeExpired => (StatusCode::GONE, "user_code_expired"),
+            Self::UserCodeUsed => (StatusCode::CONFLICT, "user_code_used"),
             Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             Self::Overloaded => (StatusCode::SERVICE_UNAVAILABLE, "overloaded"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),

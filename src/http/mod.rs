@@ -3,6 +3,7 @@
 mod access_log;
 mod api_tokens;
 mod auth;
+mod device;
 pub mod error;
 pub mod extract;
 mod history;
@@ -59,6 +60,7 @@ pub fn app(state: AppState) -> Router {
 pub fn api_router(state: AppState) -> OpenApiRouter<AppState> {
     let routes = OpenApiRouter::new()
         .merge(auth::router())
+        .merge(device::router())
         .merge(me::router())
         .merge(sessions::router())
         .merge(history::router())

@@ -29,6 +29,7 @@ pub async fn prune(state: &AppState) -> Result<Pruned> {
     state.store.prune_trusted_devices(now).await?;
     state.store.prune_ceremonies(now).await?;
     state.store.prune_oauth_flows(now).await?;
+    state.store.prune_device_grants(now).await?;
     state.store.prune_rate_limits(now - Duration::days(1)).await?;
     Ok(Pruned { sessions, login_history })
 }

@@ -4,6 +4,7 @@
 pub mod account;
 pub mod api_tokens;
 pub mod auth;
+pub mod device;
 pub mod events;
 pub mod history;
 pub mod maintenance;

@@ -7,7 +7,9 @@
 use chrono::Duration;
 
 use crate::domain::rate_limit::Forgive;
-pub use crate::domain::rate_limit::{ACCOUNT, CLIENT, OAUTH_START, Policy, REFUSAL_RECORDS, SIGNUP};
+pub use crate::domain::rate_limit::{
+    ACCOUNT, CLIENT, DEVICE_START, OAUTH_START, Policy, REFUSAL_RECORDS, SIGNUP, USER_CODE,
+};
 use crate::error::{Error, Result};
 use crate::state::AppState;
 

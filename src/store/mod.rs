@@ -13,6 +13,7 @@
 mod api_tokens;
 mod batch;
 mod columns;
+mod device_grants;
 mod login_history;
 mod mfa;
 mod oauth;
@@ -35,6 +36,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Connection, Executor};
 
 pub use api_tokens::ActiveApiToken;
+pub use device_grants::{DeviceGrant, NewDeviceGrant};
 pub use mfa::{MfaChallenge, NewMfaChallenge};
 pub use oauth::{IdentityRef, Linked, LinkedIdentity, NewOAuthFlow, OAuthFlow, TakenFlow, Unlinked};
 pub use security_events::{SecurityEvent, SecurityEventRecord};

@@ -10,6 +10,7 @@ mod api_tokens;
 mod bursts;
 mod cli;
 mod crash;
+mod device;
 mod errors;
 mod history;
 mod instances;

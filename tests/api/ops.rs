@@ -85,6 +85,11 @@ async fn the_openapi_description_lists_every_route() {
         ("/api/v1/auth/providers", "get"),
         ("/api/v1/me/linked-providers", "get"),
         ("/api/v1/me/linked-providers/{provider}", "delete"),
+        ("/api/v1/auth/device/code", "post"),
+        ("/api/v1/auth/device/token", "post"),
+        ("/api/v1/me/device/{user_code}", "get"),
+        ("/api/v1/me/device/{user_code}/approve", "post"),
+        ("/api/v1/me/device/{user_code}/deny", "post"),
     ];
     for (path, method) in expected {
         assert!(spec["paths"][path][method].is_object(), "{method} {path} missing");

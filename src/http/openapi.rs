@@ -21,6 +21,7 @@ Per account: at most 100 sessions (the oldest is signed out), 20 trusted devices
 50 API tokens and 10 security keys (409 `limit_reached`). \
 Cookie-authenticated writes must come from Latchkey's own origin (`Origin`, or `Sec-Fetch-Site: same-origin`), \
 else 403 `csrf_failed`.\n\n\
+Device sign-in (RFC 8628, tag `device`): a CLI or desktop app calls `POST /auth/device/code`, shows `user_code` and `verification_uri`, and polls `POST /auth/device/token` every `interval` seconds; a signed-in person approves it on the `/device` page (or through `/me/device/{user_code}`). The poll's errors carry RFC 8628's codes in `error`; an unknown or spent device code is `invalid_grant`.\n\n\
 Times are RFC 3339 UTC. A session's `last_activity_at` is written at most once a minute.",
     ),
     modifiers(&BearerAuth),

@@ -4,6 +4,7 @@
 //! on top of the API's same-origin check and SameSite=Lax cookies; the CSP allows no
 //! inline script.
 
+mod device;
 mod oauth;
 mod security;
 mod security_page;
@@ -47,6 +48,9 @@ pub fn router() -> Router<AppState> {
         .route("/security/providers/{provider}/unlink", post(security::unlink_provider))
         .route("/security/providers/{provider}/link", post(security::link_provider))
         .route("/security/reauth", post(security::reauth))
+        .route("/device", get(device::page).post(device::lookup))
+        .route("/device/approve", post(device::approve))
+        .route("/device/deny", post(device::deny))
         .route("/tokens", get(tokens::page).post(tokens::create))
         .route("/tokens/{id}/delete", post(tokens::delete))
         .route(

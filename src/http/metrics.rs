@@ -1,4 +1,5 @@
-//! Counting and timing every HTTP request into the server's metrics (`crate::metrics`).
+//! Counting and timing every HTTP request into the server's metrics (`crate::metrics`),
+//! and its line in the access log (`access_log`).
 
 use std::time::Instant;
 
@@ -14,11 +15,15 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
     // An unmatched path is `other`, as is an unknown method: an unauthenticated client
     // must not be able to mint label sets (memory) at will.
     let route = req.extensions().get::<MatchedPath>().map_or("other", |p| p.as_str()).to_owned();
+    let (http_method, uri) = (req.method().clone(), req.uri().clone());
+    let given_id = super::access_log::given_id(req.headers());
     let method = method_label(req.method());
     let started = Instant::now();
-    let response = next.run(req).await;
+    let mut response = next.run(req).await;
     let status = response.status().as_u16();
-    state.metrics.request(method, route, status, started.elapsed());
+    let elapsed = started.elapsed();
+    state.metrics.request(method, route, status, elapsed);
+    super::access_log::finish(&mut response, &http_method, &uri, given_id, elapsed);
     response
 }
 

@@ -52,7 +52,6 @@ pub fn app(state: AppState) -> Router {
         .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
             tracing::debug_span!("request", method = %request.method(), path = %request.uri().path())
         }))
-        .layer(axum::middleware::from_fn(access_log::log))
         .with_state(state)
 }
 

@@ -152,3 +152,16 @@ fn an_unknown_log_format_stops_the_binary_with_one_line() {
     assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
     assert!(stderr.contains("LATCHKEY_LOG_FORMAT"), "{stderr}");
 }
+
+/// A caller's plain request id comes back, so a client can quote it; a forged one (a line
+/// break to fake a log line) is dropped.
+#[tokio::test]
+async fn a_plain_request_id_is_echoed_and_a_forged_one_is_not() {
+    let app = crate::helpers::spawn_app().await;
+    for path in ["/livez", "/api/v1/me"] {
+        let r = app.client.get(app.url(path)).header("x-request-id", "trace-4bf92f35.7").send().await.unwrap();
+        assert_eq!(r.headers()["x-request-id"], "trace-4bf92f35.7", "{path}");
+    }
+    let r = app.client.get(app.url("/livez")).header("x-request-id", "a b").send().await.unwrap();
+    assert!(r.headers().get("x-request-id").is_none());
+}

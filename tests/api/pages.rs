@@ -66,3 +66,49 @@ async fn behind_https_cookies_are_secure_and_hsts_is_sent() {
         plain.client.get(plain.url("/")).send().await.unwrap().headers().get("strict-transport-security").is_none()
     );
 }
+
+/// Opening a device link fills in the code and nothing more; approving takes the page's
+/// CSRF-checked POST, and a code that no longer works says why.
+#[tokio::test]
+async fn the_device_page_approves_only_on_its_own_post() {
+    let app = spawn_app().await;
+    app.signup("ada@example.com", crate::helpers::PASSWORD).await;
+    let token = app.token_for("ada@example.com", crate::helpers::PASSWORD).await;
+    let started = app.post("/api/v1/auth/device/code", None, serde_json::json!({"client_name": "cmdop CLI"})).await;
+    let user_code = started.body["user_code"].as_str().unwrap().to_owned();
+    let device_code = started.body["device_code"].as_str().unwrap().to_owned();
+    let cookie = format!("latchkey_session={token}");
+
+    let page = app
+        .client
+        .get(app.url(&format!("/device?user_code={}", user_code.to_lowercase())))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains(&format!("value=\"{user_code}\"")), "the box is filled");
+    assert!(html.contains(">Code<") && html.contains(">Continue<"));
+    let poll = app.post("/api/v1/auth/device/token", None, serde_json::json!({"device_code": device_code})).await;
+    assert_eq!(poll.body["error"], "authorization_pending", "opening the link approved nothing");
+
+    let origin = format!("http://localhost:{}", app.addr.port());
+    let post = |path: &str, form: Vec<(&'static str, String)>| {
+        app.client.post(app.url(path)).header("cookie", &cookie).header("origin", &origin).form(&form).send()
+    };
+    let forged =
+        post("/device/approve", vec![("csrf", "forged".into()), ("user_code", user_code.clone())]).await.unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let csrf = html.split("name=\"csrf\" value=\"").nth(1).and_then(|r| r.split('"').next()).unwrap().to_owned();
+    let shown = post("/device", vec![("csrf", csrf.clone()), ("user_code", user_code.clone())]).await.unwrap();
+    assert_eq!(shown.status(), StatusCode::OK);
+    let shown = shown.text().await.unwrap();
+    assert!(shown.contains("cmdop CLI") && shown.contains(">Approve<") && shown.contains(">Deny<"), "{shown}");
+    let done = post("/device/approve", vec![("csrf", csrf.clone()), ("user_code", user_code.clone())]).await.unwrap();
+    assert_eq!(done.status(), StatusCode::OK);
+    assert!(done.text().await.unwrap().contains("Approved: cmdop CLI is signed in."));
+    let again = post("/device", vec![("csrf", csrf), ("user_code", user_code)]).await.unwrap();
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    assert!(again.text().await.unwrap().contains("That code was already used."));
+}

@@ -106,6 +106,10 @@ impl FromRequestParts<AppState> for Browser {
                     state.config.is_https(),
                 );
                 response.headers_mut().append(header::SET_COOKIE, clear);
+                if parts.uri.path() == "/device" {
+                    let resume = device::resume_cookie(state, parts.uri.query());
+                    response.headers_mut().append(header::SET_COOKIE, resume);
+                }
                 Err(response)
             }
             Err(e) => Err(e.into_response()),

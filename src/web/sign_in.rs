@@ -76,7 +76,7 @@ pub async fn login(
         device_name: None,
     };
     match auth::login(&state, &ctx, input).await {
-        Ok(outcome) => finish(&state, outcome, remember),
+        Ok(outcome) => finish(&state, outcome, remember, &headers),
         Err(Error::InvalidCredentials) => {
             let page = SignInPage::new(&state, form.email, Some("Email or password is incorrect.".into()));
             render(StatusCode::UNAUTHORIZED, &page)
@@ -123,7 +123,7 @@ pub async fn mfa(
         remember_device: remember,
     };
     match mfa::complete(&state, &ctx, input).await {
-        Ok(outcome) => finish(&state, outcome, remember),
+        Ok(outcome) => finish(&state, outcome, remember, &headers),
         Err(Error::InvalidCode) => {
             // Another security-key attempt needs a fresh sign-in: its challenge was used.
             let page = MfaPage {
@@ -143,14 +143,19 @@ pub async fn mfa(
     }
 }
 
-/// Signed in: cookies and on to the Security page; or on to the second step.
-pub(super) fn finish(state: &AppState, outcome: LoginOutcome, remember: bool) -> Response {
+/// Signed in: cookies and on to the Security page, or back to the device page that sent
+/// the browser to sign in; or on to the second step.
+pub(super) fn finish(state: &AppState, outcome: LoginOutcome, remember: bool, request: &HeaderMap) -> Response {
     match outcome {
         LoginOutcome::SignedIn { token, trusted_device_token, .. } => {
             let s = &state.config.settings;
             let secure = state.config.is_https();
-            let mut response = Redirect::to("/security").into_response();
+            let resume = super::device::resume_target(request);
+            let mut response = Redirect::to(resume.as_deref().unwrap_or("/security")).into_response();
             let headers = response.headers_mut();
+            if resume.is_some() {
+                headers.append(header::SET_COOKIE, super::device::resume_cookie_cleared(state));
+            }
             headers.append(
                 header::SET_COOKIE,
                 cookie(

@@ -112,3 +112,39 @@ async fn the_device_page_approves_only_on_its_own_post() {
     assert_eq!(again.status(), StatusCode::CONFLICT);
     assert!(again.text().await.unwrap().contains("That code was already used."));
 }
+
+/// A signed-out browser that opens a device link signs in and lands back on `/device`
+/// with its code; the remembered target is only ever a code, so it cannot redirect
+/// anywhere else.
+#[tokio::test]
+async fn signing_in_from_a_device_link_lands_back_on_the_device_page() {
+    let app = spawn_app().await;
+    app.signup("ada@example.com", crate::helpers::PASSWORD).await;
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let set_cookie = |r: &reqwest::Response| {
+        r.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).collect::<Vec<_>>()
+    };
+    let r = client.get(app.url("/device?user_code=bcdf-ghjk")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let kept = set_cookie(&r).into_iter().find(|c| c.starts_with("latchkey_device=")).expect("remembered");
+    assert!(kept.starts_with("latchkey_device=BCDFGHJK;") && kept.contains("HttpOnly"), "{kept}");
+    let odd = client.get(app.url("/device?user_code=https://evil.example/")).send().await.unwrap();
+    assert!(set_cookie(&odd).iter().any(|c| c.starts_with("latchkey_device=-;")), "only a valid code is kept");
+
+    let origin = format!("http://localhost:{}", app.addr.port());
+    let login = |cookie: &'static str| {
+        client
+            .post(app.url("/login"))
+            .header("origin", &origin)
+            .header("cookie", cookie)
+            .form(&[("email", "ada@example.com"), ("password", crate::helpers::PASSWORD)])
+            .send()
+    };
+    let r = login("latchkey_device=BCDFGHJK").await.unwrap();
+    assert_eq!(r.headers()["location"], "/device?user_code=BCDF-GHJK");
+    assert!(set_cookie(&r).iter().any(|c| c.starts_with("latchkey_device=;") && c.contains("Max-Age=0")), "forgotten");
+    let r = login("latchkey_device=//evil.example").await.unwrap();
+    assert_eq!(r.headers()["location"], "/device");
+    let r = login("a=b").await.unwrap();
+    assert_eq!(r.headers()["location"], "/security");
+}

@@ -48,16 +48,19 @@ test("a CLI signs in through the browser of a 2FA user", async () => {
   });
   const userCode = printed.match(/enter the code ([A-Z]{4}-[A-Z]{4})/)[1];
 
-  // The person signs in (password, then a code) at a phone's width and opens the link.
+  // The person opens the link in a signed-out browser at a phone's width, signs in
+  // (password, then a code) and lands back on the device page.
   const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
   const page = await context.newPage();
-  await signIn(page, base, EMAIL);
+  await page.goto(url);
+  await page.getByLabel("Email").fill(EMAIL);
+  await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
   await page.getByLabel("Authentication code").waitFor();
   await assertAccessible(page, "the second step");
   await page.getByLabel("Authentication code").fill(totp.generate({ timestamp: Date.now() + 30_000 }));
   await page.getByRole("button", { name: "Verify" }).click();
-  await page.getByRole("heading", { name: "Security & 2FA" }).waitFor();
-  await page.goto(url);
+  await page.getByRole("heading", { name: "Sign in a device" }).waitFor();
   const box = page.getByLabel("Code");
   assert.equal(await box.inputValue(), userCode, "the link only fills the box");
   await assertAccessible(page, "/device (code)");

@@ -3,7 +3,6 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createRequire } from "node:module";
@@ -15,27 +14,24 @@ export const BIN = process.env.LATCHKEY_BIN ?? join(TARGET, "debug/latchkey");
 export const PASSWORD = "Correct-Horse-Battery-9";
 const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 
-function freePort() {
-  return new Promise((ok) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => ok(port));
-    });
-  });
-}
-
-/** A `latchkey serve` on a fresh data dir; `base` uses localhost (WebAuthn needs a domain). */
-export async function startServer(extraArgs = []) {
-  const port = await freePort();
-  const base = `http://localhost:${port}`;
-  const dataDir = mkdtempSync(join(tmpdir(), "latchkey-browser-"));
-  const server = spawn(BIN, ["serve", "--listen", `127.0.0.1:${port}`, "--public-url", base, "--data-dir", dataDir, ...extraArgs], {
+/**
+ * A `latchkey serve` on a fresh data dir (or `dataDir`). It takes a free port itself
+ * (`--listen 127.0.0.1:0`, no port picked and released here) and says which, with its
+ * public URL: `http://localhost:PORT` (WebAuthn needs a domain, not an IP).
+ */
+export async function startServer(extraArgs = [], dataDir = mkdtempSync(join(tmpdir(), "latchkey-browser-"))) {
+  const server = spawn(BIN, ["serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir, ...extraArgs], {
     stdio: ["ignore", "pipe", "inherit"],
     env: Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("LATCHKEY_"))),
   });
-  await new Promise((ok, fail) => {
-    server.stdout.on("data", (d) => d.toString().includes("listening") && ok());
-    server.on("exit", (code) => fail(new Error(`latchkey exited with ${code}`)));
+  const base = await new Promise((ok, fail) => {
+    let said = "";
+    server.stdout.on("data", (d) => {
+      said += d.toString();
+      const m = said.match(/\(public URL (\S+)\)/);
+      if (m) ok(m[1]);
+    });
+    server.on("exit", (code) => fail(new Error(`latchkey exited with ${code}: ${said}`)));
   });
   return { server, base };
 }

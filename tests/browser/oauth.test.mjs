@@ -4,26 +4,13 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { chromium } from "playwright-core";
+import { join } from "node:path";
+import { ROOT, PASSWORD, startServer, launchBrowser } from "./lib.mjs";
 
-const ROOT = resolve(import.meta.dirname, "../..");
-const BIN = process.env.LATCHKEY_BIN ?? join(process.env.CARGO_TARGET_DIR ?? join(ROOT, "target"), "debug/latchkey");
 const ARTIFACTS = join(ROOT, "test-artifacts");
-const PASSWORD = "Correct-Horse-Battery-9";
 
 let provider, server, base, browser;
-
-function freePort() {
-  return new Promise((ok) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => ok(port));
-    });
-  });
-}
 
 before(async () => {
   provider = spawn("node", ["provider.mjs"], { cwd: join(ROOT, "tests/oidc"), stdio: ["pipe", "pipe", "ignore"] });
@@ -35,8 +22,6 @@ before(async () => {
     provider.on("exit", (code) => fail(new Error(`the OpenID provider exited with ${code}`)));
   });
 
-  const port = await freePort();
-  base = `http://localhost:${port}`;
   const dataDir = mkdtempSync(join(tmpdir(), "latchkey-browser-oauth-"));
   const config = join(dataDir, "latchkey.toml");
   writeFileSync(config, `[[oauth.providers]]
@@ -46,19 +31,8 @@ issuer = "${issuer}"
 client_id = "latchkey"
 client_secret = "latchkey-test-secret"
 `);
-  server = spawn(BIN, ["serve", "--config", config, "--listen", `127.0.0.1:${port}`, "--public-url", base, "--data-dir", dataDir], {
-    stdio: ["ignore", "pipe", "inherit"],
-    env: Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("LATCHKEY_"))),
-  });
-  await new Promise((ok, fail) => {
-    server.stdout.on("data", (d) => d.toString().includes("listening") && ok());
-    server.on("exit", (code) => fail(new Error(`latchkey exited with ${code}`)));
-  });
-  browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  ({ server, base } = await startServer(["--config", config], dataDir));
+  browser = await launchBrowser();
   mkdirSync(ARTIFACTS, { recursive: true });
 });
 

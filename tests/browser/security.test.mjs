@@ -1,62 +1,24 @@
 // The sign-in and Security & 2FA pages in headless Chromium, against a real server.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { mkdtempSync, mkdirSync } from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { chromium } from "playwright-core";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
 import * as OTPAuth from "otpauth";
+import { ROOT, PASSWORD, startServer, launchBrowser, api as apiAt } from "./lib.mjs";
 
-const ROOT = resolve(import.meta.dirname, "../..");
-const BIN = process.env.LATCHKEY_BIN ?? join(process.env.CARGO_TARGET_DIR ?? join(ROOT, "target"), "debug/latchkey");
 const ARTIFACTS = join(ROOT, "test-artifacts");
 const EMAIL = "ada@example.com";
-const PASSWORD = "Correct-Horse-Battery-9";
 
 let server, base, browser;
 
-function freePort() {
-  return new Promise((ok) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => ok(port));
-    });
-  });
-}
-
-async function api(path, { method = "POST", token, body } = {}) {
-  // Node's fetch may try ::1 for localhost while the server listens on 127.0.0.1.
-  const headers = { "content-type": "application/json" };
-  if (token) headers.authorization = `Bearer ${token}`;
-  const r = await fetch(base.replace("localhost", "127.0.0.1") + path, { method, headers, body: body ? JSON.stringify(body) : undefined });
-  const text = await r.text();
-  return { status: r.status, body: text ? JSON.parse(text) : null };
-}
+const api = (path, options) => apiAt(base, path, options);
 
 before(async () => {
-  const port = await freePort();
-  // localhost, not 127.0.0.1: WebAuthn refuses IP addresses as relying-party ids.
-  base = `http://localhost:${port}`;
-  const dataDir = mkdtempSync(join(tmpdir(), "latchkey-browser-"));
   // Workspaces made through the API are on the operator's default plan: team here, so the
   // security-key test can make one (users cannot pick a plan themselves).
-  server = spawn(BIN, ["serve", "--listen", `127.0.0.1:${port}`, "--public-url", base, "--data-dir", dataDir,
-    "--default-workspace-plan", "team"], {
-    stdio: ["ignore", "pipe", "inherit"],
-    env: Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("LATCHKEY_"))),
-  });
-  await new Promise((ok, fail) => {
-    server.stdout.on("data", (d) => d.toString().includes("listening") && ok());
-    server.on("exit", (code) => fail(new Error(`latchkey exited with ${code}`)));
-  });
+  ({ server, base } = await startServer(["--default-workspace-plan", "team"]));
   assert.equal((await api("/api/v1/auth/signup", { body: { email: EMAIL, password: PASSWORD } })).status, 201);
-  browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  browser = await launchBrowser();
   mkdirSync(ARTIFACTS, { recursive: true });
 });
 

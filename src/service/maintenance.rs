@@ -57,6 +57,8 @@ pub async fn backup(state: &AppState, path: &Path) -> Result<u64> {
     }
     state.store.copy_sqlite_into(&partial).await?;
     let bytes = (|| {
+        // Password hashes and sealed secrets: the copy is its owner's alone.
+        std::fs::set_permissions(&partial, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
         let file = std::fs::File::open(&partial)?;
         file.sync_all()?;
         let bytes = file.metadata()?.len();

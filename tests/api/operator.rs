@@ -219,6 +219,8 @@ async fn a_backup_taken_under_write_load_restores_and_signs_in() {
     assert!(created > 0, "the load ran");
     let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(leftovers, [std::ffi::OsString::from("latchkey-backup.db")], "no partial file left");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&target).unwrap().permissions().mode() & 0o777, 0o600, "only its owner reads it");
 
     // Restore: the copy and the secret key in a new data dir, served, signed into.
     let restored = tempfile::tempdir().unwrap();

@@ -250,3 +250,13 @@ async fn a_disabled_account_gets_no_device_session() {
     assert!(out.status.success());
     assert_error(&poll_later(&app, &flow).await, StatusCode::BAD_REQUEST, "access_denied");
 }
+
+#[tokio::test]
+async fn a_burst_of_device_sign_ins_from_one_address_gets_the_allowance() {
+    let app = spawn_app().await;
+    let starts = (0..100).map(|_| app.post("/api/v1/auth/device/code", None, json!({"client_name": "burst"})));
+    let answers = futures::future::join_all(starts).await;
+    let ok = answers.iter().filter(|a| a.status == StatusCode::OK).count();
+    let limited = answers.iter().filter(|a| a.body["error"] == "rate_limited").count();
+    assert_eq!((ok, limited), (60, 40), "{:?}", answers.iter().map(|a| a.status).collect::<Vec<_>>());
+}

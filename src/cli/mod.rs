@@ -267,7 +267,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Workspace(WorkspaceCommand::Add { name, owner, plan }) => {
             let state = server::build_state(config, Clock::default()).await?;
-            let email = Email::parse(&owner).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let email = parse_email(&owner)?;
             let user = account_of(&state, &email).await?;
             let plan = Plan::parse(&plan).ok_or_else(|| anyhow::anyhow!("plan must be free or team"))?;
             let w = service::workspaces::create(&state, &user.id, &name, plan).await.map_err(describe)?;
@@ -290,7 +290,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn user_add(state: &crate::state::AppState, email: &str, password_stdin: bool) -> anyhow::Result<()> {
-    let email = Email::parse(email).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let email = parse_email(email)?;
     let password = if password_stdin {
         let mut raw = String::new();
         std::io::stdin().read_to_string(&mut raw)?;
@@ -317,7 +317,7 @@ async fn user_list(state: &crate::state::AppState) -> anyhow::Result<()> {
 }
 
 async fn user_reset_2fa(state: &crate::state::AppState, email: &str) -> anyhow::Result<()> {
-    let email = Email::parse(email).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let email = parse_email(email)?;
     let user = account_of(state, &email).await?;
     service::two_factor::admin_reset(state, &user.id).await.map_err(describe)?;
     println!("removed every second factor of {email} and signed it out everywhere");
@@ -336,10 +336,7 @@ fn not_found(e: Error, email: &Email) -> anyhow::Error {
 }
 
 async fn account_of(state: &crate::state::AppState, email: &Email) -> anyhow::Result<crate::domain::account::Account> {
-    match service::account::by_email(state, email).await {
-        Err(Error::NotFound) => Err(anyhow::anyhow!("no account with email {email}")),
-        other => other.map_err(describe),
-    }
+    service::account::by_email(state, email).await.map_err(|e| not_found(e, email))
 }
 
 /// One line for the terminal, with the policy's reasons spelled out.

@@ -140,10 +140,8 @@ async fn preview(
     ApiPath(user_code): ApiPath<String>,
 ) -> Result<axum::Json<DevicePreview>> {
     let g = device::preview(&state, &caller, &ctx, &user_code).await?;
-    let user_code =
-        crate::domain::device_grant::UserCode::parse(&g.user_code).map_or(g.user_code.clone(), |c| c.to_string());
     Ok(axum::Json(DevicePreview {
-        user_code,
+        user_code: g.user_code.to_string(),
         client_name: g.client_name,
         device: g.device,
         ip: g.ip,

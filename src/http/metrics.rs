@@ -17,7 +17,7 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
     let route = req.extensions().get::<MatchedPath>().map_or("other", |p| p.as_str()).to_owned();
     let (http_method, uri) = (req.method().clone(), req.uri().clone());
     let given_id = super::access_log::given_id(req.headers());
-    let method = method_label(req.method());
+    let method = method_label(&http_method);
     let started = Instant::now();
     let mut response = next.run(req).await;
     let status = response.status().as_u16();

@@ -65,10 +65,6 @@ pub async fn after_first_factor(
     let origin = SessionOrigin { trusted_device_id: trusted.as_deref(), password_hash: first.password_hash };
     let (token, session_id) = start_session(state, ctx, user_id, device, origin).await?;
     record_attempt(state, ctx, user_id, device, &first.method, false, None).await?;
-    if first.password_hash.is_none() {
-        // A password sign-in wrote last_login_at with its session, under the hash guard.
-        state.store.record_sign_in(user_id, state.clock.now()).await?;
-    }
     Ok(LoginOutcome::SignedIn { token, session_id, trusted_device_token: None })
 }
 
@@ -172,7 +168,6 @@ pub async fn complete(state: &AppState, ctx: &ClientContext, input: MfaInput) ->
     let origin = SessionOrigin { trusted_device_id: trusted_id, password_hash: None };
     let (token, session_id) = start_session(state, ctx, &challenge.user_id, &device, origin).await?;
     record_attempt(state, ctx, &challenge.user_id, &device, &method, true, None).await?;
-    state.store.record_sign_in(&challenge.user_id, now).await?;
     Ok(LoginOutcome::SignedIn { token, session_id, trusted_device_token: remembered.map(|(t, _)| t) })
 }
 

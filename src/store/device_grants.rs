@@ -28,7 +28,7 @@ pub struct NewDeviceGrant<'a> {
 #[derive(Debug, Clone)]
 pub struct DeviceGrant {
     pub id: String,
-    pub user_code: String,
+    pub user_code: UserCode,
     pub client_name: String,
     pub device: Device,
     pub ip: String,
@@ -47,9 +47,10 @@ const COLUMNS: &str = "id, user_code, client_name, device_kind, device_name, ip,
 impl DeviceGrant {
     fn from_row(r: &sqlx::any::AnyRow) -> StoreResult<Self> {
         let status: String = r.try_get("status")?;
+        let user_code: String = r.try_get("user_code")?;
         Ok(Self {
             id: r.try_get("id")?,
-            user_code: r.try_get("user_code")?,
+            user_code: UserCode::parse(&user_code).ok_or_else(|| corrupt(format!("a user code of {user_code:?}")))?,
             client_name: r.try_get("client_name")?,
             device: device_from_row(r)?,
             ip: r.try_get("ip")?,

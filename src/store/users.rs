@@ -165,15 +165,6 @@ impl Store {
         tx.commit().await?;
         Ok(signed_out)
     }
-
-    pub async fn record_sign_in(&self, user_id: &str, now: DateTime<Utc>) -> StoreResult<()> {
-        sqlx::query("UPDATE users SET last_login_at = $1 WHERE id = $2")
-            .bind(to_millis(now))
-            .bind(user_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
 }
 
 /// Takes the account row's lock for the rest of `tx` (a write, so on SQLite the

@@ -137,7 +137,7 @@ async fn show_grant(
             let mut page = DevicePage::new(state, caller);
             page.error = error;
             page.grant = Some(GrantView {
-                user_code: UserCode::parse(&g.user_code).map_or(g.user_code.clone(), |c| c.to_string()),
+                user_code: g.user_code.to_string(),
                 client_name: g.client_name,
                 device_name: g.device.name,
                 device_kind: g.device.kind.as_str(),

@@ -260,3 +260,39 @@ async fn a_burst_of_device_sign_ins_from_one_address_gets_the_allowance() {
     let limited = answers.iter().filter(|a| a.body["error"] == "rate_limited").count();
     assert_eq!((ok, limited), (60, 40), "{:?}", answers.iter().map(|a| a.status).collect::<Vec<_>>());
 }
+
+/// Odd bytes into every field device sign-in adds get a 4xx, never a 500, on either database.
+#[tokio::test]
+async fn odd_bytes_in_device_fields_are_refused_cleanly() {
+    let app = spawn_app().await;
+    app.signup(ADA, PASSWORD).await;
+    let session = app.token_for(ADA, PASSWORD).await;
+    for body in [
+        json!({"client_name": "cli\u{0}"}),
+        json!({"client_name": "x".repeat(10_000)}),
+        json!({"client_name": "a\u{7}b"}),
+    ] {
+        let r = app.post("/api/v1/auth/device/code", None, body).await;
+        assert_error(&r, StatusCode::BAD_REQUEST, "invalid_request");
+    }
+    let long_name = json!({"client_name": "cli", "device": {"kind": "desktop", "name": "n".repeat(10_000)}});
+    let r = app.post("/api/v1/auth/device/code", None, long_name).await;
+    assert_eq!(r.status, StatusCode::OK, "a long device name is cut, not refused: {}", r.text);
+    let not_utf8 = app
+        .client
+        .post(app.url("/api/v1/auth/device/code"))
+        .header("content-type", "application/json")
+        .body(b"{\"client_name\": \"\xff\xfe\"}".to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(not_utf8.status(), StatusCode::BAD_REQUEST);
+    for code in ["lk_dvc_\u{0}", &"lk_dvc_".repeat(2_000), "\u{ff}"] {
+        let r = app.post("/api/v1/auth/device/token", None, json!({"device_code": code})).await;
+        assert!(r.status == StatusCode::BAD_REQUEST, "{code:.20}: {}", r.text);
+    }
+    for path in ["BCDF%00GHJK", "%FF%FE", &"B".repeat(5_000)] {
+        let r = app.get(&format!("/api/v1/me/device/{path}"), &session).await;
+        assert!(r.status.is_client_error(), "{path:.20}: {} {}", r.status, r.text);
+    }
+}

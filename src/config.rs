@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use crate::domain::oauth::ProviderId;
 use crate::domain::session_policy::SessionPolicy;
-use crate::domain::workspace::Plan;
+use crate::domain::workspace::{Plan, WebauthnPlans};
 
 /// The settings of CONTRACT §1 with their defaults.
 #[derive(Debug, Clone)]
@@ -27,6 +27,8 @@ pub struct Settings {
     pub api_token_max_days: u32,
     /// The plan of a workspace made through the API; only the operator changes it.
     pub default_workspace_plan: Plan,
+    /// Who may add security keys and passkeys.
+    pub webauthn_plans: WebauthnPlans,
 }
 
 impl Default for Settings {
@@ -41,6 +43,7 @@ impl Default for Settings {
             api_token_default_days: 90,
             api_token_max_days: 365,
             default_workspace_plan: Plan::Free,
+            webauthn_plans: WebauthnPlans::Team,
         }
     }
 }
@@ -182,6 +185,7 @@ pub struct FileConfig {
     pub api_token_max_days: Option<u32>,
     pub db_pool_size: Option<u32>,
     pub default_workspace_plan: Option<String>,
+    pub webauthn_plans: Option<String>,
     pub oauth: Option<OAuthSection>,
 }
 
@@ -215,6 +219,7 @@ pub struct Overrides {
     pub api_token_max_days: Option<u32>,
     pub db_pool_size: Option<u32>,
     pub default_workspace_plan: Option<String>,
+    pub webauthn_plans: Option<String>,
     pub secret_key: Option<SecretString>,
 }
 
@@ -255,6 +260,10 @@ pub fn resolve(o: Overrides, f: FileConfig) -> anyhow::Result<Config> {
     if let Some(plan) = o.default_workspace_plan.or(f.default_workspace_plan) {
         s.default_workspace_plan =
             Plan::parse(&plan).ok_or_else(|| anyhow::anyhow!("default_workspace_plan must be free or team"))?;
+    }
+    if let Some(plans) = o.webauthn_plans.or(f.webauthn_plans) {
+        s.webauthn_plans =
+            WebauthnPlans::parse(&plans).ok_or_else(|| anyhow::anyhow!("webauthn_plans must be team or all"))?;
     }
     s.trusted_device_days =
         positive("trusted_device_days", o.trusted_device_days.or(f.trusted_device_days), s.trusted_device_days)?;

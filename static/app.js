@@ -52,17 +52,19 @@ document.addEventListener("submit", async (event) => {
   if (form.id === "add-key") {
     event.preventDefault();
     const status = document.getElementById("key-status");
+    const passkey = event.submitter && event.submitter.value === "passkey";
     try {
-      const name = form.elements.name.value;
-      const start = await postJson("/api/v1/me/2fa/webauthn/register/start", { name });
+      let name = form.elements.name.value;
+      if (passkey && name === "Security key") name = "Passkey";
+      const start = await postJson("/api/v1/me/2fa/webauthn/register/start", { name, passkey });
       const cred = await navigator.credentials.create(creationOptions(start.options));
       const done = await postJson("/api/v1/me/2fa/webauthn/register/finish", { challenge_id: start.challenge_id, credential: credentialJson(cred) });
       if (done.backup_codes) {
         sessionStorage.setItem("latchkey-new-codes", done.backup_codes.join("\n"));
       }
-      window.location.assign("/security?done=key_added");
+      window.location.assign(`/security?done=${passkey ? "passkey_added" : "key_added"}`);
     } catch (e) {
-      status.textContent = `Could not add the key: ${e.message}`;
+      status.textContent = `Could not add the ${passkey ? "passkey" : "key"}: ${e.message}`;
     }
   }
   if (form.id === "use-key") {
@@ -78,7 +80,54 @@ document.addEventListener("submit", async (event) => {
   }
 });
 
+// Passkey sign-in: the button, and the browser's autofill (a conditional request started
+// on load, answered when a passkey is picked from the Email field's suggestions).
+async function passkeySignIn(mediation, signal) {
+  const start = await postJson("/api/v1/auth/passkey/start", {});
+  const request = requestOptions(start.options);
+  if (mediation) request.mediation = mediation;
+  if (signal) request.signal = signal;
+  const cred = await navigator.credentials.get(request);
+  const form = document.getElementById("passkey-form");
+  const remember = document.querySelector('input[type="checkbox"][name="remember_device"]');
+  form.elements.challenge_id.value = start.challenge_id;
+  form.elements.credential.value = JSON.stringify(credentialJson(cred));
+  form.elements.remember_device.value = remember && remember.checked ? "on" : "";
+  form.submit();
+}
+
+function setUpPasskeySignIn() {
+  const box = document.getElementById("passkey-sign-in");
+  if (!box || !window.PublicKeyCredential) return;
+  box.hidden = false;
+  const status = document.getElementById("passkey-status");
+  let autofill = null;
+  if (PublicKeyCredential.isConditionalMediationAvailable) {
+    PublicKeyCredential.isConditionalMediationAvailable().then((available) => {
+      if (!available) return;
+      autofill = new AbortController();
+      passkeySignIn("conditional", autofill.signal).catch(() => {});
+    });
+  }
+  document.getElementById("passkey-button").addEventListener("click", () => {
+    if (autofill) autofill.abort();
+    status.textContent = "";
+    passkeySignIn().catch((e) => {
+      status.textContent = `The passkey did not answer: ${e.message}`;
+    });
+  });
+}
+
+// A passkey was removed: ask the browser's password manager to stop offering it.
+function signalRemovedPasskey() {
+  const gone = document.getElementById("forget-credential");
+  if (!gone || !window.PublicKeyCredential || !PublicKeyCredential.signalUnknownCredential) return;
+  PublicKeyCredential.signalUnknownCredential({ rpId: gone.dataset.rpId, credentialId: gone.dataset.credentialId }).catch(() => {});
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  setUpPasskeySignIn();
+  signalRemovedPasskey();
   const codes = sessionStorage.getItem("latchkey-new-codes");
   const target = document.getElementById("new-key-codes");
   if (codes && target) {

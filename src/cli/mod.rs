@@ -123,6 +123,9 @@ struct ServeArgs {
     /// The plan of workspaces made through the API (default free)
     #[arg(long, env = "LATCHKEY_DEFAULT_WORKSPACE_PLAN", value_parser = ["free", "team"])]
     default_workspace_plan: Option<String>,
+    /// Who may add security keys and passkeys: members of a team-plan workspace, or all.
+    #[arg(long, env = "LATCHKEY_WEBAUTHN_PLANS", value_parser = ["team", "all"])]
+    webauthn_plans: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -179,6 +182,7 @@ impl Cli {
             api_token_max_days: serve.api_token_max_days,
             db_pool_size: serve.db_pool_size,
             default_workspace_plan: serve.default_workspace_plan.clone(),
+            webauthn_plans: serve.webauthn_plans.clone(),
             // Only from the environment: a flag would show in `ps`.
             secret_key: std::env::var("LATCHKEY_SECRET_KEY").ok().filter(|k| !k.is_empty()).map(Into::into),
         };

@@ -71,6 +71,9 @@ pub const REFUSAL_RECORDS: Policy = Policy::Window { max: 1, window: Duration::m
 pub const SIGNUP: Policy = Policy::Window { max: 300, window: Duration::minutes(15) };
 /// Provider sign-ins started per client address (each leaves a pending row until it expires).
 pub const OAUTH_START: Policy = Policy::Window { max: 300, window: Duration::minutes(15) };
+/// Passkey sign-ins started per client address (the sign-in page starts one on load for
+/// the browser's autofill, and each leaves a row until it expires).
+pub const PASSKEY_START: Policy = Policy::Window { max: 300, window: Duration::minutes(15) };
 /// Device sign-ins asked for, per client address.
 pub const DEVICE_START: Policy = Policy::Window { max: 60, window: Duration::minutes(15) };
 /// Wrong user codes typed on `/device`, per session and per address: 5, then a wait.

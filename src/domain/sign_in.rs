@@ -17,6 +17,8 @@ pub enum SignInMethod {
     Provider(ProviderId),
     /// A device sign-in (RFC 8628) approved in a signed-in browser.
     Device,
+    /// A passkey with user verification: both factors at once.
+    Passkey,
 }
 
 impl SignInMethod {
@@ -25,6 +27,7 @@ impl SignInMethod {
         match text {
             "password" => Some(Self::Password),
             "device" => Some(Self::Device),
+            "passkey" => Some(Self::Passkey),
             _ => text.strip_prefix("oauth:").and_then(|id| ProviderId::parse(id).ok()).map(Self::Provider),
         }
     }
@@ -36,6 +39,7 @@ impl fmt::Display for SignInMethod {
             Self::Password => f.write_str("password"),
             Self::Provider(id) => write!(f, "oauth:{}", id.as_str()),
             Self::Device => f.write_str("device"),
+            Self::Passkey => f.write_str("passkey"),
         }
     }
 }
@@ -45,6 +49,8 @@ impl fmt::Display for SignInMethod {
 pub enum FailureReason {
     InvalidPassword,
     InvalidCode,
+    /// A passkey's assertion did not verify (or its counter went backwards).
+    InvalidPasskey,
     RateLimited,
     /// A provider vouched for the address without having verified it.
     EmailUnverified,
@@ -57,6 +63,7 @@ impl FailureReason {
         match self {
             Self::InvalidPassword => "invalid_password",
             Self::InvalidCode => "invalid_code",
+            Self::InvalidPasskey => "invalid_passkey",
             Self::RateLimited => "rate_limited",
             Self::EmailUnverified => "email_unverified",
             Self::Disabled => "disabled",
@@ -93,7 +100,7 @@ mod tests {
     #[test]
     fn methods_read_back_as_they_were_written() {
         let provider = SignInMethod::Provider(ProviderId::parse("google").unwrap());
-        for method in [SignInMethod::Password, provider] {
+        for method in [SignInMethod::Password, provider, SignInMethod::Device, SignInMethod::Passkey] {
             assert_eq!(SignInMethod::parse(&method.to_string()), Some(method));
         }
         assert_eq!(SignInMethod::Password.to_string(), "password");

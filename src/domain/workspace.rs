@@ -102,6 +102,29 @@ impl AccountPolicy {
     pub fn has_team_plan(&self) -> bool {
         self.best_plan == Some(Plan::Team)
     }
+
+    /// Whether the account may add security keys and passkeys.
+    pub fn may_use_webauthn(&self, plans: WebauthnPlans) -> bool {
+        plans == WebauthnPlans::All || self.has_team_plan()
+    }
+}
+
+/// Who may use WebAuthn (`webauthn_plans`): members of a team-plan workspace, or everyone.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum WebauthnPlans {
+    #[default]
+    Team,
+    All,
+}
+
+impl WebauthnPlans {
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "team" => Some(Self::Team),
+            "all" => Some(Self::All),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -148,6 +171,12 @@ mod tests {
         assert!(folded.require_2fa);
         assert!(folded.has_team_plan());
         assert!(!AccountPolicy::fold_from([(OFF, Plan::Free)]).has_team_plan());
+        let free = AccountPolicy::fold_from([(OFF, Plan::Free)]);
+        assert!(!free.may_use_webauthn(WebauthnPlans::Team));
+        assert!(free.may_use_webauthn(WebauthnPlans::All));
+        assert!(folded.may_use_webauthn(WebauthnPlans::Team));
+        assert_eq!(WebauthnPlans::parse("all"), Some(WebauthnPlans::All));
+        assert_eq!(WebauthnPlans::parse("Team"), None);
     }
 
     #[test]

@@ -13,6 +13,7 @@ mod metrics;
 mod nul_guard;
 mod openapi;
 mod ops;
+mod passkeys;
 mod security_events;
 mod security_headers;
 mod sessions;
@@ -59,6 +60,7 @@ pub fn app(state: AppState) -> Router {
 pub fn api_router(state: AppState) -> OpenApiRouter<AppState> {
     let routes = OpenApiRouter::new()
         .merge(auth::router())
+        .merge(passkeys::router())
         .merge(device::router())
         .merge(me::router())
         .merge(sessions::router())

@@ -154,7 +154,7 @@ pub struct DisableBody {
     (status = 204),
     (status = 401, description = "`invalid_password`", body = ErrorBody),
     (status = 403, description = "`reauth_required`", body = ErrorBody),
-    (status = 409, description = "`2fa_not_enabled`", body = ErrorBody),
+    (status = 409, description = "`2fa_not_enabled`; `last_sign_in_method` when the account's passkeys are its only way in (no password, no linked provider)", body = ErrorBody),
     (status = 429, description = "`rate_limited`: repeated wrong passwords", body = ErrorBody),
 ))]
 async fn disable(

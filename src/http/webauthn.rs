@@ -1,4 +1,4 @@
-//! `/me/2fa/webauthn/*`: security keys.
+//! `/me/2fa/webauthn/*`: security keys and passkeys.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -28,6 +28,10 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub struct StartBody {
     /// A label such as "YubiKey 5C".
     name: String,
+    /// Register a passkey: a discoverable credential with user verification required,
+    /// which can also sign in alone (`POST /auth/passkey/start`).
+    #[serde(default)]
+    passkey: bool,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -39,8 +43,9 @@ pub struct StartResponse {
     options: serde_json::Value,
 }
 
-/// Starts adding a security key. Team plans only: one of the account's workspaces must be
-/// on the `team` plan. Keys already registered are excluded.
+/// Starts adding a security key or a passkey. Team plans only (one of the account's
+/// workspaces on the `team` plan) unless the operator set `webauthn_plans = "all"`.
+/// Credentials already registered are excluded.
 #[utoipa::path(post, path = "/me/2fa/webauthn/register/start", tag = "two-factor", security(("bearer" = [])), request_body = StartBody, responses(
     (status = 200, body = StartResponse),
     (status = 403, description = "`plan_required`, or `reauth_required` (a new factor needs a recent sign-in)", body = ErrorBody),
@@ -52,7 +57,7 @@ async fn register_start(
     SessionAuth(caller): SessionAuth,
     ApiJson(body): ApiJson<StartBody>,
 ) -> Result<axum::Json<StartResponse>> {
-    let (challenge_id, options) = webauthn::start_registration(&state, &caller, &body.name).await?;
+    let (challenge_id, options) = webauthn::start_registration(&state, &caller, &body.name, body.passkey).await?;
     Ok(axum::Json(StartResponse { challenge_id, options: serde_json::to_value(options).map_err(Error::internal)? }))
 }
 
@@ -69,11 +74,17 @@ pub struct NewKey {
     id: String,
     name: String,
     created_at: DateTime<Utc>,
+    /// Registered as a passkey: it can sign in alone.
+    passkey: bool,
+    /// The authenticator may sync it to other devices (a multi-device passkey).
+    backup_eligible: bool,
+    /// It is synced now.
+    backed_up: bool,
     /// Ten backup codes when this key turned 2FA on, else `null`.
     backup_codes: Option<Vec<String>>,
 }
 
-/// Finishes adding a security key.
+/// Finishes adding a security key or passkey.
 #[utoipa::path(post, path = "/me/2fa/webauthn/register/finish", tag = "two-factor", security(("bearer" = [])), request_body = FinishBody, responses(
     (status = 201, body = NewKey),
     (status = 400, description = "`challenge_expired` or a malformed credential", body = ErrorBody),
@@ -91,10 +102,16 @@ async fn register_finish(
         serde_json::from_value(body.credential).map_err(|e| Error::InvalidRequest(format!("credential: {e}")))?;
     let (key, backup_codes) =
         webauthn::finish_registration(&state, &caller, &ctx, &body.challenge_id, &credential).await?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(NewKey { id: key.id, name: key.name, created_at: key.created_at, backup_codes }),
-    ))
+    let view = NewKey {
+        id: key.id,
+        name: key.name,
+        created_at: key.created_at,
+        passkey: key.passkey,
+        backup_eligible: key.backup_eligible,
+        backed_up: key.backed_up,
+        backup_codes,
+    };
+    Ok((StatusCode::CREATED, axum::Json(view)))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -103,9 +120,12 @@ pub struct KeyView {
     name: String,
     created_at: DateTime<Utc>,
     last_used_at: Option<DateTime<Utc>>,
+    passkey: bool,
+    backup_eligible: bool,
+    backed_up: bool,
 }
 
-/// The account's security keys.
+/// The account's security keys and passkeys.
 #[utoipa::path(get, path = "/me/2fa/webauthn", tag = "two-factor", security(("bearer" = [])), responses(
     (status = 200, body = [KeyView]), (status = 401, body = ErrorBody),
 ))]
@@ -113,17 +133,26 @@ async fn list(State(state): State<AppState>, Auth(caller): Auth) -> Result<axum:
     let keys = webauthn::list(&state, &caller).await?;
     Ok(axum::Json(
         keys.into_iter()
-            .map(|k| KeyView { id: k.id, name: k.name, created_at: k.created_at, last_used_at: k.last_used_at })
+            .map(|k| KeyView {
+                id: k.id,
+                name: k.name,
+                created_at: k.created_at,
+                last_used_at: k.last_used_at,
+                passkey: k.passkey,
+                backup_eligible: k.backup_eligible,
+                backed_up: k.backed_up,
+            })
             .collect(),
     ))
 }
 
-/// Removes a security key while another factor remains.
+/// Removes a security key or passkey while another factor remains.
 #[utoipa::path(delete, path = "/me/2fa/webauthn/{id}", tag = "two-factor", security(("bearer" = [])), params(("id" = String, Path)), responses(
     (status = 204),
     (status = 403, description = "`reauth_required`", body = ErrorBody),
     (status = 404, body = ErrorBody),
-    (status = 409, description = "`last_factor`: checked under the account's lock, so of two removals racing for the last two factors one is refused; a removal also forgets every trusted device", body = ErrorBody),
+    (status = 409, description = "`last_factor`: checked under the account's lock, so of two removals racing for the last two factors one is refused; a removal also forgets every trusted device. \
+`last_sign_in_method`: the last passkey of an account with no password and no linked provider", body = ErrorBody),
 ))]
 async fn delete(
     State(state): State<AppState>,

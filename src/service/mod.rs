@@ -11,6 +11,7 @@ pub mod maintenance;
 pub mod mfa;
 pub mod oauth;
 pub mod operator;
+pub mod passkeys;
 pub mod rate_limit;
 pub mod sessions;
 pub mod sign_in;

@@ -121,13 +121,13 @@ pub async fn disable(state: &AppState, caller: &Caller, ctx: &ClientContext, pas
     if !state.store.factors(&user.id).await?.enabled() {
         return Err(Error::TwoFactorNotEnabled);
     }
-    state.store.remove_second_factors(&user.id, false).await?;
+    removed(state.store.remove_second_factors(&user.id, false).await?)?;
     events::record(state, &user.id, EventKind::TwoFactorDisabled, Some(ctx), None).await
 }
 
 /// `latchkey user reset-2fa`: an administrator's recovery for someone locked out.
 pub async fn admin_reset(state: &AppState, user_id: &str) -> Result<()> {
-    state.store.remove_second_factors(user_id, true).await?;
+    removed(state.store.remove_second_factors(user_id, true).await?)?;
     events::record(state, user_id, EventKind::TwoFactorDisabled, None, Some("reset by an administrator".into())).await
 }
 
@@ -137,6 +137,7 @@ pub(super) fn removed(removal: Removal) -> Result<()> {
         Removal::Removed => Ok(()),
         Removal::NotFound => Err(Error::NotFound),
         Removal::LastFactor => Err(Error::LastFactor),
+        Removal::LastSignInMethod => Err(Error::LastSignInMethod),
     }
 }
 

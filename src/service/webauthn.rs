@@ -1,24 +1,30 @@
-//! Security keys (WebAuthn) as a second factor, on team plans.
+//! Security keys and passkeys (WebAuthn), on team plans unless the operator opens them
+//! to all. Every credential is a second factor; a passkey (discoverable, user verified)
+//! can also sign in alone (see `passkeys`).
 //!
 //! webauthn-rs does the cryptography; ceremony state lives in the database with a
 //! five-minute expiry and is taken exactly once, so any instance can finish what
 //! another started and a replayed response finds nothing to finish.
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use webauthn_rs::prelude::{
-    CreationChallengeResponse, PublicKeyCredential, RegisterPublicKeyCredential, RequestChallengeResponse, SecurityKey,
-    SecurityKeyAuthentication, SecurityKeyRegistration, Url, Uuid, WebauthnError,
+    CreationChallengeResponse, Credential, PasskeyRegistration, PublicKeyCredential, RegisterPublicKeyCredential,
+    RequestChallengeResponse, SecurityKey, SecurityKeyAuthentication, SecurityKeyRegistration, Url, Uuid,
+    WebauthnError,
 };
 use webauthn_rs::{Webauthn, WebauthnBuilder};
+use webauthn_rs_proto::ResidentKeyRequirement;
 
 use crate::domain::security_event::EventKind;
 use crate::error::{Error, Result};
 use crate::state::AppState;
-use crate::store::{FactorRef, StoreError, WebauthnKeyRecord};
+use crate::store::{FactorRef, NewWebauthnKey, StoreError, WebauthnKeyRecord};
 
 use super::{Caller, ClientContext, account, events, two_factor, workspaces};
 
-const CEREMONY_LIFETIME: Duration = Duration::minutes(5);
+pub(super) const CEREMONY_LIFETIME: Duration = Duration::minutes(5);
+const REGISTER_KEY: &str = "register";
+const REGISTER_PASSKEY: &str = "register_passkey";
 const MAX_NAME: usize = 100;
 const MAX_KEYS: usize = crate::domain::limits::MAX_WEBAUTHN_KEYS as usize;
 const TOO_MANY_KEYS: &str = "10 security keys; delete one first";
@@ -47,30 +53,77 @@ pub fn relying_party(public_url: &str) -> Option<Webauthn> {
     built
 }
 
-fn rp(state: &AppState) -> Result<&Webauthn> {
+pub(super) fn rp(state: &AppState) -> Result<&Webauthn> {
     state.webauthn.as_deref().ok_or(Error::WebauthnUnavailable)
 }
 
-fn parse_key(record: &WebauthnKeyRecord) -> Result<SecurityKey> {
-    serde_json::from_str(&record.credential).map_err(Error::internal)
+/// A key or passkey as the account's pages show it.
+#[derive(Debug, Clone)]
+pub struct KeySummary {
+    pub id: String,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub passkey: bool,
+    /// The authenticator may sync it to other devices...
+    pub backup_eligible: bool,
+    /// ...and says it is synced now.
+    pub backed_up: bool,
+    /// The credential id, base64url, as a browser names it (for the Signal API).
+    pub credential_id: String,
 }
 
-fn credential_id(key: &SecurityKey) -> String {
-    let id: &[u8] = key.cred_id().as_ref();
+impl KeySummary {
+    fn of(record: &WebauthnKeyRecord) -> Result<Self> {
+        let credential = parse_credential(record)?;
+        Ok(Self {
+            id: record.id.clone(),
+            name: record.name.clone(),
+            created_at: record.created_at,
+            last_used_at: record.last_used_at,
+            passkey: record.passkey,
+            backup_eligible: credential.backup_eligible,
+            backed_up: credential.backup_state,
+            credential_id: base64url(&credential.cred_id),
+        })
+    }
+}
+
+fn base64url(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Every credential is stored in webauthn-rs's `SecurityKey` form (a passkey's is the same
+/// shape), so the second step can offer keys and passkeys alike.
+pub(super) fn parse_credential(record: &WebauthnKeyRecord) -> Result<Credential> {
+    let key: SecurityKey = serde_json::from_str(&record.credential).map_err(Error::internal)?;
+    Ok(key.into())
+}
+
+pub(super) fn save_credential(credential: Credential) -> Result<String> {
+    serde_json::to_string(&SecurityKey::from(credential)).map_err(Error::internal)
+}
+
+pub(super) fn credential_id(id: &[u8]) -> String {
     hex::encode(id)
 }
 
+/// Starts adding a security key or, with `passkey`, a passkey: a discoverable credential
+/// with user verification required, which can sign in with no password.
 pub async fn start_registration(
     state: &AppState,
     caller: &Caller,
     name: &str,
+    passkey: bool,
 ) -> Result<(String, CreationChallengeResponse)> {
     caller.require_recent_auth(state)?;
     let name = name.trim();
     if name.is_empty() || name.chars().count() > MAX_NAME || name.chars().any(char::is_control) {
         return Err(Error::InvalidRequest(format!("name must be 1 to {MAX_NAME} printable characters")));
     }
-    if !workspaces::account_policy(state, &caller.user_id).await?.has_team_plan() {
+    let policy = workspaces::account_policy(state, &caller.user_id).await?;
+    if !policy.may_use_webauthn(state.config.settings.webauthn_plans) {
         return Err(Error::PlanRequired);
     }
     let rp = rp(state)?;
@@ -79,71 +132,103 @@ pub async fn start_registration(
     if existing.len() >= MAX_KEYS {
         return Err(Error::TooMany(TOO_MANY_KEYS));
     }
-    let exclude = existing.iter().map(|k| parse_key(k).map(|sk| sk.cred_id().clone())).collect::<Result<Vec<_>>>()?;
+    let exclude = existing.iter().map(|k| parse_credential(k).map(|c| c.cred_id)).collect::<Result<Vec<_>>>()?;
     let handle = Uuid::parse_str(&user.id).map_err(Error::internal)?;
-    let (options, registration) = rp
-        .start_securitykey_registration(handle, &user.email, &user.email, Some(exclude), None, None)
-        .map_err(Error::internal)?;
+    let (options, kind, saved) = if passkey {
+        let (mut options, registration) =
+            rp.start_passkey_registration(handle, &user.email, &user.email, Some(exclude)).map_err(Error::internal)?;
+        // webauthn-rs leaves residency to the authenticator; a passkey must be discoverable
+        // so that sign-in can start with no email.
+        if let Some(selection) = options.public_key.authenticator_selection.as_mut() {
+            selection.resident_key = Some(ResidentKeyRequirement::Required);
+            selection.require_resident_key = true;
+        }
+        (options, REGISTER_PASSKEY, serde_json::to_string(&registration).map_err(Error::internal)?)
+    } else {
+        let (options, registration) = rp
+            .start_securitykey_registration(handle, &user.email, &user.email, Some(exclude), None, None)
+            .map_err(Error::internal)?;
+        (options, REGISTER_KEY, serde_json::to_string(&registration).map_err(Error::internal)?)
+    };
     let id = crate::store::new_ceremony_id();
-    let saved = serde_json::to_string(&registration).map_err(Error::internal)?;
     let expires = state.clock.now() + CEREMONY_LIFETIME;
-    state.store.put_ceremony(&id, &user.id, "register", &saved, Some(name), expires).await?;
+    state.store.put_ceremony(&id, &user.id, kind, &saved, Some(name), expires).await?;
     Ok((id, options))
 }
 
-/// Finishes adding a key. Returns it, and the first backup codes when it turned 2FA on.
+/// Finishes adding a key or passkey. Returns it, and the first backup codes when it
+/// turned 2FA on.
 pub async fn finish_registration(
     state: &AppState,
     caller: &Caller,
     ctx: &ClientContext,
     ceremony_id: &str,
     credential: &RegisterPublicKeyCredential,
-) -> Result<(WebauthnKeyRecord, Option<Vec<String>>)> {
+) -> Result<(KeySummary, Option<Vec<String>>)> {
     caller.require_recent_auth(state)?;
     let rp = rp(state)?;
     let now = state.clock.now();
-    let ceremony = state.store.take_ceremony(ceremony_id, "register").await?;
+    let ceremony = state.store.take_ceremony(ceremony_id, &[REGISTER_KEY, REGISTER_PASSKEY]).await?;
     let ceremony =
         ceremony.filter(|c| c.user_id == caller.user_id && now < c.expires_at).ok_or(Error::CeremonyExpired)?;
-    let registration: SecurityKeyRegistration = serde_json::from_str(&ceremony.state).map_err(Error::internal)?;
-    let key = rp.finish_securitykey_registration(credential, &registration).map_err(|e| {
-        tracing::info!(error = %e, "security key registration refused");
+    let refused = |e: WebauthnError| {
+        tracing::info!(error = %e, "WebAuthn registration refused");
         Error::InvalidCredential
-    })?;
+    };
+    let passkey = ceremony.kind == REGISTER_PASSKEY;
+    let key: Credential = if passkey {
+        let registration: PasskeyRegistration = serde_json::from_str(&ceremony.state).map_err(Error::internal)?;
+        rp.finish_passkey_registration(credential, &registration).map_err(refused)?.into()
+    } else {
+        let registration: SecurityKeyRegistration = serde_json::from_str(&ceremony.state).map_err(Error::internal)?;
+        rp.finish_securitykey_registration(credential, &registration).map_err(refused)?.into()
+    };
     let turning_on = !state.store.factors(&caller.user_id).await?.enabled();
     let codes = if turning_on { Some(two_factor::new_backup_codes(state, &caller.user_id)?) } else { None };
-    let name = ceremony.name.unwrap_or_else(|| "Security key".to_owned());
-    let saved = serde_json::to_string(&key).map_err(Error::internal)?;
+    let name = ceremony.name.unwrap_or_else(|| if passkey { "Passkey" } else { "Security key" }.to_owned());
+    let cred_id = credential_id(&key.cred_id);
+    let saved = save_credential(key)?;
     let hashes = codes.as_ref().map(|(_, h)| h.as_slice());
-    let id = match state.store.add_webauthn_key(&caller.user_id, &name, &credential_id(&key), &saved, hashes, now).await
-    {
+    let added = state
+        .store
+        .add_webauthn_key(NewWebauthnKey {
+            user_id: &caller.user_id,
+            name: &name,
+            credential_id: &cred_id,
+            credential: &saved,
+            passkey,
+            backup_code_hashes: hashes,
+            now,
+        })
+        .await;
+    let id = match added {
         Err(StoreError::Conflict) => return Err(Error::InvalidCredential),
         other => other?.ok_or(Error::TooMany(TOO_MANY_KEYS))?,
     };
     let kind = if turning_on { EventKind::TwoFactorEnabled } else { EventKind::FactorAdded };
-    events::record(state, &caller.user_id, kind, Some(ctx), Some(format!("security key \"{name}\""))).await?;
-    let record = WebauthnKeyRecord { id, name, credential: saved, created_at: now, last_used_at: None };
-    Ok((record, codes.map(|(shown, _)| shown)))
+    events::record(state, &caller.user_id, kind, Some(ctx), Some(describe(passkey, &name))).await?;
+    let record = WebauthnKeyRecord { id, name, credential: saved, created_at: now, last_used_at: None, passkey };
+    Ok((KeySummary::of(&record)?, codes.map(|(shown, _)| shown)))
 }
 
-pub async fn list(state: &AppState, caller: &Caller) -> Result<Vec<WebauthnKeyRecord>> {
-    Ok(state.store.webauthn_keys(&caller.user_id).await?)
+fn describe(passkey: bool, name: &str) -> String {
+    if passkey { format!("passkey \"{name}\"") } else { format!("security key \"{name}\"") }
 }
 
-/// Removes a key while another factor remains.
-pub async fn delete(state: &AppState, caller: &Caller, ctx: &ClientContext, id: &str) -> Result<()> {
+pub async fn list(state: &AppState, caller: &Caller) -> Result<Vec<KeySummary>> {
+    state.store.webauthn_keys(&caller.user_id).await?.iter().map(KeySummary::of).collect()
+}
+
+/// Removes a key or passkey while another factor remains and, for a passkey, while the
+/// account keeps a way to sign in. Returns what was removed.
+pub async fn delete(state: &AppState, caller: &Caller, ctx: &ClientContext, id: &str) -> Result<KeySummary> {
     caller.require_recent_auth(state)?;
     let keys = state.store.webauthn_keys(&caller.user_id).await?;
     let key = keys.iter().find(|k| k.id == id).ok_or(Error::NotFound)?;
     two_factor::removed(state.store.remove_factor(&caller.user_id, FactorRef::WebauthnKey(id)).await?)?;
-    events::record(
-        state,
-        &caller.user_id,
-        EventKind::FactorRemoved,
-        Some(ctx),
-        Some(format!("security key \"{}\"", key.name)),
-    )
-    .await
+    let detail = Some(describe(key.passkey, &key.name));
+    events::record(state, &caller.user_id, EventKind::FactorRemoved, Some(ctx), detail).await?;
+    KeySummary::of(key)
 }
 
 /// The assertion request of a sign-in's second step, saved under the sign-in's id.
@@ -157,7 +242,7 @@ pub async fn start_authentication(
     if records.is_empty() {
         return Ok(None);
     }
-    let keys = records.iter().map(parse_key).collect::<Result<Vec<_>>>()?;
+    let keys = records.iter().map(|r| parse_credential(r).map(SecurityKey::from)).collect::<Result<Vec<_>>>()?;
     let (options, authentication) = rp.start_securitykey_authentication(&keys).map_err(Error::internal)?;
     let saved = serde_json::to_string(&authentication).map_err(Error::internal)?;
     let expires = state.clock.now() + CEREMONY_LIFETIME;
@@ -176,7 +261,7 @@ pub async fn accept_assertion(
 ) -> Result<bool> {
     let Some(rp) = state.webauthn.as_deref() else { return Ok(false) };
     let now = state.clock.now();
-    let Some(ceremony) = state.store.take_ceremony(ceremony_id, "authenticate").await? else { return Ok(false) };
+    let Some(ceremony) = state.store.take_ceremony(ceremony_id, &["authenticate"]).await? else { return Ok(false) };
     if ceremony.user_id != user_id || now >= ceremony.expires_at {
         return Ok(false);
     }
@@ -197,11 +282,10 @@ pub async fn accept_assertion(
         }
     };
     for record in state.store.webauthn_keys(user_id).await? {
-        let mut key = parse_key(&record)?;
+        let mut key = SecurityKey::from(parse_credential(&record)?);
         if key.cred_id() == result.cred_id() {
             key.update_credential(&result);
-            let saved = serde_json::to_string(&key).map_err(Error::internal)?;
-            state.store.update_webauthn_key(&record.id, &saved, now).await?;
+            state.store.update_webauthn_key(&record.id, &save_credential(key.into())?, now).await?;
             return Ok(true);
         }
     }

@@ -44,7 +44,7 @@ pub use sessions::{ActiveSession, NewSession, SessionRecord};
 pub use trusted_devices::{NewTrustedDevice, TrustedDeviceRecord};
 pub use two_factor::{FactorRef, Factors, Removal, TotpRecord};
 pub use users::{AccountSummary, SignedOut};
-pub use webauthn::{Ceremony, WebauthnKeyRecord};
+pub use webauthn::{Ceremony, NewWebauthnKey, PasskeyOwner, WebauthnKeyRecord};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -184,7 +184,8 @@ impl Store {
             .collect()
     }
 
-    /// Unlinks a provider unless it is the account's last way in (no password, no other link).
+    /// Unlinks a provider unless it is the account's last way in (no password, no other link,
+    /// no passkey).
     pub async fn unlink_identity(&self, user_id: &str, provider: &str) -> StoreResult<Unlinked> {
         let mut tx = self.pool.begin().await?;
         // The account row's lock first, so two unlinks (or an unlink and a password
@@ -205,7 +206,13 @@ impl Store {
         if !links.iter().any(|p| p == provider) {
             return Ok(Unlinked::NotLinked);
         }
-        if !has_password && links.len() == 1 {
+        let passkeys: i64 =
+            sqlx::query("SELECT COUNT(*) AS n FROM webauthn_credentials WHERE user_id = $1 AND passkey = 1")
+                .bind(user_id)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("n")?;
+        if !has_password && links.len() == 1 && passkeys == 0 {
             return Ok(Unlinked::LastMethod);
         }
         sqlx::query("DELETE FROM oauth_identities WHERE user_id = $1 AND provider = $2")

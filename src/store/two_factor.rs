@@ -182,13 +182,15 @@ impl Store {
                 sqlx::query("DELETE FROM totp_credentials WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?
             }
             FactorRef::WebauthnKey(id) => {
-                let exists = sqlx::query("SELECT id FROM webauthn_credentials WHERE id = $1 AND user_id = $2")
+                let row = sqlx::query("SELECT passkey FROM webauthn_credentials WHERE id = $1 AND user_id = $2")
                     .bind(id)
                     .bind(user_id)
                     .fetch_optional(&mut *tx)
                     .await?;
-                if exists.is_none() {
-                    return Ok(Removal::NotFound);
+                let Some(row) = row else { return Ok(Removal::NotFound) };
+                let passkey: i64 = row.try_get("passkey")?;
+                if !keeps_a_way_in(&mut tx, user_id, passkey).await? {
+                    return Ok(Removal::LastSignInMethod);
                 }
                 if totp == 0 && keys == 1 {
                     return Ok(Removal::LastFactor);
@@ -231,9 +233,15 @@ impl Store {
     }
 
     /// Removes every second factor, backup code, pending setup and trusted device of an account; with
-    /// `sessions` also every session (admin recovery). One transaction.
-    pub async fn remove_second_factors(&self, user_id: &str, sessions: bool) -> StoreResult<()> {
+    /// `sessions` also every session (admin recovery). One transaction. Refused with
+    /// `LastSignInMethod` (unless `sessions`, the administrator's reset) when the account's
+    /// passkeys are its only way in.
+    pub async fn remove_second_factors(&self, user_id: &str, sessions: bool) -> StoreResult<Removal> {
         let mut tx = self.pool.begin().await?;
+        super::users::lock_account(&mut tx, user_id).await?;
+        if !sessions && !keeps_a_way_in(&mut tx, user_id, i64::MAX).await? {
+            return Ok(Removal::LastSignInMethod);
+        }
         let mut tables = vec![
             "totp_credentials",
             "totp_pending",
@@ -253,7 +261,7 @@ impl Store {
                 .await?;
         }
         tx.commit().await?;
-        Ok(())
+        Ok(Removal::Removed)
     }
 
     /// Seals a sample on first start; afterwards returns the stored sample to check.
@@ -280,6 +288,28 @@ pub enum Removal {
     NotFound,
     /// It is the account's only second factor (turning 2FA off is its own action).
     LastFactor,
+    /// It is the last passkey of an account with no password and no provider: its last way in.
+    LastSignInMethod,
+}
+
+/// Whether an account that loses `passkeys_going` of its passkeys still has a way in.
+/// Runs under the account's lock, so two removals cannot each count the other's.
+async fn keeps_a_way_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    user_id: &str,
+    passkeys_going: i64,
+) -> StoreResult<bool> {
+    let row = sqlx::query(
+        "SELECT (SELECT COUNT(*) FROM users WHERE id = $1 AND password_hash IS NOT NULL) AS password,
+                (SELECT COUNT(*) FROM oauth_identities WHERE user_id = $1) AS links,
+                (SELECT COUNT(*) FROM webauthn_credentials WHERE user_id = $1 AND passkey = 1) AS passkeys",
+    )
+    .bind(user_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    let (password, links, passkeys): (i64, i64, i64) =
+        (row.try_get("password")?, row.try_get("links")?, row.try_get("passkeys")?);
+    Ok(password > 0 || links > 0 || passkeys > passkeys_going)
 }
 
 async fn forget_trusted_devices(tx: &mut sqlx::Transaction<'_, sqlx::Any>, user_id: &str) -> StoreResult<()> {

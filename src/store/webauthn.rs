@@ -13,12 +13,33 @@ pub struct WebauthnKeyRecord {
     pub credential: String,
     pub created_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
+    /// Registered as a passkey (discoverable, user verification): it can sign in alone.
+    pub passkey: bool,
+}
+
+/// A credential to store; `credential_id` is hex, unique across all accounts.
+pub struct NewWebauthnKey<'a> {
+    pub user_id: &'a str,
+    pub name: &'a str,
+    pub credential_id: &'a str,
+    pub credential: &'a str,
+    pub passkey: bool,
+    pub backup_code_hashes: Option<&'a [String]>,
+    pub now: DateTime<Utc>,
+}
+
+/// A passkey and the account it signs in to.
+#[derive(Debug, Clone)]
+pub struct PasskeyOwner {
+    pub user_id: String,
+    pub key: WebauthnKeyRecord,
 }
 
 /// A started ceremony, taken back exactly once.
 #[derive(Debug, Clone)]
 pub struct Ceremony {
     pub user_id: String,
+    pub kind: String,
     pub state: String,
     pub name: Option<String>,
     pub expires_at: DateTime<Utc>,
@@ -27,34 +48,30 @@ pub struct Ceremony {
 impl Store {
     pub async fn webauthn_keys(&self, user_id: &str) -> StoreResult<Vec<WebauthnKeyRecord>> {
         let rows = sqlx::query(
-            "SELECT id, name, credential, created_at, last_used_at FROM webauthn_credentials WHERE user_id = $1 ORDER BY created_at, id",
+            "SELECT id, name, credential, created_at, last_used_at, passkey FROM webauthn_credentials WHERE user_id = $1 ORDER BY created_at, id",
         )
         .bind(user_id)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(WebauthnKeyRecord {
-                    id: r.try_get("id")?,
-                    name: r.try_get("name")?,
-                    credential: r.try_get("credential")?,
-                    created_at: from_millis(r.try_get("created_at")?)?,
-                    last_used_at: r.try_get::<Option<i64>, _>("last_used_at")?.map(from_millis).transpose()?,
-                })
-            })
-            .collect()
+        rows.iter().map(key_from_row).collect()
+    }
+
+    /// The passkey with this credential id (hex), with its account; `None` for an unknown
+    /// id and for a security key that was not registered as a passkey.
+    pub async fn passkey(&self, credential_id: &str) -> StoreResult<Option<PasskeyOwner>> {
+        let row = sqlx::query(
+            "SELECT id, user_id, name, credential, created_at, last_used_at, passkey FROM webauthn_credentials
+             WHERE credential_id = $1 AND passkey = 1",
+        )
+        .bind(credential_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| Ok(PasskeyOwner { user_id: r.try_get("user_id")?, key: key_from_row(&r)? })).transpose()
     }
 
     /// Stores a key and, when this turns 2FA on, the first backup codes, in one transaction.
-    pub async fn add_webauthn_key(
-        &self,
-        user_id: &str,
-        name: &str,
-        credential_id: &str,
-        credential: &str,
-        backup_code_hashes: Option<&[String]>,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Option<String>> {
+    pub async fn add_webauthn_key(&self, key: NewWebauthnKey<'_>) -> StoreResult<Option<String>> {
+        let NewWebauthnKey { user_id, name, credential_id, credential, passkey, backup_code_hashes, now } = key;
         let id = new_id();
         let mut tx = self.pool.begin().await?;
         super::users::lock_account(&mut tx, user_id).await?;
@@ -67,7 +84,7 @@ impl Store {
             return Ok(None);
         }
         sqlx::query(
-            "INSERT INTO webauthn_credentials (id, user_id, name, credential_id, credential, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO webauthn_credentials (id, user_id, name, credential_id, credential, created_at, passkey) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(&id)
         .bind(user_id)
@@ -75,6 +92,7 @@ impl Store {
         .bind(credential_id)
         .bind(credential)
         .bind(to_millis(now))
+        .bind(i64::from(passkey))
         .execute(&mut *tx)
         .await?;
         if let Some(hashes) = backup_code_hashes {
@@ -115,15 +133,18 @@ impl Store {
         Ok(())
     }
 
-    /// Takes a ceremony out of the table: of two racing finishes only one gets it.
-    pub async fn take_ceremony(&self, id: &str, kind: &str) -> StoreResult<Option<Ceremony>> {
-        let row =
-            sqlx::query("SELECT user_id, state, name, expires_at FROM webauthn_ceremonies WHERE id = $1 AND kind = $2")
-                .bind(id)
-                .bind(kind)
-                .fetch_optional(&self.pool)
-                .await?;
+    /// Takes a ceremony of one of `kinds` out of the table: of two racing finishes only
+    /// one gets it.
+    pub async fn take_ceremony(&self, id: &str, kinds: &[&str]) -> StoreResult<Option<Ceremony>> {
+        let row = sqlx::query("SELECT user_id, kind, state, name, expires_at FROM webauthn_ceremonies WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
         let Some(r) = row else { return Ok(None) };
+        let kind: String = r.try_get("kind")?;
+        if !kinds.contains(&kind.as_str()) {
+            return Ok(None);
+        }
         let taken = sqlx::query("DELETE FROM webauthn_ceremonies WHERE id = $1")
             .bind(id)
             .execute(&self.pool)
@@ -134,6 +155,7 @@ impl Store {
         }
         Ok(Some(Ceremony {
             user_id: r.try_get("user_id")?,
+            kind,
             state: r.try_get("state")?,
             name: r.try_get("name")?,
             expires_at: from_millis(r.try_get("expires_at")?)?,
@@ -141,10 +163,47 @@ impl Store {
     }
 
     pub async fn prune_ceremonies(&self, now: DateTime<Utc>) -> StoreResult<u64> {
-        let done = sqlx::query("DELETE FROM webauthn_ceremonies WHERE expires_at <= $1")
-            .bind(to_millis(now))
+        let mut pruned = 0;
+        for table in ["webauthn_ceremonies", "passkey_challenges"] {
+            let sql = format!("DELETE FROM {table} WHERE expires_at <= $1");
+            pruned +=
+                sqlx::query(sqlx::AssertSqlSafe(sql)).bind(to_millis(now)).execute(&self.pool).await?.rows_affected();
+        }
+        Ok(pruned)
+    }
+
+    /// A passkey sign-in's challenge, before anyone is known.
+    pub async fn put_passkey_challenge(&self, id: &str, state: &str, expires_at: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query("INSERT INTO passkey_challenges (id, state, expires_at) VALUES ($1, $2, $3)")
+            .bind(id)
+            .bind(state)
+            .bind(to_millis(expires_at))
             .execute(&self.pool)
             .await?;
-        Ok(done.rows_affected())
+        Ok(())
     }
+
+    /// Takes a passkey challenge that has not expired; of two racing finishes only one gets it.
+    pub async fn take_passkey_challenge(&self, id: &str, now: DateTime<Utc>) -> StoreResult<Option<String>> {
+        let row = sqlx::query("DELETE FROM passkey_challenges WHERE id = $1 RETURNING state, expires_at")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(r) = row else { return Ok(None) };
+        if from_millis(r.try_get("expires_at")?)? <= now {
+            return Ok(None);
+        }
+        Ok(Some(r.try_get("state")?))
+    }
+}
+
+fn key_from_row<R: super::columns::Columns>(r: &R) -> StoreResult<WebauthnKeyRecord> {
+    Ok(WebauthnKeyRecord {
+        id: r.text("id")?,
+        name: r.text("name")?,
+        credential: r.text("credential")?,
+        created_at: from_millis(r.int("created_at")?)?,
+        last_used_at: r.opt_int("last_used_at")?.map(from_millis).transpose()?,
+        passkey: r.int("passkey")? == 1,
+    })
 }

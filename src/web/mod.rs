@@ -31,6 +31,7 @@ pub fn router() -> Router<AppState> {
         .route("/", get(sign_in::page))
         .route("/login", post(sign_in::login))
         .route("/login/mfa", post(sign_in::mfa))
+        .route("/login/passkey", post(sign_in::passkey))
         .route("/logout", post(sign_in::logout))
         .route("/auth/oauth/{provider}/start", get(oauth::start))
         .route("/auth/oauth/{provider}/callback", get(oauth::callback))

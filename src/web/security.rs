@@ -43,6 +43,8 @@ async fn show(state: &AppState, caller: &Caller, status: StatusCode, edit: impl 
 #[derive(Deserialize)]
 pub struct PageQuery {
     done: Option<String>,
+    /// A removed passkey's id, sealed for this account (see `remove_key`).
+    forget: Option<String>,
 }
 
 /// Fixed texts for `?done=`, so nothing from the URL is echoed into the page.
@@ -56,7 +58,9 @@ fn notice(done: &str) -> Option<&'static str> {
         "devices_revoked" => "Every trusted device will be asked for a second factor again.",
         "reauthenticated" => "Confirmed. You can make the change now.",
         "key_added" => "Security key added.",
+        "passkey_added" => "Passkey added: it signs you in with no password.",
         "key_removed" => "Security key removed.",
+        "passkey_removed" => "Passkey removed.",
         "provider_unlinked" => "That provider no longer signs you in.",
         "provider_linked" => "Provider linked: it signs you in from now on.",
         _ => return None,
@@ -65,7 +69,25 @@ fn notice(done: &str) -> Option<&'static str> {
 
 pub async fn page(State(state): State<AppState>, Browser(caller): Browser, Query(q): Query<PageQuery>) -> Response {
     let text = q.done.as_deref().and_then(notice).map(str::to_owned);
-    show(&state, &caller, StatusCode::OK, |p| p.notice = text).await
+    let forget = q.forget.as_deref().and_then(|sealed| forgotten_credential(&state, &caller, sealed));
+    show(&state, &caller, StatusCode::OK, |p| {
+        p.notice = text;
+        p.forget_credential = forget;
+    })
+    .await
+}
+
+/// The AEAD context of a removed passkey's id: a link cannot make a browser forget a
+/// passkey unless this account's removal made it.
+fn forget_context(user_id: &str) -> String {
+    format!("forget-credential\0{user_id}")
+}
+
+/// The removed passkey's id and the RP id, for `PublicKeyCredential.signalUnknownCredential`.
+fn forgotten_credential(state: &AppState, caller: &Caller, sealed: &str) -> Option<(String, String)> {
+    let id = String::from_utf8(state.secrets.open(sealed, &forget_context(&caller.user_id)).ok()?).ok()?;
+    let rp_id = url::Url::parse(&state.config.public_url).ok()?.domain()?.to_owned();
+    Some((id, rp_id))
 }
 
 #[derive(Deserialize)]
@@ -244,7 +266,18 @@ pub async fn remove_key(
     Path(id): Path<String>,
     CheckedForm(caller, _): CheckedForm<CsrfForm>,
 ) -> Response {
-    act(&state, &caller, "key_removed", webauthn::delete(&state, &caller, &ctx, &id)).await
+    let removed = match webauthn::delete(&state, &caller, &ctx, &id).await {
+        Ok(key) => key,
+        Err(e) => return fail(&state, Some(&caller), e),
+    };
+    if !removed.passkey {
+        return Redirect::to("/security?done=key_removed").into_response();
+    }
+    // Tell the browser, so its password manager stops offering a passkey that is gone.
+    let sealed = state.secrets.seal(removed.credential_id.as_bytes(), &forget_context(&caller.user_id));
+    let forget =
+        sealed.map(|s| format!("&forget={}", url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>()));
+    Redirect::to(&format!("/security?done=passkey_removed{}", forget.unwrap_or_default())).into_response()
 }
 
 pub async fn unlink_provider(

@@ -50,6 +50,10 @@ pub struct DeviceRow {
 pub struct KeyRow {
     pub id: String,
     pub name: String,
+    /// "Passkey" or "Security key".
+    pub kind: &'static str,
+    /// Whether the authenticator syncs it: "Synced", "This device only" or "Not synced yet".
+    pub synced: &'static str,
     pub created: String,
     pub last_used: String,
 }
@@ -100,6 +104,9 @@ pub struct SecurityPage {
     pub(super) trusted_days: u32,
     pub(super) team_plan: bool,
     pub(super) keys: Vec<KeyRow>,
+    /// A passkey just removed, by credential id (base64url) and RP id, for the browser's
+    /// WebAuthn Signal API so its password manager stops offering it.
+    pub(super) forget_credential: Option<(String, String)>,
     pub(super) workspaces: Vec<WorkspaceRow>,
     pub(super) events: Vec<EventRow>,
 }
@@ -115,7 +122,7 @@ pub(super) async fn load(state: &AppState, caller: &Caller) -> Result<SecurityPa
     let events = events::list(state, caller, 10, None).await?;
     let keys = webauthn::list(state, caller).await?;
     let linked = oauth::linked(state, caller).await?;
-    let can_unlink = account.has_password || linked.len() > 1;
+    let can_unlink = account.has_password || linked.len() > 1 || keys.iter().any(|k| k.passkey);
     let linkable = state
         .oauth
         .configured()
@@ -186,16 +193,23 @@ pub(super) async fn load(state: &AppState, caller: &Caller) -> Result<SecurityPa
             })
             .collect(),
         trusted_days: state.config.settings.trusted_device_days,
-        team_plan: policy.has_team_plan(),
+        team_plan: policy.may_use_webauthn(state.config.settings.webauthn_plans),
         keys: keys
             .into_iter()
             .map(|k| KeyRow {
                 id: k.id,
                 name: k.name,
+                kind: if k.passkey { "Passkey" } else { "Security key" },
+                synced: match (k.backup_eligible, k.backed_up) {
+                    (true, true) => "Synced",
+                    (true, false) => "Not synced yet",
+                    (false, _) => "This device only",
+                },
                 created: when(k.created_at),
                 last_used: k.last_used_at.map_or_else(|| "never".to_owned(), when),
             })
             .collect(),
+        forget_credential: None,
         workspaces: spaces
             .into_iter()
             .map(|(m, access)| WorkspaceRow {

@@ -11,8 +11,8 @@ use crate::domain::password::Password;
 use crate::error::Error;
 use crate::http::extract::{Client, SESSION_COOKIE, TRUSTED_COOKIE, cookie as read_cookie, same_origin};
 use crate::service::auth::{self, LoginInput};
-use crate::service::mfa;
 use crate::service::sign_in::LoginOutcome;
+use crate::service::{mfa, passkeys};
 use crate::state::AppState;
 
 use super::{CheckedForm, CsrfForm, cookie, fail, render};
@@ -24,12 +24,14 @@ struct SignInPage {
     error: Option<String>,
     /// `(id, name)` of each configured provider: a button each.
     providers: Vec<(String, String)>,
+    /// Passkeys work here (the public URL names a domain): the button and the autofill.
+    passkeys: bool,
 }
 
 impl SignInPage {
     fn new(state: &AppState, email: String, error: Option<String>) -> Self {
         let providers = state.oauth.configured().map(|p| (p.id.as_str().to_owned(), p.name.clone())).collect();
-        Self { email, error, providers }
+        Self { email, error, providers, passkeys: state.webauthn.is_some() }
     }
 }
 
@@ -139,6 +141,44 @@ pub async fn mfa(
                 SignInPage::new(&state, String::new(), Some("That sign-in expired. Please sign in again.".into()));
             render(StatusCode::UNAUTHORIZED, &page)
         }
+        Err(e) => fail(&state, None, e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PasskeyForm {
+    challenge_id: String,
+    /// The passkey's assertion, as JSON, from the page's script.
+    credential: String,
+    #[serde(default)]
+    remember_device: String,
+}
+
+pub async fn passkey(
+    State(state): State<AppState>,
+    Client(ctx): Client,
+    headers: HeaderMap,
+    Form(form): Form<PasskeyForm>,
+) -> Response {
+    if !same_origin(&headers, &state.config.public_origin()) {
+        return Error::CsrfFailed.into_response();
+    }
+    let refused = || {
+        let page = SignInPage::new(&state, String::new(), Some("That passkey did not sign you in.".into()));
+        render(StatusCode::UNAUTHORIZED, &page)
+    };
+    let Ok(credential) = serde_json::from_str(&form.credential) else { return refused() };
+    let remember = form.remember_device == "on";
+    let input = passkeys::PasskeyInput {
+        challenge_id: form.challenge_id,
+        credential,
+        remember_device: remember,
+        device_kind: None,
+        device_name: None,
+    };
+    match passkeys::finish(&state, &ctx, input).await {
+        Ok(outcome) => finish(&state, outcome, remember, &headers),
+        Err(Error::InvalidCredentials) => refused(),
         Err(e) => fail(&state, None, e),
     }
 }

@@ -3,6 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod helpers;
+#[path = "../support/soft_passkey.rs"]
+mod soft_passkey;
 
 mod abuse;
 mod account;
@@ -21,6 +23,7 @@ mod oidc;
 mod operator;
 mod ops;
 mod pages;
+mod passkeys;
 mod places_and_devices;
 mod races;
 mod sessions;

@@ -90,6 +90,8 @@ async fn the_openapi_description_lists_every_route() {
         ("/api/v1/me/device/{user_code}", "get"),
         ("/api/v1/me/device/{user_code}/approve", "post"),
         ("/api/v1/me/device/{user_code}/deny", "post"),
+        ("/api/v1/auth/passkey/start", "post"),
+        ("/api/v1/auth/passkey/finish", "post"),
     ];
     for (path, method) in expected {
         assert!(spec["paths"][path][method].is_object(), "{method} {path} missing");

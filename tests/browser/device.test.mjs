@@ -55,7 +55,7 @@ test("a CLI signs in through the browser of a 2FA user", async () => {
   await page.goto(url);
   await page.getByLabel("Email").fill(EMAIL);
   await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await page.getByLabel("Authentication code").waitFor();
   await assertAccessible(page, "the second step");
   await page.getByLabel("Authentication code").fill(totp.generate({ timestamp: Date.now() + 30_000 }));

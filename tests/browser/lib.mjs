@@ -57,7 +57,7 @@ export async function signIn(page, base, email, password = PASSWORD) {
   await page.goto(base + "/");
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password", { exact: true }).fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
 }
 
 /**

@@ -51,7 +51,7 @@ test("a provider sign-in makes an account, which then sets a password", async ()
   // The provider's own sign-in form: who the provider says this user is.
   await page.getByLabel("Subject").fill("browser-user");
   await page.getByLabel("Email").fill("grace@example.com");
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
 
   await page.getByRole("heading", { name: "Security & 2FA" }).waitFor();
   assert.equal(new URL(page.url()).pathname, "/security");

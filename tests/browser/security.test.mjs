@@ -32,7 +32,7 @@ async function signIn(page, { password = PASSWORD, remember = false, email = EMA
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password", { exact: true }).fill(password);
   if (remember) await page.getByLabel("Remember this device").check();
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
 }
 
 test("the whole security journey in a browser", async () => {

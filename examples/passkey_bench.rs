@@ -41,7 +41,9 @@ async fn enrol(client: &reqwest::Client, base: &str, origin: &str, n: usize) -> 
     let email = format!("passkey{n}@example.com");
     let signup = client.post(format!("{base}/api/v1/auth/signup")).json(&json!({"email": email, "password": PASSWORD}));
     signup.send().await.expect("signup");
-    let login = post(client, format!("{base}/api/v1/auth/login"), None, None, json!({"email": email, "password": PASSWORD})).await;
+    let login =
+        post(client, format!("{base}/api/v1/auth/login"), None, None, json!({"email": email, "password": PASSWORD}))
+            .await;
     let token = login["token"].as_str().expect("no second step for a new account");
     let start = json!({"name": "Bench", "passkey": true});
     let start = post(client, format!("{base}/api/v1/me/2fa/webauthn/register/start"), Some(token), None, start).await;

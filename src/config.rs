@@ -63,6 +63,29 @@ pub struct Config {
     pub settings: Settings,
     /// `[[oauth.providers]]`: OpenID providers to sign in with.
     pub oauth_providers: Vec<OAuthProviderConfig>,
+    pub mail: MailConfig,
+}
+
+/// How mail leaves: over SMTP, or (with no URL) as files in `{data_dir}/outbox/`.
+#[derive(Debug, Clone)]
+pub struct MailConfig {
+    /// lettre's URL form; it may hold the server's password.
+    pub smtp_url: Option<SecretString>,
+    /// A private CA's certificate (PEM) to trust for the server's TLS.
+    pub ca_file: Option<PathBuf>,
+    /// `Latchkey <latchkey@example.com>`.
+    pub from: String,
+}
+
+impl MailConfig {
+    fn for_public_url(public_url: &str) -> Self {
+        let host = url::Url::parse(public_url).ok().and_then(|u| u.domain().map(str::to_owned));
+        Self {
+            smtp_url: None,
+            ca_file: None,
+            from: format!("Latchkey <latchkey@{}>", host.as_deref().unwrap_or("localhost")),
+        }
+    }
 }
 
 /// One OpenID provider; its redirect URI is `{public_url}/auth/oauth/{id}/callback`.
@@ -142,6 +165,7 @@ impl Config {
             db_pool_size: 8,
             settings: Settings::default(),
             oauth_providers: Vec::new(),
+            mail: MailConfig::for_public_url(&format!("http://localhost:{}", listen.port())),
         }
     }
 
@@ -186,6 +210,9 @@ pub struct FileConfig {
     pub db_pool_size: Option<u32>,
     pub default_workspace_plan: Option<String>,
     pub webauthn_plans: Option<String>,
+    pub smtp_url: Option<String>,
+    pub smtp_ca_file: Option<PathBuf>,
+    pub mail_from: Option<String>,
     pub oauth: Option<OAuthSection>,
 }
 
@@ -220,6 +247,9 @@ pub struct Overrides {
     pub db_pool_size: Option<u32>,
     pub default_workspace_plan: Option<String>,
     pub webauthn_plans: Option<String>,
+    pub smtp_url: Option<SecretString>,
+    pub smtp_ca_file: Option<PathBuf>,
+    pub mail_from: Option<String>,
     pub secret_key: Option<SecretString>,
 }
 
@@ -239,6 +269,12 @@ pub fn resolve(o: Overrides, f: FileConfig) -> anyhow::Result<Config> {
             c.public_url = u.as_str().trim_end_matches('/').to_owned();
         }
         _ => anyhow::bail!("public_url {:?} must be an http(s) URL with a host", c.public_url),
+    }
+    c.mail = MailConfig::for_public_url(&c.public_url);
+    c.mail.smtp_url = o.smtp_url.or_else(|| f.smtp_url.map(SecretString::from));
+    c.mail.ca_file = o.smtp_ca_file.or(f.smtp_ca_file);
+    if let Some(from) = o.mail_from.or(f.mail_from) {
+        c.mail.from = from;
     }
     c.trusted_proxies = o.trusted_proxies.or(f.trusted_proxies).unwrap_or_default();
     c.geoip_dbs = o.geoip_db.or(f.geoip_db).unwrap_or_default();

@@ -76,6 +76,11 @@ pub enum Error {
     UserCodeExpired,
     #[error("that code was already used")]
     UserCodeUsed,
+    #[error("that link is unknown, used or expired; ask for a new one")]
+    InvalidToken,
+    /// A reset of an account with 2FA needs one of `methods` too.
+    #[error("this account has two-factor authentication: send `method` and `code` too")]
+    MfaRequired { methods: Vec<&'static str> },
     #[error("too many attempts; try again later")]
     RateLimited { retry_after: u64 },
     #[error("the server is busy; try again shortly")]

@@ -16,6 +16,7 @@ pub mod error;
 pub mod geo;
 pub mod hasher;
 pub mod http;
+pub mod mail;
 pub mod metrics;
 pub mod oidc;
 pub mod secrets;

@@ -27,6 +27,7 @@ pub async fn build_state(config: Config, clock: Clock) -> anyhow::Result<AppStat
     let geo = GeoLookup::open(&config.geoip_dbs);
     let webauthn = crate::service::webauthn::relying_party(&config.public_url);
     let oauth = crate::oidc::Providers::new(&config.oauth_providers, &config.public_url)?;
+    let mailer = crate::mail::Mailer::new(&config.mail, &config.data_dir)?;
     Ok(AppState::new(Services {
         store,
         hasher: Hasher::for_this_machine()?,
@@ -36,6 +37,8 @@ pub async fn build_state(config: Config, clock: Clock) -> anyhow::Result<AppStat
         webauthn: webauthn.map(Arc::new),
         metrics: Arc::default(),
         oauth: Arc::new(oauth),
+        mailer: Arc::new(mailer),
+        mail_wake: Arc::default(),
         clock,
     }))
 }
@@ -56,6 +59,7 @@ async fn check_key(store: &Store, secrets: &Secrets) -> anyhow::Result<()> {
 
 /// Serves until the listener fails; the caller decides when to stop (tests drop the task).
 pub async fn run(state: AppState, listener: TcpListener) -> std::io::Result<()> {
+    tokio::spawn(crate::mail::worker::run(state.clone()));
     let app = crate::http::app(state);
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await
 }
@@ -73,6 +77,8 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
     let state = build_state(config, Clock::default()).await?;
     let public_url = state.config.public_url.clone();
     tokio::spawn(prune_periodically(state.clone()));
+    tokio::spawn(crate::mail::worker::run(state.clone()));
+    tracing::info!(transport = %state.mailer.describe(), "mail goes out");
     let app = crate::http::app(state.clone());
     println!("Latchkey is listening on http://{} (public URL {public_url})", listener.local_addr()?);
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())

@@ -7,6 +7,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::geo::GeoLookup;
 use crate::hasher::Hasher;
+use crate::mail::Mailer;
 use crate::metrics::Metrics;
 use crate::oidc::Providers;
 use crate::secrets::Secrets;
@@ -42,5 +43,8 @@ pub struct Services {
     pub metrics: Arc<Metrics>,
     /// The OpenID providers to sign in with.
     pub oauth: Arc<Providers>,
+    pub mailer: Arc<Mailer>,
+    /// Rung when a message is queued, so this instance's worker sends it at once.
+    pub mail_wake: Arc<tokio::sync::Notify>,
     pub clock: Clock,
 }

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use ipnet::IpNet;
+use secrecy::SecretString;
 
 use crate::clock::Clock;
 use crate::config::{self, Config, FileConfig, Overrides};
@@ -48,6 +49,9 @@ enum Command {
     /// Manage workspaces
     #[command(subcommand)]
     Workspace(WorkspaceCommand),
+    /// Mail delivery
+    #[command(subcommand)]
+    Mail(MailCommand),
     /// Apply the retention of login history and expired sessions
     Prune,
     /// Write a consistent copy of the embedded SQLite database to PATH while it serves
@@ -56,6 +60,31 @@ enum Command {
     Backup {
         /// The file to write; it appears whole or not at all
         path: PathBuf,
+    },
+}
+
+/// Where mail goes; `serve` and `mail test` take the same.
+#[derive(Debug, Args, Default, Clone)]
+struct MailArgs {
+    /// Mail server in lettre's URL form: smtp://host:25, smtp://user:pass@host:587?tls=required,
+    /// smtps://user:pass@host:465 (default: none, messages are written to {data_dir}/outbox/)
+    #[arg(long, env = "LATCHKEY_SMTP_URL", hide_env_values = true)]
+    smtp_url: Option<String>,
+    /// A private CA's certificate (PEM) to trust for the mail server's TLS
+    #[arg(long, env = "LATCHKEY_SMTP_CA_FILE")]
+    smtp_ca_file: Option<PathBuf>,
+    /// The From of every message (default "Latchkey <latchkey@{public URL's host}>")
+    #[arg(long, env = "LATCHKEY_MAIL_FROM")]
+    mail_from: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum MailCommand {
+    /// Send one message through the configured mail transport and say what happened
+    Test {
+        email: String,
+        #[command(flatten)]
+        mail: MailArgs,
     },
 }
 
@@ -123,6 +152,8 @@ struct ServeArgs {
     /// The plan of workspaces made through the API (default free)
     #[arg(long, env = "LATCHKEY_DEFAULT_WORKSPACE_PLAN", value_parser = ["free", "team"])]
     default_workspace_plan: Option<String>,
+    #[command(flatten)]
+    mail: MailArgs,
     /// Who may add security keys and passkeys: members of a team-plan workspace, or all.
     #[arg(long, env = "LATCHKEY_WEBAUTHN_PLANS", value_parser = ["team", "all"])]
     webauthn_plans: Option<String>,
@@ -183,6 +214,9 @@ impl Cli {
             db_pool_size: serve.db_pool_size,
             default_workspace_plan: serve.default_workspace_plan.clone(),
             webauthn_plans: serve.webauthn_plans.clone(),
+            smtp_url: serve.mail.smtp_url.clone().map(SecretString::from),
+            smtp_ca_file: serve.mail.smtp_ca_file.clone(),
+            mail_from: serve.mail.mail_from.clone(),
             // Only from the environment: a flag would show in `ps`.
             secret_key: std::env::var("LATCHKEY_SECRET_KEY").ok().filter(|k| !k.is_empty()).map(Into::into),
         };
@@ -191,7 +225,10 @@ impl Cli {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    let no_serve_args = ServeArgs::default();
+    let mut no_serve_args = ServeArgs::default();
+    if let Command::Mail(MailCommand::Test { mail, .. }) = &cli.command {
+        no_serve_args.mail = mail.clone();
+    }
     let serve_args = match &cli.command {
         Command::Serve(args) => args,
         _ => &no_serve_args,
@@ -199,6 +236,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = cli.config(serve_args)?;
     match cli.command {
         Command::Serve(_) => server::serve(config).await,
+        Command::Mail(MailCommand::Test { email, .. }) => mail_test(config, &email).await,
         Command::Migrate => {
             server::build_state(config, Clock::default()).await?;
             println!("migrations applied");
@@ -354,4 +392,19 @@ fn describe(e: Error) -> anyhow::Error {
         Error::Internal(cause) => anyhow::anyhow!("{cause:#}"),
         other => anyhow::anyhow!("{other}"),
     }
+}
+
+/// `latchkey mail test EMAIL`: one message, sent now (not through the outbox), and what
+/// happened to it.
+async fn mail_test(config: Config, email: &str) -> anyhow::Result<()> {
+    let to = parse_email(email)?;
+    let mailer = crate::mail::Mailer::new(&config.mail, &config.data_dir)?;
+    let letter = crate::domain::mail::test_message(to.as_str());
+    let id = format!("test-{}", uuid::Uuid::now_v7().simple());
+    match mailer.send(&id, &letter).await {
+        Ok(Some(path)) => println!("no mail server is set: the message to {to} was written to {}", path.display()),
+        Ok(None) => println!("sent to {to} through {} (from {})", mailer.describe(), config.mail.from),
+        Err(e) => anyhow::bail!("not sent to {to} through {}: {e}", mailer.describe()),
+    }
+    Ok(())
 }

@@ -12,6 +12,7 @@ pub mod device_grant;
 pub mod email;
 pub mod limits;
 pub mod location;
+pub mod mail;
 pub mod oauth;
 pub mod password;
 #[cfg(test)]

@@ -20,6 +20,11 @@ pub enum EventKind {
     AccountDisabled,
     AccountEnabled,
     DeviceApproved,
+    PasswordReset,
+    EmailChanged,
+    ApiTokenCreated,
+    /// "This wasn't me": everything signed out and revoked from an alert's link.
+    AccountLocked,
 }
 
 impl EventKind {
@@ -42,7 +47,35 @@ impl EventKind {
             Self::AccountDisabled => "account_disabled",
             Self::AccountEnabled => "account_enabled",
             Self::DeviceApproved => "device_approved",
+            Self::PasswordReset => "password_reset",
+            Self::EmailChanged => "email_changed",
+            Self::ApiTokenCreated => "api_token_created",
+            Self::AccountLocked => "account_locked",
         }
+    }
+
+    /// The subject of the alert mail this event sends, if it sends one. Backup codes
+    /// alert only when they run low (`detail` says how many are left: "2 left").
+    pub fn alert_subject(self, detail: Option<&str>) -> Option<&'static str> {
+        Some(match self {
+            Self::PasswordChanged => "Your password was changed",
+            Self::PasswordReset => "Your password was reset",
+            Self::TwoFactorDisabled => "Two-factor authentication was turned off",
+            Self::TwoFactorEnabled | Self::FactorAdded => "A sign-in factor was added to your account",
+            Self::FactorRemoved => "A sign-in factor was removed from your account",
+            Self::BackupCodesRegenerated => "New backup codes were made for your account",
+            Self::BackupCodeUsed => {
+                let left: u32 = detail?.split_whitespace().next()?.parse().ok()?;
+                if left > 2 {
+                    return None;
+                }
+                "You are running out of backup codes"
+            }
+            Self::ApiTokenCreated => "An API token was created for your account",
+            Self::ProviderLinked => "A sign-in provider was linked to your account",
+            Self::EmailChanged => "Your account's email address was changed",
+            _ => return None,
+        })
     }
 }
 
@@ -54,5 +87,16 @@ mod tests {
     fn kinds_are_the_contracts_words() {
         assert_eq!(EventKind::TwoFactorEnabled.as_str(), "2fa_enabled");
         assert_eq!(EventKind::WebauthnCounterRegression.as_str(), "webauthn_counter_regression");
+    }
+
+    #[test]
+    fn changes_to_the_credentials_alert_and_backup_codes_only_when_low() {
+        assert!(EventKind::PasswordChanged.alert_subject(None).is_some());
+        assert!(EventKind::ApiTokenCreated.alert_subject(None).is_some());
+        assert!(EventKind::SessionRevoked.alert_subject(None).is_none());
+        assert!(EventKind::BackupCodeUsed.alert_subject(Some("3 left")).is_none());
+        assert!(EventKind::BackupCodeUsed.alert_subject(Some("2 left")).is_some());
+        assert!(EventKind::BackupCodeUsed.alert_subject(Some("0 left")).is_some());
+        assert!(EventKind::BackupCodeUsed.alert_subject(None).is_none());
     }
 }

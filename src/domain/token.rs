@@ -18,6 +18,12 @@ pub enum TokenKind {
     OAuthBrowser,
     /// What a CLI or desktop app polls with while a person approves it (RFC 8628).
     DeviceCode,
+    /// The link that confirms an email address (sign-up, resend, change).
+    EmailVerification,
+    /// The link that sets a new password.
+    PasswordReset,
+    /// The "this wasn't me" link of an alert.
+    AccountLock,
 }
 
 impl TokenKind {
@@ -29,6 +35,9 @@ impl TokenKind {
             Self::ApiToken => "lk_pat_",
             Self::OAuthBrowser => "lk_oab_",
             Self::DeviceCode => "lk_dvc_",
+            Self::EmailVerification => "lk_eml_",
+            Self::PasswordReset => "lk_rst_",
+            Self::AccountLock => "lk_lck_",
         }
     }
 }

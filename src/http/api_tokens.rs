@@ -14,7 +14,7 @@ use crate::service::api_tokens;
 use crate::state::AppState;
 
 use super::error::ErrorBody;
-use super::extract::{ApiJson, ApiPath, SessionAuth};
+use super::extract::{ApiJson, ApiPath, Client, SessionAuth};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(create, list)).routes(routes!(delete))
@@ -70,9 +70,10 @@ impl From<ApiToken> for TokenView {
 async fn create(
     State(state): State<AppState>,
     SessionAuth(caller): SessionAuth,
+    Client(ctx): Client,
     ApiJson(body): ApiJson<CreateTokenBody>,
 ) -> Result<(StatusCode, axum::Json<CreatedToken>)> {
-    let (token, t) = api_tokens::create(&state, &caller, &body.name, body.expires_in_days).await?;
+    let (token, t) = api_tokens::create(&state, &caller, &ctx, &body.name, body.expires_in_days).await?;
     let created = CreatedToken {
         id: t.id,
         name: t.name,

@@ -20,6 +20,9 @@ pub struct ErrorBody {
     /// With `rate_limited`: seconds to wait before trying again.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<u64>,
+    /// With `mfa_required`: the second factors that may be sent (`totp`, `backup_code`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub methods: Option<Vec<&'static str>>,
 }
 
 impl Error {
@@ -82,6 +85,8 @@ impl Error {
             Self::InvalidUserCode => (StatusCode::NOT_FOUND, "invalid_user_code"),
             Self::UserCodeExpired => (StatusCode::GONE, "user_code_expired"),
             Self::UserCodeUsed => (StatusCode::CONFLICT, "user_code_used"),
+            Self::InvalidToken => (StatusCode::BAD_REQUEST, "invalid_token"),
+            Self::MfaRequired { .. } => (StatusCode::UNAUTHORIZED, "mfa_required"),
             Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             Self::Overloaded => (StatusCode::SERVICE_UNAVAILABLE, "overloaded"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
@@ -112,6 +117,10 @@ impl IntoResponse for Error {
                 Self::RateLimited { retry_after } => Some(*retry_after),
                 _ => None,
             },
+            methods: match &self {
+                Self::MfaRequired { methods } => Some(methods.clone()),
+                _ => None,
+            },
         };
         let mut response = (status, Json(body)).into_response();
         if let Self::RateLimited { retry_after } = self {
@@ -123,6 +132,9 @@ impl IntoResponse for Error {
 
 /// A bare error answer for layers outside the handlers (404 fallback, 405, 413).
 pub fn plain(status: StatusCode, code: &'static str, message: impl Into<String>) -> Response {
-    (status, Json(ErrorBody { error: code, message: message.into(), violations: None, retry_after: None }))
+    (
+        status,
+        Json(ErrorBody { error: code, message: message.into(), violations: None, retry_after: None, methods: None }),
+    )
         .into_response()
 }

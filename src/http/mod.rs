@@ -4,6 +4,7 @@ mod access_log;
 mod api_tokens;
 mod auth;
 mod device;
+mod email;
 pub mod error;
 pub mod extract;
 mod history;
@@ -61,6 +62,7 @@ pub fn api_router(state: AppState) -> OpenApiRouter<AppState> {
     let routes = OpenApiRouter::new()
         .merge(auth::router())
         .merge(passkeys::router())
+        .merge(email::router())
         .merge(device::router())
         .merge(me::router())
         .merge(sessions::router())

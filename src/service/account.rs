@@ -45,6 +45,31 @@ pub async fn confirm_password(state: &AppState, user: &Account, presented: Optio
     attempt.succeeded(state).await
 }
 
+/// The hash of `new` when it meets the policy (history included), else `password_policy`.
+pub(super) async fn checked_new_password(state: &AppState, user: &Account, new: &Password) -> Result<String> {
+    let email =
+        Email::parse(&user.email).map_err(|e| Error::internal(anyhow::anyhow!("stored email is invalid: {e}")))?;
+    let mut violations = password::check(new, &email);
+    let recent = state.store.recent_password_hashes(&user.id, HISTORY_DEPTH).await?;
+    if state.hasher.matches_any(new, &recent).await? {
+        violations.push(Violation::Reused);
+    }
+    if !violations.is_empty() {
+        return Err(Error::PasswordPolicy(violations));
+    }
+    state.hasher.hash(new).await
+}
+
+/// Whether a sign-in from a device not seen before mails the account (the one alert that
+/// can be turned off).
+pub async fn new_sign_in_alerts(state: &AppState, caller: &Caller) -> Result<bool> {
+    Ok(state.store.new_sign_in_alerts(&caller.user_id).await?)
+}
+
+pub async fn set_new_sign_in_alerts(state: &AppState, caller: &Caller, on: bool) -> Result<()> {
+    Ok(state.store.set_new_sign_in_alerts(&caller.user_id, on).await?)
+}
+
 /// Changes the password and signs out every other session of the account.
 ///
 /// `current` may be left out only while the account has no password (it was made
@@ -59,17 +84,7 @@ pub async fn change_password(
     let session = caller.require_recent_auth(state)?;
     let user = me(state, caller).await?;
     confirm_password(state, &user, current.as_ref()).await?;
-    let email =
-        Email::parse(&user.email).map_err(|e| Error::internal(anyhow::anyhow!("stored email is invalid: {e}")))?;
-    let mut violations = password::check(&new, &email);
-    let recent = state.store.recent_password_hashes(&user.id, HISTORY_DEPTH).await?;
-    if state.hasher.matches_any(&new, &recent).await? {
-        violations.push(Violation::Reused);
-    }
-    if !violations.is_empty() {
-        return Err(Error::PasswordPolicy(violations));
-    }
-    let hash = state.hasher.hash(&new).await?;
+    let hash = checked_new_password(state, &user, &new).await?;
     let now = state.clock.now();
     let signed_out = state.store.change_password(&user.id, &hash, Some(&session.id), now).await?;
     let detail = format!("{signed_out} other sessions signed out");

@@ -8,13 +8,15 @@ use crate::domain::token::{SecretToken, TokenKind};
 use crate::error::{Error, Result};
 use crate::state::AppState;
 
-use super::{Caller, Credential};
+use super::{Caller, ClientContext, Credential, events};
+use crate::domain::security_event::EventKind;
 
 const MAX_NAME: usize = 100;
 
 pub async fn create(
     state: &AppState,
     caller: &Caller,
+    ctx: &ClientContext,
     name: &str,
     expires_in_days: Option<u32>,
 ) -> Result<(SecretToken, ApiToken)> {
@@ -35,6 +37,8 @@ pub async fn create(
         .create_api_token(&caller.user_id, name, &token.hash(), now, Some(now + Duration::days(days.into())))
         .await?
         .ok_or(Error::TooMany("50 API tokens; delete one first"))?;
+    let detail = Some(format!("\"{name}\", expires in {days} days"));
+    events::record(state, &caller.user_id, EventKind::ApiTokenCreated, Some(ctx), detail).await?;
     Ok((token, record))
 }
 

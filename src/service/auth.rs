@@ -32,7 +32,9 @@ pub async fn signup(state: &AppState, ctx: &ClientContext, email: &str, password
     // Every sign-up counts, right or wrong: nothing is given back.
     rate_limit::reserve_one(state, &key, rate_limit::SIGNUP).await?.failed();
     let email = Email::parse(email).map_err(Error::InvalidRequest)?;
-    create_account(state, &email, Some(password)).await
+    let account = create_account(state, &email, Some(password)).await?;
+    super::email::send_verification(state, &account).await?;
+    Ok(account)
 }
 
 /// Creates an account; without a password it can sign in only through OAuth until it sets one.

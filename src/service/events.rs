@@ -4,7 +4,9 @@ use crate::error::{Error, Result};
 use crate::state::AppState;
 use crate::store::{SecurityEvent, SecurityEventRecord};
 
+use super::alerts::{LockLink, circumstances};
 use super::{Caller, ClientContext};
+use crate::domain::mail;
 
 pub use crate::domain::security_event::EventKind;
 
@@ -21,7 +23,9 @@ pub async fn list(
     Ok(state.store.security_events(&caller.user_id, limit, before).await?)
 }
 
-/// Records an event; `ctx` is `None` for actions from the command line.
+/// Records an event; `ctx` is `None` for actions from the command line. An event that
+/// changes how the account signs in also mails the account's address (with a "this
+/// wasn't me" link), in the same transaction.
 pub async fn record(
     state: &AppState,
     user_id: &str,
@@ -29,17 +33,41 @@ pub async fn record(
     ctx: Option<&ClientContext>,
     detail: Option<String>,
 ) -> Result<()> {
-    state
-        .store
-        .record_security_event(&SecurityEvent {
-            user_id: user_id.to_owned(),
-            at: state.clock.now(),
-            kind: kind.as_str(),
-            ip: ctx.map(|c| c.ip.to_string()),
-            user_agent: ctx.and_then(|c| c.user_agent.clone()),
-            location: ctx.map_or_else(crate::domain::location::Location::unknown, |c| c.location.clone()),
-            detail,
-        })
-        .await?;
+    let event = SecurityEvent {
+        user_id: user_id.to_owned(),
+        at: state.clock.now(),
+        kind: kind.as_str(),
+        ip: ctx.map(|c| c.ip.to_string()),
+        user_agent: ctx.and_then(|c| c.user_agent.clone()),
+        location: ctx.map_or_else(crate::domain::location::Location::unknown, |c| c.location.clone()),
+        detail,
+    };
+    let Some(subject) = kind.alert_subject(event.detail.as_deref()) else {
+        state.store.record_security_event(&event, None).await?;
+        return Ok(());
+    };
+    let Some(user) = state.store.user_by_id(user_id).await? else { return Ok(()) };
+    let lock = LockLink::mint(state, user_id, &user.email)?;
+    let what = match &event.detail {
+        Some(detail) => format!("{subject}: {detail}."),
+        None => format!("{subject}."),
+    };
+    let letter = mail::alert(&user.email, subject, &what, &circumstances(state, ctx), &lock.url);
+    state.store.record_security_event(&event, Some((lock.new_link(state), &letter))).await?;
+    state.mail_wake.notify_one();
+    Ok(())
+}
+
+/// The new-sign-in alert, unless the account turned it off: a sign-in from a device not
+/// seen before (no trusted device, and no earlier successful sign-in with the same device
+/// label from the same country). Called before the sign-in's own history row is written.
+pub async fn alert_new_sign_in(state: &AppState, user_id: &str, ctx: &ClientContext, device_label: &str) -> Result<()> {
+    let country = ctx.location.country.as_deref();
+    let Some(email) = state.store.new_sign_in_alert_to(user_id, device_label, country).await? else { return Ok(()) };
+    let lock = LockLink::mint(state, user_id, &email)?;
+    let what = "Your account was signed in to from a device it had not been used from before.";
+    let letter = mail::alert(&email, "New sign-in to your account", what, &circumstances(state, Some(ctx)), &lock.url);
+    state.store.issue_link(lock.new_link(state), &letter, i64::MAX, state.clock.now()).await?;
+    state.mail_wake.notify_one();
     Ok(())
 }

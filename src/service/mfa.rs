@@ -183,7 +183,12 @@ pub async fn accept_totp(state: &AppState, user_id: &str, code: &str) -> Result<
     Ok(state.store.claim_totp_step(user_id, step).await?)
 }
 
-async fn accept_backup_code(state: &AppState, ctx: &ClientContext, user_id: &str, code: &str) -> Result<bool> {
+pub(super) async fn accept_backup_code(
+    state: &AppState,
+    ctx: &ClientContext,
+    user_id: &str,
+    code: &str,
+) -> Result<bool> {
     let Some(code) = BackupCode::parse(code) else {
         return Ok(false);
     };

@@ -2,9 +2,11 @@
 //! line both call in here, so the rules are enforced the same way on every surface.
 
 pub mod account;
+mod alerts;
 pub mod api_tokens;
 pub mod auth;
 pub mod device;
+pub mod email;
 pub mod events;
 pub mod history;
 pub mod maintenance;

@@ -59,7 +59,12 @@ pub async fn start_session(
         })
         .await;
     match created {
-        Ok(id) => Ok((token, id)),
+        Ok(id) => {
+            if origin.trusted_device_id.is_none() {
+                super::events::alert_new_sign_in(state, user_id, ctx, &device.name).await?;
+            }
+            Ok((token, id))
+        }
         Err(StoreError::Conflict) => Err(Error::InvalidCredentials),
         Err(e) => Err(e.into()),
     }
@@ -77,18 +82,21 @@ pub async fn record_attempt(
 ) -> Result<()> {
     state
         .store
-        .record_login(&SignInAttempt {
-            user_id: user_id.to_owned(),
-            at: state.clock.now(),
-            success: failure.is_none(),
-            ip: ctx.ip.to_string(),
-            user_agent: ctx.user_agent.clone(),
-            device_kind: device.kind,
-            location: ctx.location.clone(),
-            mfa_challenged,
-            method: method.to_string(),
-            failure: failure.map(|f| f.as_str().to_owned()),
-        })
+        .record_login(
+            &SignInAttempt {
+                user_id: user_id.to_owned(),
+                at: state.clock.now(),
+                success: failure.is_none(),
+                ip: ctx.ip.to_string(),
+                user_agent: ctx.user_agent.clone(),
+                device_kind: device.kind,
+                location: ctx.location.clone(),
+                mfa_challenged,
+                method: method.to_string(),
+                failure: failure.map(|f| f.as_str().to_owned()),
+            },
+            &device.name,
+        )
         .await?;
     Ok(())
 }

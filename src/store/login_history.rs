@@ -8,10 +8,11 @@ use crate::domain::device::DeviceKind;
 use crate::domain::sign_in::{SignInAttempt, SignInRecord};
 
 impl Store {
-    pub async fn record_login(&self, e: &SignInAttempt) -> StoreResult<()> {
+    /// One attempt; `device_label` ("Chrome on Linux") tells a new device from a known one.
+    pub async fn record_login(&self, e: &SignInAttempt, device_label: &str) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO login_history (id, user_id, at, success, ip, user_agent, device_kind, country, city, location_label, mfa_challenged, method, failure)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+            "INSERT INTO login_history (id, user_id, at, success, ip, user_agent, device_kind, country, city, location_label, mfa_challenged, method, failure, device_label)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
         .bind(new_id())
         .bind(&e.user_id)
@@ -26,6 +27,7 @@ impl Store {
         .bind(i64::from(e.mfa_challenged))
         .bind(&e.method)
         .bind(e.failure.as_deref())
+        .bind(device_label)
         .execute(&self.pool)
         .await?;
         Ok(())

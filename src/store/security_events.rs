@@ -31,7 +31,13 @@ pub struct SecurityEventRecord {
 }
 
 impl Store {
-    pub async fn record_security_event(&self, e: &SecurityEvent) -> StoreResult<()> {
+    /// Records an event and, for one that alerts, its lock link and mail, in one transaction.
+    pub async fn record_security_event(
+        &self,
+        e: &SecurityEvent,
+        alert: Option<(super::NewLink<'_>, &crate::domain::mail::Letter)>,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO security_events (id, user_id, at, kind, ip, user_agent, country, city, location_label, detail)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -46,8 +52,13 @@ impl Store {
         .bind(e.location.city.as_deref())
         .bind(&e.location.label)
         .bind(e.detail.as_deref())
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        if let Some((link, letter)) = alert {
+            super::email_tokens::insert_link(&mut tx, &link).await?;
+            super::outbox::queue_mail(&mut tx, letter, e.at).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 

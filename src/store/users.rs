@@ -157,6 +157,46 @@ impl Store {
         Ok(Some(signed_out))
     }
 
+    /// The address to alert about a sign-in from `device_label` in `country`, or `None`
+    /// when the account turned the alert off, has never signed in before (its first
+    /// sign-in is not news), or has signed in successfully from that device and country.
+    pub async fn new_sign_in_alert_to(
+        &self,
+        user_id: &str,
+        device_label: &str,
+        country: Option<&str>,
+    ) -> StoreResult<Option<String>> {
+        let row = sqlx::query(
+            "SELECT email FROM users WHERE id = $1 AND notify_new_sign_in = 1
+               AND EXISTS (SELECT 1 FROM login_history WHERE user_id = $1 AND success = 1)
+               AND NOT EXISTS (SELECT 1 FROM login_history WHERE user_id = $1 AND success = 1
+                               AND device_label = $2 AND country IS NOT DISTINCT FROM $3)",
+        )
+        .bind(user_id)
+        .bind(device_label)
+        .bind(country)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| Ok(r.try_get("email")?)).transpose()
+    }
+
+    pub async fn new_sign_in_alerts(&self, user_id: &str) -> StoreResult<bool> {
+        let row = sqlx::query("SELECT notify_new_sign_in FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get::<i64, _>("notify_new_sign_in")? == 1)
+    }
+
+    pub async fn set_new_sign_in_alerts(&self, user_id: &str, on: bool) -> StoreResult<()> {
+        sqlx::query("UPDATE users SET notify_new_sign_in = $1 WHERE id = $2")
+            .bind(i64::from(on))
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Revokes every session and trusted device of an account (and sign-ins half-way
     /// through their second step). API tokens stay: they are revoked one by one.
     pub async fn sign_out_everywhere(&self, user_id: &str) -> StoreResult<SignedOut> {
@@ -175,7 +215,7 @@ pub(super) async fn lock_account(tx: &mut sqlx::Transaction<'_, sqlx::Any>, user
     Ok(())
 }
 
-async fn insert_history(
+pub(super) async fn insert_history(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     user_id: &str,
     hash: &str,
@@ -229,7 +269,7 @@ pub struct SignedOut {
     pub trusted_devices: u64,
 }
 
-async fn sign_out(tx: &mut sqlx::Transaction<'_, sqlx::Any>, user_id: &str) -> StoreResult<SignedOut> {
+pub(super) async fn sign_out(tx: &mut sqlx::Transaction<'_, sqlx::Any>, user_id: &str) -> StoreResult<SignedOut> {
     let mut removed = [0; 2];
     for (n, table) in ["sessions", "trusted_devices"].iter().enumerate() {
         removed[n] = sqlx::query(AssertSqlSafe(format!("DELETE FROM {table} WHERE user_id = $1")))

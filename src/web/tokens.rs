@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
+use crate::http::extract::Client;
 use crate::service::{Caller, api_tokens};
 use crate::state::AppState;
 
@@ -77,8 +78,12 @@ impl CsrfField for CreateForm {
     }
 }
 
-pub async fn create(State(state): State<AppState>, CheckedForm(caller, form): CheckedForm<CreateForm>) -> Response {
-    let result = async { api_tokens::create(&state, &caller, &form.name, form.expires_in_days).await }.await;
+pub async fn create(
+    State(state): State<AppState>,
+    Client(ctx): Client,
+    CheckedForm(caller, form): CheckedForm<CreateForm>,
+) -> Response {
+    let result = async { api_tokens::create(&state, &caller, &ctx, &form.name, form.expires_in_days).await }.await;
     match result {
         Ok((token, _)) => {
             let secret = token.expose().to_owned();

@@ -92,6 +92,14 @@ async fn the_openapi_description_lists_every_route() {
         ("/api/v1/me/device/{user_code}/deny", "post"),
         ("/api/v1/auth/passkey/start", "post"),
         ("/api/v1/auth/passkey/finish", "post"),
+        ("/api/v1/auth/email/verify", "post"),
+        ("/api/v1/auth/password/forgot", "post"),
+        ("/api/v1/auth/password/reset", "post"),
+        ("/api/v1/auth/lock", "post"),
+        ("/api/v1/me/email", "post"),
+        ("/api/v1/me/email/verify/resend", "post"),
+        ("/api/v1/me/notifications", "get"),
+        ("/api/v1/me/notifications", "put"),
     ];
     for (path, method) in expected {
         assert!(spec["paths"][path][method].is_object(), "{method} {path} missing");

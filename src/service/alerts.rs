@@ -1,0 +1,58 @@
+//! What every alert mail carries: a "this wasn't me" link, and where and from what the
+//! change came. Used by `events` (which sends the alerts) and `email`.
+
+use chrono::Duration;
+
+use crate::domain::device::Device;
+use crate::domain::mail::Circumstances;
+use crate::domain::token::{SecretToken, TokenHash, TokenKind};
+use crate::error::Result;
+use crate::state::AppState;
+use crate::store::{LinkPurpose, NewLink};
+
+use super::ClientContext;
+
+pub(super) const LOCK_LIFETIME: Duration = Duration::days(7);
+
+/// `{public_url}/{page}?token=…`.
+pub(super) fn link(state: &AppState, page: &str, token: &SecretToken) -> String {
+    format!("{}/{page}?token={}", state.config.public_url, token.expose())
+}
+
+/// A lock link for an alert, minted but not stored yet (it goes in with the alert).
+pub(super) struct LockLink {
+    hash: TokenHash,
+    user_id: String,
+    email: String,
+    pub url: String,
+}
+
+impl LockLink {
+    pub(super) fn mint(state: &AppState, user_id: &str, email: &str) -> Result<Self> {
+        let token = SecretToken::mint(TokenKind::AccountLock)?;
+        let url = link(state, "lock", &token);
+        Ok(Self { hash: token.hash(), user_id: user_id.to_owned(), email: email.to_owned(), url })
+    }
+
+    pub(super) fn new_link(&self, state: &AppState) -> NewLink<'_> {
+        let now = state.clock.now();
+        NewLink {
+            token_hash: self.hash.as_str(),
+            user_id: &self.user_id,
+            purpose: LinkPurpose::Lock,
+            email: &self.email,
+            now,
+            expires_at: now + LOCK_LIFETIME,
+        }
+    }
+}
+
+/// Where and from what, for an alert.
+pub(super) fn circumstances(state: &AppState, ctx: Option<&ClientContext>) -> Circumstances {
+    Circumstances {
+        when: state.clock.now().format("%Y-%m-%d %H:%M UTC").to_string(),
+        ip: ctx.map(|c| c.ip.to_string()),
+        place: ctx.map(|c| c.location.label.clone()),
+        device: ctx.map(|c| Device::identify(None, None, c.user_agent.as_deref()).name),
+    }
+}

@@ -134,6 +134,16 @@ async fn send_reset(state: &AppState, email: &Email) -> Result<()> {
     Ok(())
 }
 
+/// For the reset page: `Some(needs a second factor)` while the link works.
+pub async fn reset_link(state: &AppState, token: &str) -> Result<Option<bool>> {
+    let Ok(token) = parse_link(token, TokenKind::PasswordReset) else { return Ok(None) };
+    let link = state.store.live_link(token.hash().as_str(), LinkPurpose::Reset, state.clock.now()).await?;
+    match link {
+        Some(link) => Ok(Some(state.store.factors(&link.user_id).await?.enabled())),
+        None => Ok(None),
+    }
+}
+
 pub struct ResetInput {
     pub token: String,
     pub new_password: Password,

@@ -31,6 +31,9 @@ pub async fn prune(state: &AppState) -> Result<Pruned> {
     state.store.prune_oauth_flows(now).await?;
     state.store.prune_device_grants(now).await?;
     state.store.prune_rate_limits(now - Duration::days(1)).await?;
+    state.store.prune_links(now).await?;
+    // Sent mail is kept a week as a record (subject, recipient, when); its bodies are gone.
+    state.store.prune_sent_mail(now - Duration::days(7)).await?;
     Ok(Pruned { sessions, login_history })
 }
 

@@ -5,6 +5,7 @@
 //! inline script.
 
 mod device;
+mod email;
 mod oauth;
 mod security;
 mod security_page;
@@ -33,6 +34,13 @@ pub fn router() -> Router<AppState> {
         .route("/login/mfa", post(sign_in::mfa))
         .route("/login/passkey", post(sign_in::passkey))
         .route("/logout", post(sign_in::logout))
+        .route("/signup", get(email::signup_page).post(email::signup))
+        .route("/forgot-password", get(email::forgot_page).post(email::forgot))
+        .route("/reset-password", get(email::reset_page).post(email::reset))
+        .route("/verify-email", get(email::verify_email_page).post(email::verify_email))
+        .route("/lock", get(email::lock_page_get).post(email::lock))
+        .route("/security/email/resend", post(security::resend_verification))
+        .route("/security/notifications", post(security::notifications))
         .route("/auth/oauth/{provider}/start", get(oauth::start))
         .route("/auth/oauth/{provider}/callback", get(oauth::callback))
         .route("/security", get(security::page))

@@ -61,6 +61,8 @@ fn notice(done: &str) -> Option<&'static str> {
         "passkey_added" => "Passkey added: it signs you in with no password.",
         "key_removed" => "Security key removed.",
         "passkey_removed" => "Passkey removed.",
+        "verification_sent" => "A new confirmation link is on its way to your address.",
+        "notifications_saved" => "Your alert settings are saved.",
         "provider_unlinked" => "That provider no longer signs you in.",
         "provider_linked" => "Provider linked: it signs you in from now on.",
         _ => return None,
@@ -202,6 +204,34 @@ impl CsrfField for DisableForm {
     fn csrf(&self) -> &str {
         &self.csrf
     }
+}
+
+pub async fn resend_verification(
+    State(state): State<AppState>,
+    CheckedForm(caller, _): CheckedForm<CsrfForm>,
+) -> Response {
+    act(&state, &caller, "verification_sent", crate::service::email::resend_verification(&state, &caller)).await
+}
+
+#[derive(Deserialize)]
+pub struct NotificationsForm {
+    csrf: String,
+    /// The checkbox: present when ticked.
+    new_sign_in: Option<String>,
+}
+
+impl CsrfField for NotificationsForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+pub async fn notifications(
+    State(state): State<AppState>,
+    CheckedForm(caller, form): CheckedForm<NotificationsForm>,
+) -> Response {
+    let on = form.new_sign_in.is_some();
+    act(&state, &caller, "notifications_saved", account::set_new_sign_in_alerts(&state, &caller, on)).await
 }
 
 pub async fn disable_2fa(

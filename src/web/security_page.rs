@@ -86,6 +86,10 @@ pub struct SecurityPage {
     pub(super) csrf: String,
     pub(super) email: String,
     pub(super) has_password: bool,
+    /// False shows the banner with "Resend".
+    pub(super) email_verified: bool,
+    /// The new-sign-in alert switch.
+    pub(super) new_sign_in_alerts: bool,
     /// Linked providers; unlinking shows only while another way to sign in remains.
     pub(super) providers: Vec<ProviderRow>,
     pub(super) can_unlink: bool,
@@ -147,6 +151,8 @@ pub(super) async fn load(state: &AppState, caller: &Caller) -> Result<SecurityPa
         notice: None,
         password_errors: Vec::new(),
         two_factor_enabled: factors.enabled(),
+        email_verified: account.email_verified,
+        new_sign_in_alerts: state.store.new_sign_in_alerts(&caller.user_id).await?,
         totp_since: factors.totp_created_at.map(when),
         backup_codes_remaining: factors.backup_codes_remaining,
         required_by_workspace: policy.require_2fa,

@@ -26,12 +26,19 @@ struct SignInPage {
     providers: Vec<(String, String)>,
     /// Passkeys work here (the public URL names a domain): the button and the autofill.
     passkeys: bool,
+    signup_open: bool,
 }
 
 impl SignInPage {
     fn new(state: &AppState, email: String, error: Option<String>) -> Self {
         let providers = state.oauth.configured().map(|p| (p.id.as_str().to_owned(), p.name.clone())).collect();
-        Self { email, error, providers, passkeys: state.webauthn.is_some() }
+        Self {
+            email,
+            error,
+            providers,
+            passkeys: state.webauthn.is_some(),
+            signup_open: state.config.settings.signup_open,
+        }
     }
 }
 

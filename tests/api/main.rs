@@ -13,6 +13,7 @@ mod bursts;
 mod cli;
 mod crash;
 mod device;
+mod email;
 mod errors;
 mod history;
 mod instances;

@@ -168,6 +168,24 @@ impl SmtpSink {
         }
     }
 
+    /// The messages to `to` with `subject` now.
+    pub fn with_subject(&self, to: &str, subject: &str) -> Vec<Value> {
+        self.messages().into_iter().filter(|m| m["headers"]["to"] == to && m["headers"]["subject"] == subject).collect()
+    }
+
+    /// At least `n` messages to `to` with `subject`, waiting up to 20 s for them.
+    pub async fn wait_for_subject(&self, to: &str, subject: &str, n: usize) -> Vec<Value> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let found = self.with_subject(to, subject);
+            if found.len() >= n {
+                return found;
+            }
+            assert!(Instant::now() < deadline, "{} of {n} messages \"{subject}\" to {to}", found.len());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// The one message to `to` whose subject is `subject`, waiting for it.
     pub async fn message(&self, to: &str, subject: &str) -> Value {
         let deadline = Instant::now() + Duration::from_secs(20);

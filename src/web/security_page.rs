@@ -4,7 +4,7 @@ use askama::Template;
 
 use crate::domain::workspace::Access;
 use crate::error::Result;
-use crate::service::{Caller, events, history, oauth, sessions, trusted_devices, webauthn, workspaces};
+use crate::service::{Caller, account, events, history, oauth, sessions, trusted_devices, webauthn, workspaces};
 use crate::state::AppState;
 
 use super::when;
@@ -152,7 +152,7 @@ pub(super) async fn load(state: &AppState, caller: &Caller) -> Result<SecurityPa
         password_errors: Vec::new(),
         two_factor_enabled: factors.enabled(),
         email_verified: account.email_verified,
-        new_sign_in_alerts: state.store.new_sign_in_alerts(&caller.user_id).await?,
+        new_sign_in_alerts: account::new_sign_in_alerts(state, caller).await?,
         totp_since: factors.totp_created_at.map(when),
         backup_codes_remaining: factors.backup_codes_remaining,
         required_by_workspace: policy.require_2fa,

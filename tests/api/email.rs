@@ -265,3 +265,20 @@ async fn a_burst_of_reset_requests_gets_the_address_limit_and_five_mails() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(sink.with_subject("ada@example.com", "Reset your password").len(), 5, "five per account and hour");
 }
+
+#[tokio::test]
+async fn an_account_made_through_a_provider_sets_its_first_password_by_the_reset_flow() {
+    use crate::oidc::{Browser, Person, spawn_app_with_provider};
+    let sink = SmtpSink::start();
+    let url = sink.url();
+    let app = spawn_app_with_provider(move |c| c.mail.smtp_url = Some(secrecy::SecretString::from(url))).await;
+    let person = Person { sub: "only-1", email: "only@example.com", verified: true };
+    let token = Browser::new(&app).sign_in(&person).await.session_token().unwrap();
+    assert_eq!(app.get("/api/v1/me", &token).await.body["has_password"], false);
+    forgot(&app, "only@example.com").await;
+    let m = sink.message("only@example.com", "Set a password").await;
+    let link = link_token(&m, "reset-password");
+    assert_eq!(reset(&app, json!({"token": link, "new_password": NEW_PASSWORD})).await.status, StatusCode::NO_CONTENT);
+    let fresh = app.token_for("only@example.com", NEW_PASSWORD).await;
+    assert_eq!(app.get("/api/v1/me", &fresh).await.body["has_password"], true);
+}

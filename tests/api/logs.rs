@@ -86,15 +86,58 @@ async fn full_flow_logged_as(format: &str) -> (String, Vec<String>) {
         .await
         .unwrap();
     assert_eq!(changed.status(), StatusCode::NO_CONTENT);
+    // A reset through its mailed link (written to {data_dir}/outbox/ with no SMTP server).
+    post("/api/v1/auth/password/forgot", None, json!({"email": "ada@example.com"})).await;
+    let reset_token = wait_for_link(dir.path(), "reset-password").await;
+    let reset = client
+        .post(format!("{base}/api/v1/auth/password/reset"))
+        .json(&json!({"token": reset_token, "new_password": "Third-Secret-Phrase-88", "method": "backup_code", "code": codes[1]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reset.status(), StatusCode::NO_CONTENT);
+    secrets.push("Third-Secret-Phrase-88".into());
     // A provider's callback carries its authorization code and state in the query.
     let callback = format!("{base}/auth/oauth/test/callback?code=Code-From-Provider-1&state=State-Value-2");
     client.get(callback).send().await.unwrap();
     secrets.extend(["Code-From-Provider-1".into(), "State-Value-2".into()]);
 
     server.kill();
+    // Every link mailed (confirm, reset, lock) is a secret too.
+    let links = mailed_tokens(dir.path());
+    assert!(links.len() >= 4, "confirm, alerts' lock links and the reset: {links:?}");
+    secrets.extend(links);
     let mut text = String::new();
     std::fs::File::open(&log_path).unwrap().read_to_string(&mut text).unwrap();
     (text, secrets)
+}
+
+/// The `token=` values of every message in `{dir}/outbox/`, quoted-printable undone.
+fn mailed_tokens(dir: &std::path::Path) -> Vec<String> {
+    let mut tokens = Vec::new();
+    for entry in std::fs::read_dir(dir.join("outbox")).into_iter().flatten() {
+        let raw = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        let text = raw.replace("=\r\n", "").replace("=3D", "=");
+        for (at, _) in text.match_indices("token=") {
+            let token: String =
+                text[at + 6..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-').collect();
+            if token.starts_with("lk_") && !tokens.contains(&token) {
+                tokens.push(token);
+            }
+        }
+    }
+    tokens
+}
+
+async fn wait_for_link(dir: &std::path::Path, page: &str) -> String {
+    for _ in 0..200 {
+        let prefix = if page == "reset-password" { "lk_rst_" } else { "lk_" };
+        if let Some(t) = mailed_tokens(dir).into_iter().find(|t| t.starts_with(prefix)) {
+            return t;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no {page} link was mailed");
 }
 
 fn assert_no_secret(text: &str, secrets: &[String]) {

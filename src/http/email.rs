@@ -107,8 +107,9 @@ async fn reset(
 }
 
 /// "This wasn't me", from an alert's link (`/lock?token=…`, 7 days, single use): every
-/// session, trusted device and API token of the account is revoked and a reset link is
-/// mailed.
+/// session, trusted device and API token of the account is revoked, the password stops
+/// working (whoever changed something may know it), and a reset link is mailed to set a
+/// new one. Passkeys and linked providers still sign in.
 #[utoipa::path(post, path = "/auth/lock", tag = "email", request_body = TokenBody, responses(
     (status = 204),
     (status = 400, description = "`invalid_token`", body = ErrorBody),

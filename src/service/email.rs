@@ -198,7 +198,7 @@ pub async fn reset(state: &AppState, ctx: &ClientContext, input: ResetInput) -> 
 }
 
 /// `POST /auth/lock`: the "this wasn't me" link. Every session, trusted device and API
-/// token goes, and a reset link is sent, in one transaction.
+/// token goes, the password stops working, and a reset link is sent, in one transaction.
 pub async fn lock(state: &AppState, ctx: &ClientContext, token: &str) -> Result<()> {
     let token = parse_link(token, TokenKind::AccountLock)?;
     let now = state.clock.now();
@@ -206,8 +206,7 @@ pub async fn lock(state: &AppState, ctx: &ClientContext, token: &str) -> Result<
         state.store.live_link(token.hash().as_str(), LinkPurpose::Lock, now).await?.ok_or(Error::InvalidToken)?;
     let user = state.store.user_by_id(&link.user_id).await?.ok_or(Error::InvalidToken)?;
     let reset = SecretToken::mint(TokenKind::PasswordReset)?;
-    let letter =
-        mail::password_reset(&user.email, &self::link(state, "reset-password", &reset), user.password_hash.is_some());
+    let letter = mail::password_reset(&user.email, &self::link(state, "reset-password", &reset), true);
     let reset_hash = reset.hash();
     let new = NewLink {
         token_hash: reset_hash.as_str(),

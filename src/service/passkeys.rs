@@ -103,8 +103,11 @@ pub async fn finish(state: &AppState, ctx: &ClientContext, input: PasskeyInput) 
     } else {
         None
     };
-    let origin =
-        SessionOrigin { trusted_device_id: remembered.as_ref().map(|(_, id)| id.as_str()), password_hash: None };
+    let origin = SessionOrigin {
+        trusted_device_id: remembered.as_ref().map(|(_, id)| id.as_str()),
+        password_hash: None,
+        recognised: false,
+    };
     let (token, session_id) = start_session(state, ctx, &user.id, &device, origin).await?;
     // User verification is the second factor, and it was asked for.
     record_attempt(state, ctx, &user.id, &device, &SignInMethod::Passkey, true, None).await?;

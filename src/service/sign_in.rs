@@ -32,6 +32,9 @@ pub enum LoginOutcome {
 pub struct SessionOrigin<'a> {
     pub trusted_device_id: Option<&'a str>,
     pub password_hash: Option<&'a str>,
+    /// An earlier trusted-device token vouched for this device (a device remembered just
+    /// now is still new: it gets the new-sign-in alert).
+    pub recognised: bool,
 }
 
 pub async fn start_session(
@@ -60,7 +63,7 @@ pub async fn start_session(
         .await;
     match created {
         Ok(id) => {
-            if origin.trusted_device_id.is_none() {
+            if !origin.recognised {
                 super::events::alert_new_sign_in(state, user_id, ctx, &device.name).await?;
             }
             Ok((token, id))

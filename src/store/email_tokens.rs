@@ -197,8 +197,9 @@ impl Store {
         Ok(Some(link.user_id))
     }
 
-    /// Uses a "this wasn't me" link: every session, trusted device and API token goes, and
-    /// the reset link `reset` is issued with its message, in one transaction.
+    /// Uses a "this wasn't me" link: every session, trusted device and API token goes, the
+    /// password stops working (whoever knows it may be the intruder), and the reset link
+    /// `reset` is issued with its message, in one transaction.
     pub async fn lock_with_link(
         &self,
         token_hash: &str,
@@ -214,6 +215,10 @@ impl Store {
         }
         super::users::sign_out(&mut tx, &link.user_id).await?;
         sqlx::query("DELETE FROM api_tokens WHERE user_id = $1").bind(&link.user_id).execute(&mut *tx).await?;
+        sqlx::query("UPDATE users SET password_hash = NULL WHERE id = $1")
+            .bind(&link.user_id)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query(
             "UPDATE email_tokens SET used_at = $1 WHERE user_id = $2 AND purpose = 'reset' AND used_at IS NULL",
         )

@@ -257,7 +257,8 @@ fn lock_page(token: String) -> LinkPage {
     LinkPage {
         heading: "Lock your account",
         explanation: "If something in the message was not you, lock the account: every session is signed out, \
-                      every API token revoked and trusted devices forgotten, and we send you a link to set a new password.",
+                      every API token revoked and trusted devices forgotten, your password stops working, and we send you a \
+                      link to set a new one.",
         action: "/lock",
         button: "Lock my account",
         danger: true,

@@ -160,6 +160,8 @@ async fn this_wasnt_me_locks_everything_and_sends_a_reset_link() {
         StatusCode::BAD_REQUEST,
         "invalid_token",
     );
+    let stolen = app.login("ada@example.com", PASSWORD).await;
+    assert_error(&stolen, StatusCode::UNAUTHORIZED, "invalid_credentials");
     let token = link_token(&sink.message("ada@example.com", "Reset your password").await, "reset-password");
     assert_eq!(reset(&app, json!({"token": token, "new_password": NEW_PASSWORD})).await.status, StatusCode::NO_CONTENT);
     let fresh = app.token_for("ada@example.com", NEW_PASSWORD).await;
@@ -281,4 +283,41 @@ async fn an_account_made_through_a_provider_sets_its_first_password_by_the_reset
     assert_eq!(reset(&app, json!({"token": link, "new_password": NEW_PASSWORD})).await.status, StatusCode::NO_CONTENT);
     let fresh = app.token_for("only@example.com", NEW_PASSWORD).await;
     assert_eq!(app.get("/api/v1/me", &fresh).await.body["has_password"], true);
+}
+
+#[tokio::test]
+async fn a_device_remembered_at_its_first_sign_in_is_still_new_and_its_token_makes_it_known() {
+    let sink = SmtpSink::start();
+    let app = app_mailing_to(&sink, None).await;
+    let session = app.signed_in_user("ada@example.com").await;
+    let (auth, _) = app.enable_totp(&session).await;
+    let firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
+    let send =
+        |path: &str, body: Value| app.client.post(app.url(path)).header("user-agent", firefox).json(&body).send();
+    let first =
+        send("/api/v1/auth/login", json!({"email": "ada@example.com", "password": PASSWORD, "remember_device": true}))
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap();
+    let code = app.next_code(&auth);
+    let done = send("/api/v1/auth/mfa", json!({"mfa_token": first["mfa_token"], "method": "totp", "code": code}))
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    let trusted = done["trusted_device_token"].as_str().expect("remembered").to_owned();
+    sink.wait_for_subject("ada@example.com", "New sign-in to your account", 1).await;
+    // The next sign-in from it skips 2FA on its trusted-device token, and is not news.
+    let again = send(
+        "/api/v1/auth/login",
+        json!({"email": "ada@example.com", "password": PASSWORD, "trusted_device_token": trusted}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(again.json::<Value>().await.unwrap()["status"], "ok");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(sink.with_subject("ada@example.com", "New sign-in to your account").len(), 1);
 }

@@ -243,12 +243,17 @@ pub async fn verify_email(
     if let Some(refused) = refuse_cross_site(&state, &headers) {
         return refused;
     }
-    let mut page = verify_page(String::new());
-    match email::confirm(&state, &ctx, &form.token).await {
-        Ok(()) => page.done = Some("Your email address is confirmed."),
+    let confirmed = email::confirm(&state, &ctx, &form.token).await;
+    outcome(&state, verify_page(String::new()), "Your email address is confirmed.", confirmed)
+}
+
+/// A link's page after its button: what it did, or why it could not.
+fn outcome(state: &AppState, mut page: LinkPage, done: &'static str, result: crate::error::Result<()>) -> Response {
+    match result {
+        Ok(()) => page.done = Some(done),
         Err(Error::InvalidToken) => page.error = Some(LINK_DEAD.into()),
         Err(e @ Error::EmailTaken) => page.error = Some(e.to_string()),
-        Err(e) => return fail(&state, None, e),
+        Err(e) => return fail(state, None, e),
     }
     render(StatusCode::OK, &page)
 }
@@ -281,15 +286,7 @@ pub async fn lock(
     if let Some(refused) = refuse_cross_site(&state, &headers) {
         return refused;
     }
-    let mut page = lock_page(String::new());
-    match email::lock(&state, &ctx, &form.token).await {
-        Ok(()) => {
-            page.done = Some(
-                "Your account is locked: everything is signed out. Check your mail for a link to set a new password.",
-            )
-        }
-        Err(Error::InvalidToken) => page.error = Some(LINK_DEAD.into()),
-        Err(e) => return fail(&state, None, e),
-    }
-    render(StatusCode::OK, &page)
+    let locked = email::lock(&state, &ctx, &form.token).await;
+    let done = "Your account is locked: everything is signed out. Check your mail for a link to set a new password.";
+    outcome(&state, lock_page(String::new()), done, locked)
 }

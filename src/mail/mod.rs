@@ -85,9 +85,20 @@ impl Mailer {
                 Ok(None)
             }
             Transport::Files(dir) => {
-                tokio::fs::create_dir_all(dir).await?;
+                // The messages hold single-use links: readable by the server's user only.
+                let mut folder = tokio::fs::DirBuilder::new();
+                folder.recursive(true).mode(0o700);
+                folder.create(dir).await?;
                 let path = dir.join(format!("{id}.eml"));
-                tokio::fs::write(&path, message.formatted()).await?;
+                let mut file = tokio::fs::OpenOptions::new()
+                    .write(true)
+                    .create(true)
+                    .truncate(true)
+                    .mode(0o600)
+                    .open(&path)
+                    .await?;
+                tokio::io::AsyncWriteExt::write_all(&mut file, &message.formatted()).await?;
+                file.sync_all().await?;
                 Ok(Some(path))
             }
         }

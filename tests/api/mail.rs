@@ -166,6 +166,9 @@ async fn mail_test_says_what_happened() {
     assert!(said.contains("was written to"), "{said}");
     let path = said.trim().rsplit(' ').next().unwrap();
     assert!(std::fs::read_to_string(path).unwrap().contains("Subject: Latchkey test message"));
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "messages hold single-use links: owner only");
 
     let refused = run(&["--smtp-url", "smtp://127.0.0.1:9"]);
     assert!(!refused.status.success());

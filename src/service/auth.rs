@@ -9,7 +9,7 @@ use crate::domain::security_event::EventKind;
 use crate::domain::sign_in::{FailureReason, SignInMethod};
 use crate::error::{Error, Result};
 use crate::state::AppState;
-use crate::store::StoreError;
+use crate::store::{StoreError, Welcome};
 
 use super::mfa::{self, FirstFactor};
 use super::sign_in::{LoginOutcome, record_attempt, record_refusal};
@@ -32,21 +32,35 @@ pub async fn signup(state: &AppState, ctx: &ClientContext, email: &str, password
     // Every sign-up counts, right or wrong: nothing is given back.
     rate_limit::reserve_one(state, &key, rate_limit::SIGNUP).await?.failed();
     let email = Email::parse(email).map_err(Error::InvalidRequest)?;
-    let account = create_account(state, &email, Some(password)).await?;
-    super::email::send_verification(state, &account).await?;
+    let hash = checked_hash(state, &email, &password).await?;
+    let (token, letter) = super::email::verification(state, email.as_str())?;
+    let token_hash = token.hash();
+    let welcome = Welcome {
+        token_hash: token_hash.as_str(),
+        letter: &letter,
+        expires_at: state.clock.now() + super::email::VERIFY_LIFETIME,
+    };
+    let created = state.store.create_user_with_welcome(&email, Some(&hash), state.clock.now(), welcome).await;
+    let account = match created {
+        Err(StoreError::Conflict) => return Err(Error::EmailTaken),
+        other => other?,
+    };
+    state.mail_wake.notify_one();
     Ok(account)
+}
+
+async fn checked_hash(state: &AppState, email: &Email, password: &Password) -> Result<String> {
+    let violations = password::check(password, email);
+    if !violations.is_empty() {
+        return Err(Error::PasswordPolicy(violations));
+    }
+    state.hasher.hash(password).await
 }
 
 /// Creates an account; without a password it can sign in only through OAuth until it sets one.
 pub async fn create_account(state: &AppState, email: &Email, password: Option<Password>) -> Result<Account> {
     let hash = match &password {
-        Some(p) => {
-            let violations = password::check(p, email);
-            if !violations.is_empty() {
-                return Err(Error::PasswordPolicy(violations));
-            }
-            Some(state.hasher.hash(p).await?)
-        }
+        Some(p) => Some(checked_hash(state, email, p).await?),
         None => None,
     };
     match state.store.create_user(email, hash.as_deref(), state.clock.now()).await {

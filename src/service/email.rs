@@ -23,7 +23,7 @@ use crate::store::{Issued, LinkPurpose, NewLink, StoreError};
 use super::alerts::{LOCK_LIFETIME, LockLink, link};
 use super::{Caller, ClientContext, account, events, mfa, rate_limit};
 
-const VERIFY_LIFETIME: Duration = Duration::hours(24);
+pub(super) const VERIFY_LIFETIME: Duration = Duration::hours(24);
 const RESET_LIFETIME: Duration = Duration::minutes(30);
 /// Links of one purpose per account and hour (reset links: the issue's five).
 const LINKS_PER_HOUR: i64 = 5;
@@ -56,7 +56,14 @@ async fn issue(
     Ok(issued == Issued::Sent)
 }
 
-/// After sign-up: a link to confirm the address.
+/// A confirmation link for `to` and its message, for a sign-up to store with the account.
+pub(super) fn verification(state: &AppState, to: &str) -> Result<(SecretToken, Letter)> {
+    let token = SecretToken::mint(TokenKind::EmailVerification)?;
+    let letter = mail::verify_email(to, &link(state, "verify-email", &token));
+    Ok((token, letter))
+}
+
+/// Another link to confirm the address.
 pub async fn send_verification(state: &AppState, account: &Account) -> Result<()> {
     issue(state, &account.id, LinkPurpose::Verify, &account.email, |l| mail::verify_email(&account.email, l)).await?;
     Ok(())

@@ -47,7 +47,7 @@ pub use security_events::{SecurityEvent, SecurityEventRecord};
 pub use sessions::{ActiveSession, NewSession, SessionRecord};
 pub use trusted_devices::{NewTrustedDevice, TrustedDeviceRecord};
 pub use two_factor::{FactorRef, Factors, Removal, TotpRecord};
-pub use users::{AccountSummary, SignedOut};
+pub use users::{AccountSummary, SignedOut, Welcome};
 pub use webauthn::{Ceremony, NewWebauthnKey, PasskeyOwner, WebauthnKeyRecord};
 
 #[derive(Debug, thiserror::Error)]

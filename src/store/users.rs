@@ -72,6 +72,31 @@ impl Store {
         Ok(user)
     }
 
+    /// Creates an account and, in the same transaction, its address's confirmation link
+    /// and the message that carries it: a sign-up is never left without its mail.
+    pub async fn create_user_with_welcome(
+        &self,
+        email: &Email,
+        password_hash: Option<&str>,
+        now: DateTime<Utc>,
+        welcome: Welcome<'_>,
+    ) -> StoreResult<Account> {
+        let mut tx = self.pool.begin().await?;
+        let user = insert_user(&mut tx, email, password_hash, false, now).await?;
+        let link = super::NewLink {
+            token_hash: welcome.token_hash,
+            user_id: &user.id,
+            purpose: super::LinkPurpose::Verify,
+            email: &user.email,
+            now,
+            expires_at: welcome.expires_at,
+        };
+        super::email_tokens::insert_link(&mut tx, &link).await?;
+        super::outbox::queue_mail(&mut tx, welcome.letter, now).await?;
+        tx.commit().await?;
+        Ok(user)
+    }
+
     pub async fn user_by_email(&self, email: &Email) -> StoreResult<Option<Account>> {
         let row = sqlx::query(AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1")))
             .bind(email.as_str())
@@ -260,6 +285,13 @@ pub(super) async fn insert_user(
         last_login_at: None,
         disabled_at: None,
     })
+}
+
+/// A new account's confirmation link (its hash) and the message carrying it.
+pub struct Welcome<'a> {
+    pub token_hash: &'a str,
+    pub letter: &'a crate::domain::mail::Letter,
+    pub expires_at: DateTime<Utc>,
 }
 
 /// What signing an account out everywhere removed.

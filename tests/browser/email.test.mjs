@@ -30,7 +30,8 @@ after(async () => {
 /** The link to `page` in the newest message to `to` with `subject`, waiting for it. */
 async function mailedLink(to, subject, page, after = 0) {
   for (let i = 0; i < 200; i++) {
-    const found = readdirSync(mailDir).filter((f) => f.endsWith(".json"))
+    // The sink names files by arrival: sorted, the last is the newest.
+    const found = readdirSync(mailDir).filter((f) => f.endsWith(".json")).sort()
       .map((f) => JSON.parse(readFileSync(join(mailDir, f), "utf8")))
       .filter((m) => m.headers.to === to && m.headers.subject === subject);
     if (found.length > after) {

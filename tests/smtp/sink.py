@@ -16,6 +16,7 @@ import os
 import socket
 import ssl
 import sys
+import time
 import uuid
 
 from aiosmtpd.smtp import SMTP
@@ -40,7 +41,8 @@ class Sink:
             "text": parts.get("text/plain"),
             "html": parts.get("text/html"),
         }
-        name = os.path.join(self.folder, f"{uuid.uuid4().hex}.json")
+        # Named by arrival, so that sorting the names sorts the messages.
+        name = os.path.join(self.folder, f"{time.time_ns():020d}-{uuid.uuid4().hex}.json")
         with open(name + ".partial", "w") as f:
             json.dump(record, f)
         os.rename(name + ".partial", name)

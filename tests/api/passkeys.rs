@@ -334,3 +334,17 @@ async fn a_malformed_credential_is_a_clear_400() {
     let r = app.post("/api/v1/auth/passkey/finish", None, json!({"credential": {}})).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
 }
+
+#[tokio::test]
+async fn a_synced_passkey_is_also_a_second_factor_after_a_password() {
+    let app = spawn_app().await;
+    let session = team_user(&app, "ada@example.com").await;
+    let mut phone = SoftPasskey::synced();
+    register(&app, &session, &mut phone, true).await;
+    let first = app.login("ada@example.com", PASSWORD).await;
+    assert_eq!(first.body["status"], "mfa_required", "{}", first.text);
+    let assertion = phone.assert(&origin(&app), &first.body["webauthn"]);
+    let body = json!({"mfa_token": first.body["mfa_token"], "method": "webauthn", "credential": assertion});
+    let done = app.post("/api/v1/auth/mfa", None, body).await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.text);
+}

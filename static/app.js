@@ -67,6 +67,18 @@ document.addEventListener("submit", async (event) => {
       status.textContent = `Could not add the ${passkey ? "passkey" : "key"}: ${e.message}`;
     }
   }
+  if (form.id === "reauth-passkey") {
+    event.preventDefault();
+    try {
+      const start = await postJson("/api/v1/auth/reauth/passkey/start", {});
+      const cred = await navigator.credentials.get(requestOptions(start.options));
+      form.elements.challenge_id.value = start.challenge_id;
+      form.elements.credential.value = JSON.stringify(credentialJson(cred));
+      form.submit();
+    } catch (e) {
+      document.getElementById("reauth-passkey-status").textContent = `The passkey did not answer: ${e.message}`;
+    }
+  }
   if (form.id === "use-key") {
     event.preventDefault();
     const options = JSON.parse(document.getElementById("webauthn-options").textContent);

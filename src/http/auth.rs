@@ -25,6 +25,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(login))
         .routes(routes!(mfa))
         .routes(routes!(reauth))
+        .routes(routes!(reauth_passkey_start))
         .routes(routes!(logout))
         .routes(routes!(providers))
 }
@@ -206,15 +207,21 @@ async fn mfa(
 pub struct ReauthBody {
     /// The account's password...
     password: Option<String>,
-    /// ...or a fresh code from its authenticator app.
+    /// ...or a fresh code from its authenticator app...
     code: Option<String>,
+    /// ...or a passkey: the `challenge_id` of `POST /auth/reauth/passkey/start`...
+    challenge_id: Option<String>,
+    /// ...and the PublicKeyCredential from `navigator.credentials.get`.
+    #[schema(value_type = Option<Object>)]
+    credential: Option<serde_json::Value>,
 }
 
-/// Proves the password or a second factor again, refreshing the 10-minute window that
-/// sensitive actions (password change, disabling 2FA, backup codes, removing a factor) need.
+/// Proves the password, a fresh authenticator code or a passkey again, refreshing the
+/// 10-minute window that sensitive actions (password change, disabling 2FA, backup codes,
+/// adding or removing a factor) need. An account with only passkeys uses the last.
 #[utoipa::path(post, path = "/auth/reauth", tag = "auth", security(("bearer" = [])), request_body = ReauthBody, responses(
     (status = 204),
-    (status = 400, description = "neither `password` nor `code`", body = ErrorBody),
+    (status = 400, description = "none of `password`, `code`, or `challenge_id` with `credential`", body = ErrorBody),
     (status = 401, description = "`invalid_password`, `invalid_code` or `unauthenticated`", body = ErrorBody),
     (status = 429, description = "`rate_limited`", body = ErrorBody),
 ))]
@@ -223,13 +230,43 @@ async fn reauth(
     SessionAuth(caller): SessionAuth,
     ApiJson(body): ApiJson<ReauthBody>,
 ) -> Result<StatusCode> {
-    let proof = match (body.password, body.code) {
-        (Some(p), _) => auth::Proof::Password(Password::new(p)),
-        (None, Some(c)) => auth::Proof::Code(c),
-        (None, None) => return Err(Error::InvalidRequest("send `password` or `code`".into())),
+    let proof = match (body.password, body.code, body.challenge_id, body.credential) {
+        (Some(p), ..) => auth::Proof::Password(Password::new(p)),
+        (None, Some(c), ..) => auth::Proof::Code(c),
+        (None, None, Some(challenge_id), Some(credential)) => auth::Proof::Passkey {
+            challenge_id,
+            credential: serde_json::from_value(credential)
+                .map_err(|e| Error::InvalidRequest(format!("credential: {e}")))?,
+        },
+        _ => return Err(Error::InvalidRequest("send `password`, `code`, or `challenge_id` with `credential`".into())),
     };
     auth::reauth(&state, &caller, proof).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ReauthStart {
+    /// Send back with the credential to `POST /auth/reauth` within 5 minutes.
+    challenge_id: String,
+    /// PublicKeyCredentialRequestOptions JSON, listing the account's passkeys, user
+    /// verification required.
+    #[schema(value_type = Object)]
+    options: serde_json::Value,
+}
+
+/// Starts a re-authentication with one of the account's passkeys.
+#[utoipa::path(post, path = "/auth/reauth/passkey/start", tag = "auth", security(("bearer" = [])), responses(
+    (status = 200, body = ReauthStart),
+    (status = 400, description = "the account has no passkey", body = ErrorBody),
+    (status = 401, body = ErrorBody),
+    (status = 403, description = "`session_required`", body = ErrorBody),
+))]
+async fn reauth_passkey_start(
+    State(state): State<AppState>,
+    SessionAuth(caller): SessionAuth,
+) -> Result<axum::Json<ReauthStart>> {
+    let (challenge_id, options) = crate::service::passkeys::start_reauth(&state, &caller).await?;
+    Ok(axum::Json(ReauthStart { challenge_id, options: serde_json::to_value(options).map_err(Error::internal)? }))
 }
 
 /// Ends the calling session; its token is refused from the next request on.

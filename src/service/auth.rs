@@ -131,10 +131,12 @@ pub async fn login(state: &AppState, ctx: &ClientContext, input: LoginInput) -> 
     mfa::after_first_factor(state, ctx, &user.id, &device, first).await
 }
 
-/// What a re-authentication proves: the password, or a fresh authenticator code.
+/// What a re-authentication proves: the password, a fresh authenticator code, or a
+/// passkey's answer to a re-auth ceremony (`passkeys::start_reauth`).
 pub enum Proof {
     Password(Password),
     Code(String),
+    Passkey { challenge_id: String, credential: webauthn_rs::prelude::PublicKeyCredential },
 }
 
 /// Refreshes the session's re-auth window (`POST /auth/reauth`).
@@ -147,6 +149,11 @@ pub async fn reauth(state: &AppState, caller: &Caller, proof: Proof) -> Result<(
             (!state.hasher.verify(&p, user.password_hash.as_deref()).await?).then_some(Error::InvalidPassword)
         }
         Proof::Code(code) => (!mfa::accept_totp(state, &caller.user_id, &code).await?).then_some(Error::InvalidCode),
+        Proof::Passkey { challenge_id, credential } => {
+            let accepted =
+                super::passkeys::accept_reauth(state, None, &caller.user_id, &challenge_id, &credential).await?;
+            (!accepted).then_some(Error::InvalidCode)
+        }
     };
     if let Some(e) = refused {
         attempt.failed();

@@ -164,3 +164,67 @@ async fn verify(
     state.store.update_webauthn_key(&owner.key.id, &save_credential(passkey.into())?, state.clock.now()).await?;
     Ok(true)
 }
+
+/// Re-authentication with one of the account's passkeys, for an account that has no
+/// password or authenticator code to confirm: the request for `POST /auth/reauth`.
+pub async fn start_reauth(state: &AppState, caller: &super::Caller) -> Result<(String, RequestChallengeResponse)> {
+    caller.require_session()?;
+    let rp = rp(state)?;
+    let records = state.store.webauthn_keys(&caller.user_id).await?;
+    let keys = records
+        .iter()
+        .filter(|r| r.passkey)
+        .map(|r| parse_credential(r).map(Passkey::from))
+        .collect::<Result<Vec<_>>>()?;
+    if keys.is_empty() {
+        return Err(Error::InvalidRequest("this account has no passkey".into()));
+    }
+    let (options, authentication) = rp.start_passkey_authentication(&keys).map_err(Error::internal)?;
+    let id = crate::store::new_ceremony_id();
+    let saved = serde_json::to_string(&authentication).map_err(Error::internal)?;
+    let expires = state.clock.now() + CEREMONY_LIFETIME;
+    state.store.put_ceremony(&id, &caller.user_id, REAUTH, &saved, None, expires).await?;
+    Ok((id, options))
+}
+
+const REAUTH: &str = "reauth";
+
+/// Whether `assertion` answers the re-auth ceremony `ceremony_id` of this account with one
+/// of its passkeys (user verified). Used once; a counter that went backwards is reported.
+pub(super) async fn accept_reauth(
+    state: &AppState,
+    ctx: Option<&ClientContext>,
+    user_id: &str,
+    ceremony_id: &str,
+    assertion: &PublicKeyCredential,
+) -> Result<bool> {
+    let rp = rp(state)?;
+    let now = state.clock.now();
+    let Some(ceremony) = state.store.take_ceremony(ceremony_id, &[REAUTH]).await? else { return Ok(false) };
+    if ceremony.user_id != user_id || now >= ceremony.expires_at {
+        return Ok(false);
+    }
+    let authentication: webauthn_rs::prelude::PasskeyAuthentication =
+        serde_json::from_str(&ceremony.state).map_err(Error::internal)?;
+    let result = match rp.finish_passkey_authentication(assertion, &authentication) {
+        Ok(result) => result,
+        Err(WebauthnError::CredentialPossibleCompromise) => {
+            let detail = Some("a passkey's signature counter went backwards: it may have been cloned".to_owned());
+            events::record(state, user_id, EventKind::WebauthnCounterRegression, ctx, detail).await?;
+            return Ok(false);
+        }
+        Err(e) => {
+            tracing::info!(error = %e, "passkey re-authentication refused");
+            return Ok(false);
+        }
+    };
+    for record in state.store.webauthn_keys(user_id).await? {
+        let mut key = Passkey::from(parse_credential(&record)?);
+        if key.cred_id() == result.cred_id() {
+            key.update_credential(&result);
+            state.store.update_webauthn_key(&record.id, &save_credential(key.into())?, now).await?;
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}

@@ -21,6 +21,8 @@ struct ReauthPage {
     csrf: String,
     minutes: i64,
     error: Option<String>,
+    /// The account has WebAuthn credentials: offer "Confirm with a passkey".
+    keys: bool,
 }
 
 #[derive(Template)]
@@ -353,6 +355,7 @@ pub fn reauth_prompt(state: &AppState, caller: &Caller, error: Option<String>) -
         csrf: state.secrets.csrf_token(caller.credential_id()),
         minutes: state.config.settings.reauth_window.num_minutes(),
         error,
+        keys: caller.account.factors.webauthn_keys > 0 && state.webauthn.is_some(),
     };
     render(StatusCode::FORBIDDEN, &page)
 }
@@ -362,6 +365,9 @@ pub struct ReauthForm {
     csrf: String,
     password: Option<String>,
     code: Option<String>,
+    /// A passkey's answer (from the page's script) to the ceremony `challenge_id`.
+    challenge_id: Option<String>,
+    credential: Option<String>,
 }
 
 impl CsrfField for ReauthForm {
@@ -371,10 +377,17 @@ impl CsrfField for ReauthForm {
 }
 
 pub async fn reauth(State(state): State<AppState>, CheckedForm(caller, form): CheckedForm<ReauthForm>) -> Response {
-    let proof = match (form.password.filter(|p| !p.is_empty()), form.code.filter(|c| !c.trim().is_empty())) {
-        (Some(p), _) => auth::Proof::Password(Password::new(p)),
-        (None, Some(c)) => auth::Proof::Code(c),
-        (None, None) => return reauth_prompt(&state, &caller, Some("Enter your password or a code.".into())),
+    let passkey = match (form.challenge_id.filter(|c| !c.is_empty()), form.credential.as_deref()) {
+        (Some(challenge_id), Some(json)) => {
+            serde_json::from_str(json).ok().map(|credential| auth::Proof::Passkey { challenge_id, credential })
+        }
+        _ => None,
+    };
+    let proof = match (form.password.filter(|p| !p.is_empty()), form.code.filter(|c| !c.trim().is_empty()), passkey) {
+        (Some(p), ..) => auth::Proof::Password(Password::new(p)),
+        (None, Some(c), _) => auth::Proof::Code(c),
+        (None, None, Some(passkey)) => passkey,
+        (None, None, None) => return reauth_prompt(&state, &caller, Some("Enter your password or a code.".into())),
     };
     match auth::reauth(&state, &caller, proof).await {
         Ok(()) => Redirect::to("/security?done=reauthenticated").into_response(),

@@ -59,6 +59,7 @@ async fn the_openapi_description_lists_every_route() {
         ("/api/v1/me/login-history", "get"),
         ("/api/v1/auth/mfa", "post"),
         ("/api/v1/auth/reauth", "post"),
+        ("/api/v1/auth/reauth/passkey/start", "post"),
         ("/api/v1/me/2fa", "get"),
         ("/api/v1/me/2fa/totp/setup", "post"),
         ("/api/v1/me/2fa/totp/confirm", "post"),

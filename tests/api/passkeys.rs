@@ -348,3 +348,52 @@ async fn a_synced_passkey_is_also_a_second_factor_after_a_password() {
     let done = app.post("/api/v1/auth/mfa", None, body).await;
     assert_eq!(done.status, StatusCode::OK, "{}", done.text);
 }
+
+#[tokio::test]
+async fn a_passkey_reopens_the_reauth_window_once_per_ceremony() {
+    let app = spawn_app().await;
+    let session = team_user(&app, "ada@example.com").await;
+    let mut phone = SoftPasskey::synced();
+    register(&app, &session, &mut phone, true).await;
+    let mut laptop = SoftPasskey::device_bound();
+    register(&app, &session, &mut laptop, true).await;
+    app.advance_clock(chrono::Duration::minutes(11));
+    let id = keys(&app, &session).await[1]["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/me/2fa/webauthn/{id}");
+    assert_error(&app.delete(&path, &session).await, StatusCode::FORBIDDEN, "reauth_required");
+
+    let start = app.post("/api/v1/auth/reauth/passkey/start", Some(&session), json!({})).await;
+    assert_eq!(start.status, StatusCode::OK, "{}", start.text);
+    assert_eq!(start.body["options"]["publicKey"]["userVerification"], "required");
+    assert_eq!(start.body["options"]["publicKey"]["allowCredentials"].as_array().unwrap().len(), 2);
+    phone.user_verified = false;
+    let unverified = phone.assert(&origin(&app), &start.body["options"]);
+    let body = json!({"challenge_id": start.body["challenge_id"], "credential": unverified});
+    assert_error(
+        &app.post("/api/v1/auth/reauth", Some(&session), body).await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_code",
+    );
+
+    phone.user_verified = true;
+    let start = app.post("/api/v1/auth/reauth/passkey/start", Some(&session), json!({})).await;
+    let answer = phone.assert(&origin(&app), &start.body["options"]);
+    let body = json!({"challenge_id": start.body["challenge_id"], "credential": answer});
+    let done = app.post("/api/v1/auth/reauth", Some(&session), body.clone()).await;
+    assert_eq!(done.status, StatusCode::NO_CONTENT, "{}", done.text);
+    assert_error(
+        &app.post("/api/v1/auth/reauth", Some(&session), body).await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_code",
+    );
+    assert_eq!(app.delete(&path, &session).await.status, StatusCode::NO_CONTENT);
+
+    // Another account's session cannot use this account's ceremony.
+    let bob = team_user(&app, "bob@example.com").await;
+    let start = app.post("/api/v1/auth/reauth/passkey/start", Some(&session), json!({})).await;
+    let answer = phone.assert(&origin(&app), &start.body["options"]);
+    let body = json!({"challenge_id": start.body["challenge_id"], "credential": answer});
+    assert_error(&app.post("/api/v1/auth/reauth", Some(&bob), body).await, StatusCode::UNAUTHORIZED, "invalid_code");
+    let none = app.post("/api/v1/auth/reauth/passkey/start", Some(&bob), json!({})).await;
+    assert_error(&none, StatusCode::BAD_REQUEST, "invalid_request");
+}

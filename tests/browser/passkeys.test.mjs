@@ -121,3 +121,36 @@ test("the browser's autofill signs in with the passkey: a conditional request st
   assert.match(await history.first().textContent(), /passkey/i);
   await context.close();
 });
+
+test("a stale session confirms with the passkey itself before removing a key", async () => {
+  // Its own server, whose re-auth window is one minute, so that the session goes stale.
+  const { server: quick, base: quickBase } = await startServer(["--webauthn-plans", "all", "--reauth-minutes", "1"]);
+  try {
+    const email = "uma@example.com";
+    const call = (path, options) => apiAt(quickBase, path, options);
+    assert.equal((await call("/api/v1/auth/signup", { body: { email, password: PASSWORD } })).status, 201);
+    const { context, page } = await phoneWithAuthenticator({ autofill: false });
+    await signIn(page, quickBase, email);
+    await page.getByLabel("Key name").fill("This phone");
+    await page.getByRole("button", { name: "Add passkey" }).click();
+    await page.getByText("Passkey added").waitFor();
+    const token = (await context.cookies()).find((c) => c.name.includes("session")).value;
+    const setup = await call("/api/v1/me/2fa/totp/setup", { token });
+    const totp = new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(setup.body.secret), digits: 6, period: 30 });
+    assert.equal((await call("/api/v1/me/2fa/totp/confirm", { token, body: { code: totp.generate() } })).status, 200);
+
+    await new Promise((r) => setTimeout(r, 61_000));
+    await page.goto(quickBase + "/security");
+    await page.locator("tr", { hasText: "This phone" }).getByRole("button", { name: "Remove" }).click();
+    await page.getByRole("heading", { name: "Confirm it's you" }).waitFor();
+    await assertAccessible(page, "the re-auth page with a passkey");
+    await assertFitsPhone(page, "the re-auth page");
+    await page.getByRole("button", { name: "Confirm with a passkey" }).click();
+    await page.getByText("Confirmed. You can make the change now.").waitFor();
+    await page.locator("tr", { hasText: "This phone" }).getByRole("button", { name: "Remove" }).click();
+    await page.getByText("Passkey removed.").waitFor();
+    await context.close();
+  } finally {
+    quick.kill();
+  }
+});

@@ -136,7 +136,7 @@ pub async fn login(state: &AppState, ctx: &ClientContext, input: LoginInput) -> 
 pub enum Proof {
     Password(Password),
     Code(String),
-    Passkey { challenge_id: String, credential: webauthn_rs::prelude::PublicKeyCredential },
+    Passkey { challenge_id: String, credential: Box<webauthn_rs::prelude::PublicKeyCredential> },
 }
 
 /// Refreshes the session's re-auth window (`POST /auth/reauth`).

@@ -21,6 +21,7 @@ mod load_balancer;
 mod logs;
 mod mail;
 mod oauth;
+mod odd_input;
 mod oidc;
 mod operator;
 mod ops;

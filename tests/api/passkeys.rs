@@ -397,3 +397,33 @@ async fn a_passkey_reopens_the_reauth_window_once_per_ceremony() {
     let none = app.post("/api/v1/auth/reauth/passkey/start", Some(&bob), json!({})).await;
     assert_error(&none, StatusCode::BAD_REQUEST, "invalid_request");
 }
+
+#[tokio::test]
+async fn a_burst_of_passkey_starts_gets_the_addresss_300() {
+    let app = spawn_app().await;
+    let starts = (0..320).map(|_| app.post("/api/v1/auth/passkey/start", None, json!({})));
+    let answers = futures::future::join_all(starts).await;
+    let ok = answers.iter().filter(|r| r.status == StatusCode::OK).count();
+    let limited = answers.iter().filter(|r| r.status == StatusCode::TOO_MANY_REQUESTS).count();
+    assert_eq!((ok, limited), (300, 20), "300 per address in 15 minutes, however parallel");
+}
+
+#[tokio::test]
+async fn a_stale_session_cannot_add_a_passkey() {
+    let app = spawn_app().await;
+    let session = team_user(&app, "ada@example.com").await;
+    let start = app
+        .post("/api/v1/me/2fa/webauthn/register/start", Some(&session), json!({"name": "Phone", "passkey": true}))
+        .await;
+    app.advance_clock(chrono::Duration::minutes(11));
+    let late = app
+        .post("/api/v1/me/2fa/webauthn/register/start", Some(&session), json!({"name": "Phone", "passkey": true}))
+        .await;
+    assert_error(&late, StatusCode::FORBIDDEN, "reauth_required");
+    // A ceremony started in time cannot be finished once the window has closed.
+    let credential = SoftPasskey::synced().register(&origin(&app), &start.body["options"]);
+    let body = json!({"challenge_id": start.body["challenge_id"], "credential": credential});
+    let finish = app.post("/api/v1/me/2fa/webauthn/register/finish", Some(&session), body).await;
+    assert_error(&finish, StatusCode::FORBIDDEN, "reauth_required");
+    assert!(keys(&app, &session).await.is_empty());
+}

@@ -12,7 +12,7 @@ use crate::store::{LinkPurpose, NewLink};
 
 use super::ClientContext;
 
-pub(super) const LOCK_LIFETIME: Duration = Duration::days(7);
+const LOCK_LIFETIME: Duration = Duration::days(7);
 
 /// `{public_url}/{page}?token=…`.
 pub(super) fn link(state: &AppState, page: &str, token: &SecretToken) -> String {

@@ -8,7 +8,6 @@
 
 use chrono::Duration;
 
-use crate::domain::account::Account;
 use crate::domain::backup_codes::BackupCode;
 use crate::domain::client_ip;
 use crate::domain::email::Email;
@@ -20,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::state::AppState;
 use crate::store::{Issued, LinkPurpose, NewLink, StoreError};
 
-use super::alerts::{LOCK_LIFETIME, LockLink, link};
+use super::alerts::{LockLink, link};
 use super::{Caller, ClientContext, account, events, mfa, rate_limit};
 
 pub(super) const VERIFY_LIFETIME: Duration = Duration::hours(24);
@@ -44,7 +43,8 @@ async fn issue(
     let (kind, page, lifetime) = match purpose {
         LinkPurpose::Verify => (TokenKind::EmailVerification, "verify-email", VERIFY_LIFETIME),
         LinkPurpose::Reset => (TokenKind::PasswordReset, "reset-password", RESET_LIFETIME),
-        LinkPurpose::Lock => (TokenKind::AccountLock, "lock", LOCK_LIFETIME),
+        // A lock link goes out with its alert (`LockLink`): no limit, no voiding.
+        LinkPurpose::Lock => return Err(Error::internal(anyhow::anyhow!("lock links are queued with their alert"))),
     };
     let token = SecretToken::mint(kind)?;
     let letter = compose(&link(state, page, &token));
@@ -63,17 +63,11 @@ pub(super) fn verification(state: &AppState, to: &str) -> Result<(SecretToken, L
     Ok((token, letter))
 }
 
-/// Another link to confirm the address.
-pub async fn send_verification(state: &AppState, account: &Account) -> Result<()> {
-    issue(state, &account.id, LinkPurpose::Verify, &account.email, |l| mail::verify_email(&account.email, l)).await?;
-    Ok(())
-}
-
 /// `POST /me/email/verify/resend`: another link, unless the address is confirmed already.
 pub async fn resend_verification(state: &AppState, caller: &Caller) -> Result<()> {
     let user = account::me(state, caller).await?;
     if !user.email_verified {
-        send_verification(state, &user).await?;
+        issue(state, &user.id, LinkPurpose::Verify, &user.email, |l| mail::verify_email(&user.email, l)).await?;
     }
     Ok(())
 }
@@ -94,7 +88,7 @@ pub async fn request_change(state: &AppState, caller: &Caller, new: &str) -> Res
     }
     let lock = LockLink::mint(state, &user.id, &user.email)?;
     let notice = mail::email_change_notice(&user.email, new.as_str(), &lock.url);
-    state.store.issue_link(lock.new_link(state), &notice, i64::MAX, state.clock.now()).await?;
+    state.store.queue_link(lock.new_link(state), &notice).await?;
     state.mail_wake.notify_one();
     Ok(())
 }

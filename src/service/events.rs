@@ -67,7 +67,7 @@ pub async fn alert_new_sign_in(state: &AppState, user_id: &str, ctx: &ClientCont
     let lock = LockLink::mint(state, user_id, &email)?;
     let what = "Your account was signed in to from a device it had not been used from before.";
     let letter = mail::alert(&email, "New sign-in to your account", what, &circumstances(state, Some(ctx)), &lock.url);
-    state.store.issue_link(lock.new_link(state), &letter, i64::MAX, state.clock.now()).await?;
+    state.store.queue_link(lock.new_link(state), &letter).await?;
     state.mail_wake.notify_one();
     Ok(())
 }

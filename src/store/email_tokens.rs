@@ -66,8 +66,9 @@ pub(super) async fn insert_link(tx: &mut sqlx::Transaction<'_, sqlx::Any>, link:
 }
 
 impl Store {
-    /// Issues a link and queues the message that carries it, in one transaction. Older
-    /// unused links of the same purpose are voided (the newest one works), and at most
+    /// Issues a confirmation or reset link and queues the message that carries it, in one
+    /// transaction. Older unused links of the same purpose are voided (the newest one
+    /// works), and at most
     /// `max` are issued per account since `window_start`: counted under the account's lock,
     /// so parallel requests cannot each see room for one more.
     pub async fn issue_link(
@@ -91,18 +92,26 @@ impl Store {
         if issued >= max {
             return Ok(Issued::TooMany);
         }
-        if link.purpose != LinkPurpose::Lock {
-            sqlx::query("UPDATE email_tokens SET used_at = $1 WHERE user_id = $2 AND purpose = $3 AND used_at IS NULL")
-                .bind(to_millis(link.now))
-                .bind(link.user_id)
-                .bind(link.purpose.as_str())
-                .execute(&mut *tx)
-                .await?;
-        }
+        sqlx::query("UPDATE email_tokens SET used_at = $1 WHERE user_id = $2 AND purpose = $3 AND used_at IS NULL")
+            .bind(to_millis(link.now))
+            .bind(link.user_id)
+            .bind(link.purpose.as_str())
+            .execute(&mut *tx)
+            .await?;
         insert_link(&mut tx, &link).await?;
         super::outbox::queue_mail(&mut tx, letter, link.now).await?;
         tx.commit().await?;
         Ok(Issued::Sent)
+    }
+
+    /// Stores a link that needs no limit or voiding (an alert's lock link) and queues its
+    /// message, in one transaction.
+    pub async fn queue_link(&self, link: NewLink<'_>, letter: &Letter) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        insert_link(&mut tx, &link).await?;
+        super::outbox::queue_mail(&mut tx, letter, link.now).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// A link that is still good, without using it (to show its page).

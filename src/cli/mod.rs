@@ -1,7 +1,10 @@
 //! The `latchkey` command line (CONTRACT §1): serving, migrations, and the operator's
 //! commands for accounts, workspaces and backups. `show` renders `user show`.
 
+mod mail;
 mod show;
+
+use mail::{MailArgs, MailCommand, mail_test};
 
 use std::io::Read;
 use std::net::SocketAddr;
@@ -60,31 +63,6 @@ enum Command {
     Backup {
         /// The file to write; it appears whole or not at all
         path: PathBuf,
-    },
-}
-
-/// Where mail goes; `serve` and `mail test` take the same.
-#[derive(Debug, Args, Default, Clone)]
-struct MailArgs {
-    /// Mail server in lettre's URL form: smtp://host:25, smtp://user:pass@host:587?tls=required,
-    /// smtps://user:pass@host:465 (default: none, messages are written to {data_dir}/outbox/)
-    #[arg(long, env = "LATCHKEY_SMTP_URL", hide_env_values = true)]
-    smtp_url: Option<String>,
-    /// A private CA's certificate (PEM) to trust for the mail server's TLS
-    #[arg(long, env = "LATCHKEY_SMTP_CA_FILE")]
-    smtp_ca_file: Option<PathBuf>,
-    /// The From of every message (default "Latchkey <latchkey@{public URL's host}>")
-    #[arg(long, env = "LATCHKEY_MAIL_FROM")]
-    mail_from: Option<String>,
-}
-
-#[derive(Debug, Subcommand)]
-enum MailCommand {
-    /// Send one message through the configured mail transport and say what happened
-    Test {
-        email: String,
-        #[command(flatten)]
-        mail: MailArgs,
     },
 }
 
@@ -392,19 +370,4 @@ fn describe(e: Error) -> anyhow::Error {
         Error::Internal(cause) => anyhow::anyhow!("{cause:#}"),
         other => anyhow::anyhow!("{other}"),
     }
-}
-
-/// `latchkey mail test EMAIL`: one message, sent now (not through the outbox), and what
-/// happened to it.
-async fn mail_test(config: Config, email: &str) -> anyhow::Result<()> {
-    let to = parse_email(email)?;
-    let mailer = crate::mail::Mailer::new(&config.mail, &config.data_dir)?;
-    let letter = crate::domain::mail::test_message(to.as_str());
-    let id = format!("test-{}", uuid::Uuid::now_v7().simple());
-    match mailer.send(&id, &letter).await {
-        Ok(Some(path)) => println!("no mail server is set: the message to {to} was written to {}", path.display()),
-        Ok(None) => println!("sent to {to} through {} (from {})", mailer.describe(), config.mail.from),
-        Err(e) => anyhow::bail!("not sent to {to} through {}: {e}", mailer.describe()),
-    }
-    Ok(())
 }

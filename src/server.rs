@@ -80,7 +80,12 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
     tokio::spawn(crate::mail::worker::run(state.clone()));
     tracing::info!(transport = %state.mailer.describe(), "mail goes out");
     let app = crate::http::app(state.clone());
-    println!("Latchkey is listening on http://{} (public URL {public_url})", listener.local_addr()?);
+    // The public URL is the address to open: pages refuse forms sent from any other. One
+    // line: whoever started us may stop reading after it.
+    println!(
+        "Latchkey is listening on http://{} (public URL {public_url}): open {public_url}/ in a browser",
+        listener.local_addr()?
+    );
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await?;

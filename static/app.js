@@ -79,6 +79,18 @@ document.addEventListener("submit", async (event) => {
       document.getElementById("reauth-passkey-status").textContent = `The passkey did not answer: ${e.message}`;
     }
   }
+  if (form.id === "reset-form" && form.dataset.key && !(form.elements.code && form.elements.code.value.trim())) {
+    event.preventDefault();
+    try {
+      const start = await postJson("/api/v1/auth/password/reset/webauthn", { token: form.elements.token.value });
+      const cred = await navigator.credentials.get(requestOptions(start.options));
+      form.elements.challenge_id.value = start.challenge_id;
+      form.elements.credential.value = JSON.stringify(credentialJson(cred));
+      form.submit();
+    } catch (e) {
+      document.getElementById("reset-key-status").textContent = `The security key did not answer: ${e.message}`;
+    }
+  }
   if (form.id === "use-key") {
     event.preventDefault();
     const options = JSON.parse(document.getElementById("webauthn-options").textContent);

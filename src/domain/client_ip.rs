@@ -46,6 +46,16 @@ pub fn limit_key(ip: IpAddr) -> String {
     }
 }
 
+/// The network a device signs in from, as "have we seen this device before" compares it:
+/// an IPv4 /24 or an IPv6 /48 (a home or office network keeps its prefix while the last
+/// part changes).
+pub fn network_key(ip: IpAddr) -> String {
+    match canonical(ip) {
+        IpAddr::V4(v4) => ipnet::Ipv4Net::new(v4, 24).map_or_else(|_| v4.to_string(), |n| n.trunc().to_string()),
+        IpAddr::V6(v6) => ipnet::Ipv6Net::new(v6, 48).map_or_else(|_| v6.to_string(), |n| n.trunc().to_string()),
+    }
+}
+
 /// `::ffff:203.0.113.9` is the IPv4 client it wraps.
 pub fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
@@ -57,6 +67,17 @@ pub fn canonical(ip: IpAddr) -> IpAddr {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_network_is_the_ipv4_slash_24_or_the_ipv6_slash_48() {
+        let key = |s: &str| network_key(s.parse().unwrap());
+        assert_eq!(key("203.0.113.9"), "203.0.113.0/24");
+        assert_eq!(key("203.0.113.200"), key("203.0.113.9"));
+        assert_ne!(key("203.0.114.9"), key("203.0.113.9"));
+        assert_eq!(key("::ffff:203.0.113.9"), "203.0.113.0/24");
+        assert_eq!(key("2001:db8:1:ffff::1"), "2001:db8:1::/48");
+        assert_ne!(key("2001:db8:2::1"), key("2001:db8:1::1"));
+    }
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()

@@ -23,4 +23,5 @@ pub mod session_policy;
 pub mod sign_in;
 pub mod token;
 pub mod totp;
+pub mod voiding;
 pub mod workspace;

@@ -76,6 +76,8 @@ pub const OAUTH_START: Policy = Policy::Window { max: 300, window: Duration::min
 pub const PASSKEY_START: Policy = Policy::Window { max: 300, window: Duration::minutes(15) };
 /// Password reset links asked for, per client address (each may mail someone).
 pub const FORGOT: Policy = Policy::Window { max: 30, window: Duration::minutes(15) };
+/// Password resets tried, per client address: each may cost a password hash.
+pub const RESET: Policy = Policy::Window { max: 30, window: Duration::minutes(15) };
 /// Device sign-ins asked for, per client address.
 pub const DEVICE_START: Policy = Policy::Window { max: 60, window: Duration::minutes(15) };
 /// Wrong user codes typed on `/device`, per session and per address: 5, then a wait.

@@ -25,6 +25,8 @@ pub enum EventKind {
     ApiTokenCreated,
     /// "This wasn't me": everything signed out and revoked from an alert's link.
     AccountLocked,
+    /// The new-sign-in alert was switched.
+    NotificationsChanged,
 }
 
 impl EventKind {
@@ -51,6 +53,7 @@ impl EventKind {
             Self::EmailChanged => "email_changed",
             Self::ApiTokenCreated => "api_token_created",
             Self::AccountLocked => "account_locked",
+            Self::NotificationsChanged => "notifications_changed",
         }
     }
 
@@ -74,6 +77,8 @@ impl EventKind {
             Self::ApiTokenCreated => "An API token was created for your account",
             Self::ProviderLinked => "A sign-in provider was linked to your account",
             Self::EmailChanged => "Your account's email address was changed",
+            Self::NotificationsChanged => "Your new-sign-in alerts were switched",
+            Self::DeviceApproved => "A device was signed in to your account with a code",
             _ => return None,
         })
     }

@@ -66,8 +66,17 @@ pub async fn new_sign_in_alerts(state: &AppState, caller: &Caller) -> Result<boo
     Ok(state.store.new_sign_in_alerts(&caller.user_id).await?)
 }
 
-pub async fn set_new_sign_in_alerts(state: &AppState, caller: &Caller, on: bool) -> Result<()> {
-    Ok(state.store.set_new_sign_in_alerts(&caller.user_id, on).await?)
+/// Turning the alert off is what an intruder would do first: it needs a recent sign-in,
+/// and the change itself is alerted (that alert cannot be turned off).
+pub async fn set_new_sign_in_alerts(state: &AppState, caller: &Caller, ctx: &ClientContext, on: bool) -> Result<()> {
+    if on {
+        caller.require_session()?;
+    } else {
+        caller.require_recent_auth(state)?;
+    }
+    state.store.set_new_sign_in_alerts(&caller.user_id, on).await?;
+    let detail = if on { "new-sign-in alerts turned on" } else { "new-sign-in alerts turned off" };
+    super::events::record(state, &caller.user_id, EventKind::NotificationsChanged, Some(ctx), Some(detail.into())).await
 }
 
 /// Changes the password and signs out every other session of the account.

@@ -24,14 +24,16 @@ pub(super) struct LockLink {
     hash: TokenHash,
     user_id: String,
     email: String,
+    restores_email: bool,
     pub url: String,
 }
 
 impl LockLink {
-    pub(super) fn mint(state: &AppState, user_id: &str, email: &str) -> Result<Self> {
+    /// `restores_email`: `email` is the account's old address, which the lock puts back.
+    pub(super) fn mint(state: &AppState, user_id: &str, email: &str, restores_email: bool) -> Result<Self> {
         let token = SecretToken::mint(TokenKind::AccountLock)?;
         let url = link(state, "lock", &token);
-        Ok(Self { hash: token.hash(), user_id: user_id.to_owned(), email: email.to_owned(), url })
+        Ok(Self { hash: token.hash(), user_id: user_id.to_owned(), email: email.to_owned(), restores_email, url })
     }
 
     pub(super) fn new_link(&self, state: &AppState) -> NewLink<'_> {
@@ -43,6 +45,7 @@ impl LockLink {
             email: &self.email,
             now,
             expires_at: now + LOCK_LIFETIME,
+            restores_email: self.restores_email,
         }
     }
 }

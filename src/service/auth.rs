@@ -84,8 +84,15 @@ pub async fn login(state: &AppState, ctx: &ClientContext, input: LoginInput) -> 
     let attempt = match rate_limit::reserve(state, &keys).await {
         Ok(attempt) => attempt,
         Err(limited) => {
-            if let Some(u) = &user {
-                record_refusal(state, ctx, &u.id, &device, &SignInMethod::Password, false).await?;
+            // Written after the answer: a 429 for an account that exists must take no
+            // longer than one for an unknown email.
+            if let Some(u) = user {
+                let (state, ctx, device) = (state.clone(), ctx.clone(), device.clone());
+                tokio::spawn(async move {
+                    if let Err(e) = record_refusal(&state, &ctx, &u.id, &device, &SignInMethod::Password, false).await {
+                        tracing::warn!(error = %e, "a refused sign-in could not be recorded");
+                    }
+                });
             }
             state.metrics.login(false);
             return Err(limited);

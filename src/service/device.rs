@@ -106,22 +106,33 @@ pub async fn poll(state: &AppState, raw_device_code: &str) -> Result<(SecretToke
         PollAnswer::Issue => {}
         other => return Err(Error::DevicePoll(other)),
     }
-    if !state.store.issue_device_grant(&grant.id, now).await? {
-        return Err(Error::DevicePoll(PollAnswer::InvalidGrant));
-    }
     let user_id =
         grant.user_id.as_deref().ok_or_else(|| Error::internal(anyhow::anyhow!("approved grant without account")))?;
     // The session is where the device asked from, not where it was approved.
     let ctx = ClientContext {
         ip: grant.ip.parse().map_err(|e| Error::internal(anyhow::anyhow!("stored grant IP: {e}")))?,
-        user_agent: None,
+        user_agent: grant.user_agent.clone(),
         location: grant.location.clone(),
     };
-    let started = start_session(state, &ctx, user_id, &grant.device, SessionOrigin::default()).await;
-    let (token, session_id) = match started {
+    // Never fresher than the session that approved it: a device sign-in is no re-auth.
+    let origin = SessionOrigin {
+        auth_at: Some(grant.approved_auth_at.unwrap_or(grant.created_at)),
+        device_grant_id: Some(&grant.id),
+        ..SessionOrigin::default()
+    };
+    let (token, session_id) = match start_session(state, &ctx, user_id, &grant.device, origin).await {
         Ok(s) => s,
-        // Disabled since the approval.
-        Err(Error::InvalidCredentials) => return Err(Error::DevicePoll(PollAnswer::AccessDenied)),
+        // Collected by a racing poll, or voided (a lock, a reset, a sign-out, a disable)
+        // since the approval.
+        Err(Error::InvalidCredentials) => {
+            let now_status = state.store.device_grant_by_device_code(&code.hash()).await?.map(|g| g.status);
+            let answer = if now_status == Some(GrantStatus::Issued) {
+                PollAnswer::InvalidGrant
+            } else {
+                PollAnswer::AccessDenied
+            };
+            return Err(Error::DevicePoll(answer));
+        }
         Err(e) => return Err(e),
     };
     record_attempt(state, &ctx, user_id, &grant.device, &SignInMethod::Device, grant.mfa_passed, None).await?;
@@ -163,14 +174,15 @@ pub async fn preview(state: &AppState, caller: &Caller, ctx: &ClientContext, typ
 }
 
 /// Approves the device sign-in for the caller's account: a session (not an API token),
-/// with a recent sign-in, as for every new credential.
+/// with a recent sign-in, as for every new credential. Recorded as `device_approved`,
+/// which mails an alert with a lock link.
 pub async fn approve(state: &AppState, caller: &Caller, ctx: &ClientContext, typed: &str) -> Result<DeviceGrant> {
-    caller.require_recent_auth(state)?;
+    let session = caller.require_recent_auth(state)?;
     let grant = find_pending(state, caller, ctx, typed).await?;
     // Every session of an account with a second factor passed it (or a trusted device
-    // that did): the device's session counts as having passed it too.
-    let mfa_passed = caller.account.factors.enabled();
-    if !state.store.decide_device_grant(&grant.id, &caller.user_id, true, mfa_passed, state.clock.now()).await? {
+    // that did): the device's session counts as having passed it too, as of the same time.
+    let approval = Some((caller.account.factors.enabled(), session.auth_at));
+    if !state.store.decide_device_grant(&grant.id, &caller.user_id, approval, state.clock.now()).await? {
         return Err(Error::UserCodeUsed);
     }
     let detail = format!(
@@ -189,7 +201,7 @@ pub async fn approve(state: &AppState, caller: &Caller, ctx: &ClientContext, typ
 pub async fn deny(state: &AppState, caller: &Caller, ctx: &ClientContext, typed: &str) -> Result<()> {
     caller.require_session()?;
     let grant = find_pending(state, caller, ctx, typed).await?;
-    if !state.store.decide_device_grant(&grant.id, &caller.user_id, false, false, state.clock.now()).await? {
+    if !state.store.decide_device_grant(&grant.id, &caller.user_id, None, state.clock.now()).await? {
         return Err(Error::UserCodeUsed);
     }
     Ok(())

@@ -8,6 +8,7 @@
 
 use chrono::Duration;
 
+use crate::domain::account::Account;
 use crate::domain::backup_codes::BackupCode;
 use crate::domain::client_ip;
 use crate::domain::email::Email;
@@ -17,22 +18,24 @@ use crate::domain::security_event::EventKind;
 use crate::domain::token::{SecretToken, TokenKind};
 use crate::error::{Error, Result};
 use crate::state::AppState;
-use crate::store::{Issued, LinkPurpose, NewLink, StoreError};
+use crate::store::{Issued, LinkPurpose, NewLink, ResetDone, StoreError};
 
 use super::alerts::{LockLink, link};
 use super::{Caller, ClientContext, account, events, mfa, rate_limit};
 
 pub(super) const VERIFY_LIFETIME: Duration = Duration::hours(24);
 const RESET_LIFETIME: Duration = Duration::minutes(30);
-/// Links of one purpose per account and hour (reset links: the issue's five).
-const LINKS_PER_HOUR: i64 = 5;
+/// Messages of one kind (confirmation, reset) an address gets per hour.
+const MESSAGES_PER_HOUR: i64 = 5;
+/// Refused tries a reset link serves before it is void.
+const RESET_TRIES: i64 = 5;
 
 fn parse_link(token: &str, kind: TokenKind) -> Result<SecretToken> {
     SecretToken::parse(token).filter(|t| t.is(kind)).ok_or(Error::InvalidToken)
 }
 
 /// Issues a link of `purpose` to `to` with the letter `compose` writes around it; `false`
-/// when the account had its hour's worth already.
+/// when the address had its hour's worth of such messages already.
 async fn issue(
     state: &AppState,
     user_id: &str,
@@ -50,8 +53,16 @@ async fn issue(
     let letter = compose(&link(state, page, &token));
     let now = state.clock.now();
     let hash = token.hash();
-    let new = NewLink { token_hash: hash.as_str(), user_id, purpose, email: to, now, expires_at: now + lifetime };
-    let issued = state.store.issue_link(new, &letter, LINKS_PER_HOUR, now - Duration::hours(1)).await?;
+    let new = NewLink {
+        token_hash: hash.as_str(),
+        user_id,
+        purpose,
+        email: to,
+        now,
+        expires_at: now + lifetime,
+        restores_email: false,
+    };
+    let issued = state.store.issue_link(new, &letter, MESSAGES_PER_HOUR, now - Duration::hours(1)).await?;
     state.mail_wake.notify_one();
     Ok(issued == Issued::Sent)
 }
@@ -86,7 +97,8 @@ pub async fn request_change(state: &AppState, caller: &Caller, new: &str) -> Res
     if !sent {
         return Err(Error::RateLimited { retry_after: 3600 });
     }
-    let lock = LockLink::mint(state, &user.id, &user.email)?;
+    // Used after the change, this lock link puts the old address back.
+    let lock = LockLink::mint(state, &user.id, &user.email, true)?;
     let notice = mail::email_change_notice(&user.email, new.as_str(), &lock.url);
     state.store.queue_link(lock.new_link(state), &notice).await?;
     state.mail_wake.notify_one();
@@ -103,7 +115,8 @@ pub async fn confirm(state: &AppState, ctx: &ClientContext, token: &str) -> Resu
     };
     if confirmed.old_email != confirmed.email {
         let detail = Some(format!("from {} to {}", confirmed.old_email, confirmed.email));
-        events::record(state, &confirmed.user_id, EventKind::EmailChanged, Some(ctx), detail).await?;
+        let old = Some(confirmed.old_email.as_str());
+        events::record_alerting(state, &confirmed.user_id, EventKind::EmailChanged, Some(ctx), detail, old).await?;
     }
     Ok(())
 }
@@ -135,34 +148,23 @@ async fn send_reset(state: &AppState, email: &Email) -> Result<()> {
     Ok(())
 }
 
-/// For the reset page: `Some(needs a second factor)` while the link works.
-pub async fn reset_link(state: &AppState, token: &str) -> Result<Option<bool>> {
+/// For the reset page: what the link's account must prove while the link works.
+pub async fn reset_link(state: &AppState, token: &str) -> Result<Option<Vec<&'static str>>> {
     let Ok(token) = parse_link(token, TokenKind::PasswordReset) else { return Ok(None) };
     let link = state.store.live_link(token.hash().as_str(), LinkPurpose::Reset, state.clock.now()).await?;
-    match link {
-        Some(link) => Ok(Some(state.store.factors(&link.user_id).await?.enabled())),
-        None => Ok(None),
+    let Some(link) = link else { return Ok(None) };
+    let Some(user) = state.store.user_by_id(&link.user_id).await?.filter(|u| u.disabled_at.is_none()) else {
+        return Ok(None);
+    };
+    Ok(Some(second_factors_asked(state, &user).await?))
+}
+
+/// The second factors a reset of `user` asks for: none for a reclaim (an address never
+/// verified), else every method the account has.
+async fn second_factors_asked(state: &AppState, user: &Account) -> Result<Vec<&'static str>> {
+    if !user.email_verified {
+        return Ok(Vec::new());
     }
-}
-
-pub struct ResetInput {
-    pub token: String,
-    pub new_password: Password,
-    /// `totp` or `backup_code`, with `code`, when the account has 2FA.
-    pub method: Option<String>,
-    pub code: Option<String>,
-}
-
-/// `POST /auth/password/reset`: never around the second factor. Checked in this order:
-/// the link, the second factor's presence, the password policy, the code; then the link
-/// is used (exactly once) with the password set and everything signed out.
-pub async fn reset(state: &AppState, ctx: &ClientContext, input: ResetInput) -> Result<()> {
-    let token = parse_link(&input.token, TokenKind::PasswordReset)?;
-    let now = state.clock.now();
-    let link =
-        state.store.live_link(token.hash().as_str(), LinkPurpose::Reset, now).await?.ok_or(Error::InvalidToken)?;
-    let user = state.store.user_by_id(&link.user_id).await?.filter(|u| u.disabled_at.is_none());
-    let user = user.ok_or(Error::InvalidToken)?;
     let factors = state.store.factors(&user.id).await?;
     let mut methods = Vec::new();
     if factors.totp_created_at.is_some() {
@@ -171,21 +173,83 @@ pub async fn reset(state: &AppState, ctx: &ClientContext, input: ResetInput) -> 
     if factors.backup_codes_remaining > 0 {
         methods.push("backup_code");
     }
-    let second = if factors.enabled() {
-        match (input.method.as_deref(), input.code.as_deref()) {
-            (Some(m @ ("totp" | "backup_code")), Some(code)) if methods.contains(&m) => Some((m, code)),
-            _ => return Err(Error::MfaRequired { methods }),
-        }
-    } else {
-        None
+    if factors.webauthn_keys > 0 {
+        methods.push("webauthn");
+    }
+    Ok(methods)
+}
+
+pub struct ResetInput {
+    pub token: String,
+    pub new_password: Password,
+    /// `totp`, `backup_code` (with `code`) or `webauthn` (with `challenge_id` and
+    /// `credential`), when the account has 2FA and a verified address.
+    pub method: Option<String>,
+    pub code: Option<String>,
+    pub challenge_id: Option<String>,
+    pub credential: Option<serde_json::Value>,
+}
+
+/// The link of a reset request, with one of its tries counted: the cheap checks come
+/// before anything costly (the token's shape, the client address's limit, the link).
+async fn claim_reset_try(state: &AppState, ctx: &ClientContext, token: &str) -> Result<(SecretToken, Account)> {
+    let token = parse_link(token, TokenKind::PasswordReset)?;
+    let key = format!("reset-ip:{}", client_ip::limit_key(ctx.ip));
+    rate_limit::reserve_one(state, &key, rate_limit::RESET).await?.failed();
+    let link = state.store.claim_reset_try(token.hash().as_str(), RESET_TRIES, state.clock.now()).await?;
+    let link = link.ok_or(Error::InvalidToken)?;
+    let user = state.store.user_by_id(&link.user_id).await?.filter(|u| u.disabled_at.is_none());
+    Ok((token, user.ok_or(Error::InvalidToken)?))
+}
+
+/// `POST /auth/password/reset/webauthn`: the security-key or passkey request of a reset,
+/// for an account whose factor is a key. Counts a try of the link like the reset itself.
+pub async fn start_reset_webauthn(
+    state: &AppState,
+    ctx: &ClientContext,
+    token: &str,
+) -> Result<(String, webauthn_rs::prelude::RequestChallengeResponse)> {
+    let (_, user) = claim_reset_try(state, ctx, token).await?;
+    if !second_factors_asked(state, &user).await?.contains(&"webauthn") {
+        return Err(Error::InvalidRequest("this account has no security key or passkey to confirm with".into()));
+    }
+    let id = crate::store::new_ceremony_id();
+    let options = super::webauthn::start_authentication(state, &user.id, &id).await?;
+    let options = options.ok_or_else(|| Error::InvalidRequest("security keys are not available here".into()))?;
+    Ok((id, options))
+}
+
+/// `POST /auth/password/reset`: never around the second factor. Checked in this order:
+/// the link (one of its 5 tries counted first), the second factor's presence, the
+/// password policy, the factor; then the link is used (exactly once) with the password
+/// set and what a reset voids voided. An address that was never verified is a reclaim:
+/// no factor is asked, and whatever was set up before goes.
+pub async fn reset(state: &AppState, ctx: &ClientContext, input: ResetInput) -> Result<()> {
+    let (token, user) = claim_reset_try(state, ctx, &input.token).await?;
+    let methods = second_factors_asked(state, &user).await?;
+    let reclaim = !user.email_verified;
+    let method = match input.method.as_deref() {
+        Some(m) if methods.contains(&m) => Some(m),
+        _ if methods.is_empty() => None,
+        _ => return Err(Error::MfaRequired { methods }),
     };
     let hash = account::checked_new_password(state, &user, &input.new_password).await?;
-    if let Some((method, code)) = second {
+    if let Some(method) = method {
+        // Wrong codes count with those of sign-in and re-authentication.
         let key = format!("mfa:{}", user.id);
         let attempt = rate_limit::reserve_one(state, &key, rate_limit::ACCOUNT).await?;
+        let code = input.code.as_deref().unwrap_or_default();
         let accepted = match method {
             "totp" => mfa::accept_totp(state, &user.id, code).await?,
-            _ => BackupCode::parse(code).is_some() && mfa::accept_backup_code(state, ctx, &user.id, code).await?,
+            "backup_code" => {
+                BackupCode::parse(code).is_some() && mfa::accept_backup_code(state, ctx, &user.id, code).await?
+            }
+            _ => match input.challenge_id.as_deref() {
+                Some(id) => {
+                    super::webauthn::accept_assertion(state, ctx, &user.id, id, input.credential.as_ref()).await?
+                }
+                None => false,
+            },
         };
         if !accepted {
             attempt.failed();
@@ -193,32 +257,58 @@ pub async fn reset(state: &AppState, ctx: &ClientContext, input: ResetInput) -> 
         }
         attempt.succeeded(state).await?;
     }
-    state.store.reset_password(token.hash().as_str(), &hash, state.clock.now()).await?.ok_or(Error::InvalidToken)?;
-    let what = if user.password_hash.is_some() { "password reset by email" } else { "first password set by email" };
-    events::record(state, &user.id, EventKind::PasswordReset, Some(ctx), Some(what.into())).await
+    let now = state.clock.now();
+    let done = state.store.reset_password(token.hash().as_str(), &hash, reclaim, now).await?;
+    match done.ok_or(Error::InvalidToken)? {
+        ResetDone::Reset { user_id } => {
+            let what =
+                if user.password_hash.is_some() { "password reset by email" } else { "first password set by email" };
+            events::record(state, &user_id, EventKind::PasswordReset, Some(ctx), Some(what.into())).await
+        }
+        ResetDone::Reclaimed { user_id } => {
+            let detail = "a reset link proved the mailbox of an address never verified: the password, sessions, API tokens, trusted devices, second factors, provider links and pending links set before were removed";
+            events::record(state, &user_id, EventKind::AccountReclaimed, Some(ctx), Some(detail.into())).await?;
+            events::record(state, &user_id, EventKind::PasswordReset, Some(ctx), Some("password set by email".into()))
+                .await
+        }
+    }
 }
 
-/// `POST /auth/lock`: the "this wasn't me" link. Every session, trusted device and API
-/// token goes, the password stops working, and a reset link is sent, in one transaction.
+/// `POST /auth/lock`: the "this wasn't me" link. What a lock voids goes (every session,
+/// trusted device, API token, pending link and device sign-in, the factors and provider
+/// links of the last 7 days, the password), the old address comes back when the link was
+/// sent to it after a change, and a reset link is sent there, in one transaction.
 pub async fn lock(state: &AppState, ctx: &ClientContext, token: &str) -> Result<()> {
     let token = parse_link(token, TokenKind::AccountLock)?;
     let now = state.clock.now();
     let link =
         state.store.live_link(token.hash().as_str(), LinkPurpose::Lock, now).await?.ok_or(Error::InvalidToken)?;
     let user = state.store.user_by_id(&link.user_id).await?.ok_or(Error::InvalidToken)?;
+    let mut restore = None;
+    if link.restores_email && link.email != user.email {
+        let old = Email::parse(&link.email).map_err(|e| Error::internal(anyhow::anyhow!("a stored address: {e}")))?;
+        if state.store.user_by_email(&old).await?.is_none() {
+            restore = Some(link.email.as_str());
+        }
+    }
+    let to = restore.unwrap_or(&user.email);
     let reset = SecretToken::mint(TokenKind::PasswordReset)?;
-    let letter = mail::password_reset(&user.email, &self::link(state, "reset-password", &reset), true);
+    let letter = mail::password_reset(to, &self::link(state, "reset-password", &reset), true);
     let reset_hash = reset.hash();
     let new = NewLink {
         token_hash: reset_hash.as_str(),
         user_id: &user.id,
         purpose: LinkPurpose::Reset,
-        email: &user.email,
+        email: to,
         now,
         expires_at: now + RESET_LIFETIME,
+        restores_email: false,
     };
-    state.store.lock_with_link(token.hash().as_str(), new, &letter).await?.ok_or(Error::InvalidToken)?;
+    state.store.lock_with_link(token.hash().as_str(), restore, new, &letter).await?.ok_or(Error::InvalidToken)?;
     state.mail_wake.notify_one();
-    let detail = Some("every session, trusted device and API token revoked from an alert's link".into());
-    events::record(state, &user.id, EventKind::AccountLocked, Some(ctx), detail).await
+    let mut detail = "every session, trusted device, API token, pending link and device sign-in revoked, and the factors and providers added in the last 7 days removed, from an alert's link".to_owned();
+    if let Some(old) = restore {
+        detail.push_str(&format!("; the address is {old} again"));
+    }
+    events::record(state, &user.id, EventKind::AccountLocked, Some(ctx), Some(detail)).await
 }

@@ -33,6 +33,20 @@ pub async fn record(
     ctx: Option<&ClientContext>,
     detail: Option<String>,
 ) -> Result<()> {
+    record_alerting(state, user_id, kind, ctx, detail, None).await
+}
+
+/// As [`record`], with the alert sent to `old_address` instead of the account's address:
+/// after an address change, the address that can say "this wasn't me" is the old one,
+/// and its lock link puts that address back.
+pub async fn record_alerting(
+    state: &AppState,
+    user_id: &str,
+    kind: EventKind,
+    ctx: Option<&ClientContext>,
+    detail: Option<String>,
+    old_address: Option<&str>,
+) -> Result<()> {
     let event = SecurityEvent {
         user_id: user_id.to_owned(),
         at: state.clock.now(),
@@ -47,24 +61,28 @@ pub async fn record(
         return Ok(());
     };
     let Some(user) = state.store.user_by_id(user_id).await? else { return Ok(()) };
-    let lock = LockLink::mint(state, user_id, &user.email)?;
+    let to = old_address.unwrap_or(&user.email);
+    let lock = LockLink::mint(state, user_id, to, old_address.is_some())?;
     let what = match &event.detail {
         Some(detail) => format!("{subject}: {detail}."),
         None => format!("{subject}."),
     };
-    let letter = mail::alert(&user.email, subject, &what, &circumstances(state, ctx), &lock.url);
+    let letter = mail::alert(to, subject, &what, &circumstances(state, ctx), &lock.url);
     state.store.record_security_event(&event, Some((lock.new_link(state), &letter))).await?;
     state.mail_wake.notify_one();
     Ok(())
 }
 
 /// The new-sign-in alert, unless the account turned it off: a sign-in from a device not
-/// seen before (no trusted device, and no earlier successful sign-in with the same device
-/// label from the same country). Called before the sign-in's own history row is written.
-pub async fn alert_new_sign_in(state: &AppState, user_id: &str, ctx: &ClientContext, device_label: &str) -> Result<()> {
-    let country = ctx.location.country.as_deref();
-    let Some(email) = state.store.new_sign_in_alert_to(user_id, device_label, country).await? else { return Ok(()) };
-    let lock = LockLink::mint(state, user_id, &email)?;
+/// seen before (no trusted device vouched for it, and no earlier successful sign-in with
+/// the same user agent from the same network). Only what the server observed decides:
+/// never the `device.kind` or `device.name` a client says of itself. Called before the
+/// sign-in's own history row is written.
+pub async fn alert_new_sign_in(state: &AppState, user_id: &str, ctx: &ClientContext) -> Result<()> {
+    let network = crate::domain::client_ip::network_key(ctx.ip);
+    let to = state.store.new_sign_in_alert_to(user_id, ctx.user_agent.as_deref(), &network).await?;
+    let Some(email) = to else { return Ok(()) };
+    let lock = LockLink::mint(state, user_id, &email, false)?;
     let what = "Your account was signed in to from a device it had not been used from before.";
     let letter = mail::alert(&email, "New sign-in to your account", what, &circumstances(state, Some(ctx)), &lock.url);
     state.store.queue_link(lock.new_link(state), &letter).await?;

@@ -66,6 +66,7 @@ pub async fn after_first_factor(
         trusted_device_id: trusted.as_deref(),
         password_hash: first.password_hash,
         recognised: trusted.is_some(),
+        ..SessionOrigin::default()
     };
     let (token, session_id) = start_session(state, ctx, user_id, device, origin).await?;
     record_attempt(state, ctx, user_id, device, &first.method, false, None).await?;
@@ -169,7 +170,7 @@ pub async fn complete(state: &AppState, ctx: &ClientContext, input: MfaInput) ->
     };
     let trusted_id = remembered.as_ref().map(|(_, id)| id.as_str());
     // A password change deletes pending challenges, so no hash guard is needed here.
-    let origin = SessionOrigin { trusted_device_id: trusted_id, password_hash: None, recognised: false };
+    let origin = SessionOrigin { trusted_device_id: trusted_id, ..SessionOrigin::default() };
     let (token, session_id) = start_session(state, ctx, &challenge.user_id, &device, origin).await?;
     record_attempt(state, ctx, &challenge.user_id, &device, &method, true, None).await?;
     Ok(LoginOutcome::SignedIn { token, session_id, trusted_device_token: remembered.map(|(t, _)| t) })

@@ -100,7 +100,8 @@ impl Caller {
     }
 }
 
-/// The layers stay layered: no import cycle among the services, nothing below the HTTP
+/// The layers stay layered: no import cycle among the services nor among the store's
+/// modules, nothing below the HTTP
 /// layer reaches up into it, and the surfaces (API, pages, command line) reach storage
 /// only through the services. A cycle fails with its path.
 #[cfg(test)]
@@ -125,16 +126,17 @@ mod layers {
         out
     }
 
-    /// Which sibling service modules each service module names through `super::`.
-    fn service_graph() -> BTreeMap<String, BTreeSet<String>> {
-        let modules: BTreeSet<String> = files("src/service")
+    /// Which sibling modules each module of `dir` names through `super::`.
+    fn module_graph(dir: &str) -> BTreeMap<String, BTreeSet<String>> {
+        let prefix = format!("{dir}/");
+        let modules: BTreeSet<String> = files(dir)
             .iter()
-            .map(|f| f.trim_start_matches("src/service/").trim_end_matches(".rs").to_owned())
+            .map(|f| f.trim_start_matches(&prefix).trim_end_matches(".rs").to_owned())
             .filter(|m| m != "mod")
             .collect();
         let mut graph = BTreeMap::new();
         for m in &modules {
-            let text = source(&format!("src/service/{m}.rs"));
+            let text = source(&format!("{dir}/{m}.rs"));
             let mut used = BTreeSet::new();
             for (i, _) in text.match_indices("super::") {
                 let rest = &text[i + "super::".len()..];
@@ -186,8 +188,15 @@ mod layers {
 
     #[test]
     fn the_services_import_each_other_without_a_cycle() {
-        let graph = service_graph();
+        let graph = module_graph("src/service");
         assert!(graph["auth"].contains("sign_in"), "the parser sees imports: {graph:?}");
+        assert_eq!(find_cycle(&graph), None, "{graph:#?}");
+    }
+
+    #[test]
+    fn the_stores_modules_import_each_other_without_a_cycle() {
+        let graph = module_graph("src/store");
+        assert!(graph["recovery"].contains("pending"), "the parser sees imports: {graph:?}");
         assert_eq!(find_cycle(&graph), None, "{graph:#?}");
     }
 

@@ -29,22 +29,22 @@ impl Operator {
     }
 }
 
-/// Stops an account at once: its sessions, trusted devices and half-finished sign-ins
-/// go in the same transaction, and every instance refuses its tokens from the next
-/// request (authentication reads the flag with the session or token).
+/// Stops an account at once: its sessions, trusted devices, API tokens, half-finished
+/// sign-ins, pending links and device sign-ins go in the same transaction
+/// (`Occasion::Disable`), and every instance refuses it from the next request.
 pub async fn disable(state: &AppState, email: &Email, by: &Operator) -> Result<SignedOut> {
     let user = super::account::by_email(state, email).await?;
     let signed_out = state.store.set_disabled(&user.id, Some(state.clock.now())).await?.ok_or(Error::NotFound)?;
     let detail = format!(
-        "disabled by operator {} from the command line; {} sessions and {} trusted devices signed out",
+        "disabled by operator {} from the command line; {} sessions and {} trusted devices signed out, API tokens, pending links and device sign-ins revoked",
         by.0, signed_out.sessions, signed_out.trusted_devices
     );
     events::record(state, &user.id, EventKind::AccountDisabled, None, Some(detail)).await?;
     Ok(signed_out)
 }
 
-/// Lets a disabled account sign in again (with its password, factors and API tokens as
-/// they were; its sessions are not coming back).
+/// Lets a disabled account sign in again (with its password and factors as they were; its
+/// sessions and API tokens are not coming back).
 pub async fn enable(state: &AppState, email: &Email, by: &Operator) -> Result<()> {
     let user = super::account::by_email(state, email).await?;
     state.store.set_disabled(&user.id, None).await?.ok_or(Error::NotFound)?;
@@ -52,11 +52,12 @@ pub async fn enable(state: &AppState, email: &Email, by: &Operator) -> Result<()
     events::record(state, &user.id, EventKind::AccountEnabled, None, Some(detail)).await
 }
 
-/// Revokes every session and trusted device; API tokens stay (the owner or the operator
-/// disables the account to stop those too).
+/// Revokes every session, trusted device, pending link and device sign-in
+/// (`Occasion::SignOut`); API tokens stay (the owner or the operator disables the account
+/// to stop those too).
 pub async fn sign_out_everywhere(state: &AppState, email: &Email, by: &Operator) -> Result<SignedOut> {
     let user = super::account::by_email(state, email).await?;
-    let signed_out = state.store.sign_out_everywhere(&user.id).await?;
+    let signed_out = state.store.sign_out_everywhere(&user.id, state.clock.now()).await?;
     let detail = format!(
         "operator {} signed out {} sessions and {} trusted devices from the command line",
         by.0, signed_out.sessions, signed_out.trusted_devices

@@ -107,6 +107,7 @@ pub async fn finish(state: &AppState, ctx: &ClientContext, input: PasskeyInput) 
         trusted_device_id: remembered.as_ref().map(|(_, id)| id.as_str()),
         password_hash: None,
         recognised: false,
+        ..SessionOrigin::default()
     };
     let (token, session_id) = start_session(state, ctx, &user.id, &device, origin).await?;
     // User verification is the second factor, and it was asked for.

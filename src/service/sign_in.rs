@@ -1,6 +1,7 @@
 //! How every sign-in ends: a session and a row of login history. Password, second step,
 //! provider (and later passkey and device) sign-ins all finish through here.
 
+use crate::domain::client_ip;
 use crate::domain::device::Device;
 use crate::domain::sign_in::SignInAttempt;
 use crate::domain::sign_in::{FailureReason, SignInMethod};
@@ -35,6 +36,10 @@ pub struct SessionOrigin<'a> {
     /// An earlier trusted-device token vouched for this device (a device remembered just
     /// now is still new: it gets the new-sign-in alert).
     pub recognised: bool,
+    /// When the proof happened, if earlier than now (a device sign-in's approval).
+    pub auth_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The approved device grant this session collects (see `NewSession`).
+    pub device_grant_id: Option<&'a str>,
 }
 
 pub async fn start_session(
@@ -59,12 +64,14 @@ pub async fn start_session(
             expires_at: state.config.settings.session.expires_at(now),
             trusted_device_id: origin.trusted_device_id,
             password_hash: origin.password_hash,
+            auth_at: origin.auth_at,
+            device_grant_id: origin.device_grant_id,
         })
         .await;
     match created {
         Ok(id) => {
             if !origin.recognised {
-                super::events::alert_new_sign_in(state, user_id, ctx, &device.name).await?;
+                super::events::alert_new_sign_in(state, user_id, ctx).await?;
             }
             Ok((token, id))
         }
@@ -99,6 +106,7 @@ pub async fn record_attempt(
                 failure: failure.map(|f| f.as_str().to_owned()),
             },
             &device.name,
+            &client_ip::network_key(ctx.ip),
         )
         .await?;
     Ok(())

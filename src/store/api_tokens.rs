@@ -6,7 +6,7 @@ use sqlx::Row;
 
 use super::batch::Lookup;
 use super::columns::Columns;
-use super::two_factor::FACTOR_COLUMNS;
+use super::factors::FACTOR_COLUMNS;
 use super::users::{ACCOUNT_COLUMNS, AccountSummary};
 use super::{Store, StoreResult, from_millis, new_id, to_millis};
 use crate::domain::api_token::ApiToken;
@@ -60,7 +60,7 @@ impl Store {
         let id = new_id();
         // Counted and inserted under the account's lock, so racing creations stop at the cap.
         let mut tx = self.pool.begin().await?;
-        super::users::lock_account(&mut tx, user_id).await?;
+        super::account_lock::lock_account(&mut tx, user_id).await?;
         let held: i64 = sqlx::query("SELECT COUNT(*) AS n FROM api_tokens WHERE user_id = $1")
             .bind(user_id)
             .fetch_one(&mut *tx)

@@ -40,9 +40,12 @@ pub struct DeviceGrant {
     pub status: GrantStatus,
     pub user_id: Option<String>,
     pub mfa_passed: bool,
+    /// When the approving session last proved a factor: the device's session is no fresher.
+    pub approved_auth_at: Option<DateTime<Utc>>,
+    pub user_agent: Option<String>,
 }
 
-const COLUMNS: &str = "id, user_code, client_name, device_kind, device_name, ip, country, city, location_label, created_at, expires_at, interval_secs, last_polled_at, status, user_id, mfa_passed";
+const COLUMNS: &str = "id, user_code, client_name, device_kind, device_name, ip, country, city, location_label, created_at, expires_at, interval_secs, last_polled_at, status, user_id, mfa_passed, approved_auth_at, user_agent";
 
 impl DeviceGrant {
     fn from_row(r: &sqlx::any::AnyRow) -> StoreResult<Self> {
@@ -62,6 +65,8 @@ impl DeviceGrant {
             status: GrantStatus::parse(&status).ok_or_else(|| corrupt(format!("a grant status of {status:?}")))?,
             user_id: r.try_get("user_id")?,
             mfa_passed: r.try_get::<Option<i64>, _>("mfa_passed")?.map(flag).transpose()?.unwrap_or(false),
+            approved_auth_at: r.try_get::<Option<i64>, _>("approved_auth_at")?.map(from_millis).transpose()?,
+            user_agent: r.try_get("user_agent")?,
         })
     }
 }
@@ -134,36 +139,25 @@ impl Store {
 
     /// Approves or denies a pending, unexpired grant for `user_id`; false when it was
     /// decided already (a code is bound to one approval) or has expired.
+    /// `approval` is `Some((mfa_passed, auth_at))` of the approving session, `None` to deny.
     pub async fn decide_device_grant(
         &self,
         id: &str,
         user_id: &str,
-        approved: bool,
-        mfa_passed: bool,
+        approval: Option<(bool, DateTime<Utc>)>,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        let status = if approved { GrantStatus::Approved } else { GrantStatus::Denied };
+        let status = if approval.is_some() { GrantStatus::Approved } else { GrantStatus::Denied };
         let done = sqlx::query(
-            "UPDATE device_grants SET status = $1, user_id = $2, mfa_passed = $3
+            "UPDATE device_grants SET status = $1, user_id = $2, mfa_passed = $3, approved_auth_at = $6
              WHERE id = $4 AND status = 'pending' AND expires_at > $5",
         )
         .bind(status.as_str())
         .bind(user_id)
-        .bind(i64::from(mfa_passed))
+        .bind(i64::from(approval.is_some_and(|(mfa, _)| mfa)))
         .bind(id)
         .bind(to_millis(now))
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    /// Marks an approved grant issued: true for exactly one caller.
-    pub async fn issue_device_grant(&self, id: &str, now: DateTime<Utc>) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "UPDATE device_grants SET status = 'issued' WHERE id = $1 AND status = 'approved' AND expires_at > $2",
-        )
-        .bind(id)
-        .bind(to_millis(now))
+        .bind(approval.map(|(_, at)| to_millis(at)))
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use super::{Store, StoreResult, to_millis};
+use super::{Store, StoreResult, flag, to_millis};
 use crate::domain::mail::Letter;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,27 +32,40 @@ pub struct NewLink<'a> {
     pub email: &'a str,
     pub now: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    /// A lock link sent to the old address when it was changed: using it puts it back.
+    pub restores_email: bool,
 }
 
-/// A link that was just used.
+/// A link that is live or was just used.
 #[derive(Debug, Clone)]
 pub struct UsedLink {
     pub user_id: String,
     pub email: String,
+    pub restores_email: bool,
+}
+
+impl UsedLink {
+    fn from_row(r: &sqlx::any::AnyRow) -> StoreResult<Self> {
+        Ok(Self {
+            user_id: r.try_get("user_id")?,
+            email: r.try_get("email")?,
+            restores_email: flag(r.try_get("restores_email")?)?,
+        })
+    }
 }
 
 /// How issuing a link went.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Issued {
     Sent,
-    /// The account had `max` such links within the window: nothing was sent.
+    /// The address had `max` such messages within the window: nothing was sent.
     TooMany,
 }
 
 /// Stores a link in the caller's transaction.
 pub(super) async fn insert_link(tx: &mut sqlx::Transaction<'_, sqlx::Any>, link: &NewLink<'_>) -> StoreResult<()> {
     sqlx::query(
-        "INSERT INTO email_tokens (token_hash, user_id, purpose, email, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO email_tokens (token_hash, user_id, purpose, email, created_at, expires_at, restores_email) VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(link.token_hash)
     .bind(link.user_id)
@@ -60,17 +73,38 @@ pub(super) async fn insert_link(tx: &mut sqlx::Transaction<'_, sqlx::Any>, link:
     .bind(link.email)
     .bind(to_millis(link.now))
     .bind(to_millis(link.expires_at))
+    .bind(i64::from(link.restores_email))
     .execute(&mut **tx)
     .await?;
     Ok(())
 }
 
+/// Uses a link: of two racing requests exactly one gets it.
+pub(super) async fn use_link(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    token_hash: &str,
+    purpose: LinkPurpose,
+    now: DateTime<Utc>,
+) -> StoreResult<Option<UsedLink>> {
+    let row = sqlx::query(
+        "UPDATE email_tokens SET used_at = $1
+         WHERE token_hash = $2 AND purpose = $3 AND used_at IS NULL AND expires_at > $1
+         RETURNING user_id, email, restores_email",
+    )
+    .bind(to_millis(now))
+    .bind(token_hash)
+    .bind(purpose.as_str())
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.as_ref().map(UsedLink::from_row).transpose()
+}
+
 impl Store {
     /// Issues a confirmation or reset link and queues the message that carries it, in one
-    /// transaction. Older unused links of the same purpose are voided (the newest one
-    /// works), and at most
-    /// `max` are issued per account since `window_start`: counted under the account's lock,
-    /// so parallel requests cannot each see room for one more.
+    /// transaction, unless its address got `max` messages of this kind since
+    /// `window_start`. Counted under the account's lock, so parallel requests cannot each
+    /// see room for one more. Links already sent stay good: a flood of requests never
+    /// costs the owner the link in their mailbox (using one voids the others).
     pub async fn issue_link(
         &self,
         link: NewLink<'_>,
@@ -79,25 +113,18 @@ impl Store {
         window_start: DateTime<Utc>,
     ) -> StoreResult<Issued> {
         let mut tx = self.pool.begin().await?;
-        super::users::lock_account(&mut tx, link.user_id).await?;
-        let issued: i64 = sqlx::query(
-            "SELECT COUNT(*) AS n FROM email_tokens WHERE user_id = $1 AND purpose = $2 AND created_at > $3",
-        )
-        .bind(link.user_id)
-        .bind(link.purpose.as_str())
-        .bind(to_millis(window_start))
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get("n")?;
+        super::account_lock::lock_account(&mut tx, link.user_id).await?;
+        let issued: i64 =
+            sqlx::query("SELECT COUNT(*) AS n FROM email_tokens WHERE email = $1 AND purpose = $2 AND created_at > $3")
+                .bind(link.email)
+                .bind(link.purpose.as_str())
+                .bind(to_millis(window_start))
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("n")?;
         if issued >= max {
             return Ok(Issued::TooMany);
         }
-        sqlx::query("UPDATE email_tokens SET used_at = $1 WHERE user_id = $2 AND purpose = $3 AND used_at IS NULL")
-            .bind(to_millis(link.now))
-            .bind(link.user_id)
-            .bind(link.purpose.as_str())
-            .execute(&mut *tx)
-            .await?;
         insert_link(&mut tx, &link).await?;
         super::outbox::queue_mail(&mut tx, letter, link.now).await?;
         tx.commit().await?;
@@ -122,34 +149,36 @@ impl Store {
         now: DateTime<Utc>,
     ) -> StoreResult<Option<UsedLink>> {
         let row = sqlx::query(
-            "SELECT user_id, email FROM email_tokens WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3",
+            "SELECT user_id, email, restores_email FROM email_tokens WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3",
         )
         .bind(token_hash)
         .bind(purpose.as_str())
         .bind(to_millis(now))
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|r| Ok(UsedLink { user_id: r.try_get("user_id")?, email: r.try_get("email")? })).transpose()
+        row.as_ref().map(UsedLink::from_row).transpose()
     }
 
-    /// Uses a link: of two racing requests exactly one gets it.
-    pub(super) async fn use_link(
-        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    /// Counts one try of a reset link before anything is checked (no password is hashed
+    /// for a link that is not live); `None` when the link is unknown, used, expired or
+    /// has had its `max` tries.
+    pub async fn claim_reset_try(
+        &self,
         token_hash: &str,
-        purpose: LinkPurpose,
+        max: i64,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<UsedLink>> {
         let row = sqlx::query(
-            "UPDATE email_tokens SET used_at = $1
-             WHERE token_hash = $2 AND purpose = $3 AND used_at IS NULL AND expires_at > $1
-             RETURNING user_id, email",
+            "UPDATE email_tokens SET tries = tries + 1
+             WHERE token_hash = $1 AND purpose = 'reset' AND used_at IS NULL AND expires_at > $2 AND tries < $3
+             RETURNING user_id, email, restores_email",
         )
-        .bind(to_millis(now))
         .bind(token_hash)
-        .bind(purpose.as_str())
-        .fetch_optional(&mut **tx)
+        .bind(to_millis(now))
+        .bind(max)
+        .fetch_optional(&self.pool)
         .await?;
-        row.map(|r| Ok(UsedLink { user_id: r.try_get("user_id")?, email: r.try_get("email")? })).transpose()
+        row.as_ref().map(UsedLink::from_row).transpose()
     }
 
     pub async fn prune_links(&self, now: DateTime<Utc>) -> StoreResult<u64> {
@@ -163,82 +192,35 @@ impl Store {
     }
 
     /// Uses a confirmation link: the account's address becomes the one it confirms, and
-    /// is verified. `Conflict` when another account took that address meanwhile.
+    /// is verified; the account's other confirmation links are void. `None` for a link
+    /// that is not live or an account that is disabled; `Conflict` when another account
+    /// took that address meanwhile.
     pub async fn confirm_email(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<Confirmed>> {
         let mut tx = self.pool.begin().await?;
-        let Some(link) = Self::use_link(&mut tx, token_hash, LinkPurpose::Verify, now).await? else {
+        let Some(link) = use_link(&mut tx, token_hash, LinkPurpose::Verify, now).await? else {
             return Ok(None);
         };
-        let old: String = sqlx::query("SELECT email FROM users WHERE id = $1")
+        let old = sqlx::query("SELECT email FROM users WHERE id = $1 AND disabled_at IS NULL")
             .bind(&link.user_id)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get("email")?;
+            .fetch_optional(&mut *tx)
+            .await?;
+        // Dropping the transaction puts the link back: it works again once enabled.
+        let Some(old) = old else { return Ok(None) };
+        let old: String = old.try_get("email")?;
         sqlx::query("UPDATE users SET email = $1, email_verified = 1 WHERE id = $2")
             .bind(&link.email)
             .bind(&link.user_id)
             .execute(&mut *tx)
             .await?;
-        tx.commit().await?;
-        Ok(Some(Confirmed { user_id: link.user_id, old_email: old, email: link.email }))
-    }
-
-    /// Uses a reset link: the new password, every session, trusted device and second step
-    /// in flight signed out, the address verified (the link reached it), in one transaction.
-    pub async fn reset_password(
-        &self,
-        token_hash: &str,
-        hash: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Option<String>> {
-        let mut tx = self.pool.begin().await?;
-        let Some(link) = Self::use_link(&mut tx, token_hash, LinkPurpose::Reset, now).await? else {
-            return Ok(None);
-        };
-        sqlx::query("UPDATE users SET password_hash = $1, email_verified = 1 WHERE id = $2")
-            .bind(hash)
-            .bind(&link.user_id)
-            .execute(&mut *tx)
-            .await?;
-        super::users::insert_history(&mut tx, &link.user_id, hash, now).await?;
-        super::users::sign_out(&mut tx, &link.user_id).await?;
-        tx.commit().await?;
-        Ok(Some(link.user_id))
-    }
-
-    /// Uses a "this wasn't me" link: every session, trusted device and API token goes, the
-    /// password stops working (whoever knows it may be the intruder), and the reset link
-    /// `reset` is issued with its message, in one transaction.
-    pub async fn lock_with_link(
-        &self,
-        token_hash: &str,
-        reset: NewLink<'_>,
-        letter: &Letter,
-    ) -> StoreResult<Option<String>> {
-        let mut tx = self.pool.begin().await?;
-        let Some(link) = Self::use_link(&mut tx, token_hash, LinkPurpose::Lock, reset.now).await? else {
-            return Ok(None);
-        };
-        if link.user_id != reset.user_id {
-            return Ok(None);
-        }
-        super::users::sign_out(&mut tx, &link.user_id).await?;
-        sqlx::query("DELETE FROM api_tokens WHERE user_id = $1").bind(&link.user_id).execute(&mut *tx).await?;
-        sqlx::query("UPDATE users SET password_hash = NULL WHERE id = $1")
-            .bind(&link.user_id)
-            .execute(&mut *tx)
-            .await?;
         sqlx::query(
-            "UPDATE email_tokens SET used_at = $1 WHERE user_id = $2 AND purpose = 'reset' AND used_at IS NULL",
+            "UPDATE email_tokens SET used_at = $1 WHERE user_id = $2 AND purpose = 'verify' AND used_at IS NULL",
         )
-        .bind(to_millis(reset.now))
+        .bind(to_millis(now))
         .bind(&link.user_id)
         .execute(&mut *tx)
         .await?;
-        insert_link(&mut tx, &reset).await?;
-        super::outbox::queue_mail(&mut tx, letter, reset.now).await?;
         tx.commit().await?;
-        Ok(Some(link.user_id))
+        Ok(Some(Confirmed { user_id: link.user_id, old_email: old, email: link.email }))
     }
 }
 

@@ -8,11 +8,13 @@ use crate::domain::device::DeviceKind;
 use crate::domain::sign_in::{SignInAttempt, SignInRecord};
 
 impl Store {
-    /// One attempt; `device_label` ("Chrome on Linux") tells a new device from a known one.
-    pub async fn record_login(&self, e: &SignInAttempt, device_label: &str) -> StoreResult<()> {
+    /// One attempt; `device_label` ("Chrome on Linux") is kept for the record, and
+    /// `network` (the address's /24 or /48) with the user agent tells a new device from a
+    /// known one.
+    pub async fn record_login(&self, e: &SignInAttempt, device_label: &str, network: &str) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO login_history (id, user_id, at, success, ip, user_agent, device_kind, country, city, location_label, mfa_challenged, method, failure, device_label)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+            "INSERT INTO login_history (id, user_id, at, success, ip, user_agent, device_kind, country, city, location_label, mfa_challenged, method, failure, device_label, network)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
         )
         .bind(new_id())
         .bind(&e.user_id)
@@ -28,6 +30,7 @@ impl Store {
         .bind(&e.method)
         .bind(e.failure.as_deref())
         .bind(device_label)
+        .bind(network)
         .execute(&self.pool)
         .await?;
         Ok(())

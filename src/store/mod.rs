@@ -10,16 +10,20 @@
 //! rusqlite, in-line (`sqlite_reader`), and their records decode from either driver's
 //! rows (`columns`).
 
+mod account_lock;
 mod api_tokens;
 mod batch;
 mod columns;
 mod device_grants;
 mod email_tokens;
+mod factors;
 mod login_history;
 mod mfa;
 mod oauth;
 mod outbox;
+mod pending;
 mod rate_limits;
+mod recovery;
 mod security_events;
 mod sessions;
 mod sqlite_reader;
@@ -40,14 +44,17 @@ use sqlx::{AnyPool, Connection, Executor};
 pub use api_tokens::ActiveApiToken;
 pub use device_grants::{DeviceGrant, NewDeviceGrant};
 pub use email_tokens::{Confirmed, Issued, LinkPurpose, NewLink, UsedLink};
+pub use factors::Factors;
 pub use mfa::{MfaChallenge, NewMfaChallenge};
 pub use oauth::{IdentityRef, Linked, LinkedIdentity, NewOAuthFlow, OAuthFlow, TakenFlow, Unlinked};
 pub use outbox::QueuedMail;
+pub use pending::{KEPT_TABLES, SignedOut, VOIDED_TABLES};
+pub use recovery::ResetDone;
 pub use security_events::{SecurityEvent, SecurityEventRecord};
 pub use sessions::{ActiveSession, NewSession, SessionRecord};
 pub use trusted_devices::{NewTrustedDevice, TrustedDeviceRecord};
-pub use two_factor::{FactorRef, Factors, Removal, TotpRecord};
-pub use users::{AccountSummary, SignedOut, Welcome};
+pub use two_factor::{FactorRef, Removal, TotpRecord};
+pub use users::{AccountSummary, Welcome};
 pub use webauthn::{Ceremony, NewWebauthnKey, PasskeyOwner, WebauthnKeyRecord};
 
 #[derive(Debug, thiserror::Error)]

@@ -7,6 +7,7 @@ use super::users::{USER_COLUMNS, insert_user};
 use super::{Store, StoreResult, flag, from_millis, to_millis};
 use crate::domain::account::Account;
 use crate::domain::email::Email;
+use crate::domain::voiding::Occasion;
 
 #[derive(Debug, Clone)]
 pub struct LinkedIdentity {
@@ -91,10 +92,12 @@ impl Store {
     }
 
     /// Links the account that a provider's verified email matched. When the account's own
-    /// email was never verified, whoever registered it may not be its owner: everything
-    /// they set (password, sessions, API tokens, trusted devices, second factors) goes, and
-    /// the email is marked verified, in the same transaction as the link, under the
-    /// account row's lock. `Conflict` as for `link_identity`.
+    /// email was never verified, whoever registered it may not be its owner: it is
+    /// reclaimed (`Occasion::Reclaim`, the same list a reset of such an account removes:
+    /// password, sessions, API tokens, trusted devices, second factors, provider links,
+    /// pending links, device sign-ins) and the email is marked verified, in the same
+    /// transaction as the link, under the account row's lock. `Conflict` as for
+    /// `link_identity`.
     pub async fn link_by_verified_email(
         &self,
         user_id: &str,
@@ -102,34 +105,15 @@ impl Store {
         now: DateTime<Utc>,
     ) -> StoreResult<Linked> {
         let mut tx = self.pool.begin().await?;
-        super::users::lock_account(&mut tx, user_id).await?;
+        super::account_lock::lock_account(&mut tx, user_id).await?;
         let row =
             sqlx::query("SELECT email_verified FROM users WHERE id = $1").bind(user_id).fetch_one(&mut *tx).await?;
         let verified = flag(row.try_get("email_verified")?)?;
         let outcome = if verified {
             Linked::Linked
         } else {
-            for table in [
-                "sessions",
-                "api_tokens",
-                "trusted_devices",
-                "totp_credentials",
-                "totp_pending",
-                "backup_codes",
-                "webauthn_credentials",
-                "webauthn_ceremonies",
-                "mfa_challenges",
-                "password_history",
-            ] {
-                sqlx::query(AssertSqlSafe(format!("DELETE FROM {table} WHERE user_id = $1")))
-                    .bind(user_id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            sqlx::query("UPDATE users SET password_hash = NULL, email_verified = 1 WHERE id = $1")
-                .bind(user_id)
-                .execute(&mut *tx)
-                .await?;
+            super::pending::void(&mut tx, user_id, &Occasion::Reclaim.voids(now), now).await?;
+            sqlx::query("UPDATE users SET email_verified = 1 WHERE id = $1").bind(user_id).execute(&mut *tx).await?;
             Linked::Reclaimed
         };
         insert_identity(&mut tx, user_id, identity, now).await?;

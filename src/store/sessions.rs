@@ -6,7 +6,7 @@ use sqlx::{AssertSqlSafe, Row};
 
 use super::batch::Lookup;
 use super::columns::Columns;
-use super::two_factor::FACTOR_COLUMNS;
+use super::factors::FACTOR_COLUMNS;
 use super::users::{ACCOUNT_COLUMNS, AccountSummary};
 use super::{Store, StoreError, StoreResult, device_from_row, from_millis, location_from_row, new_id, to_millis};
 use crate::domain::device::Device;
@@ -28,6 +28,13 @@ pub struct NewSession<'a> {
     /// The password hash the sign-in was checked against: the session is created only if
     /// it is still the account's, so a sign-in racing a password change cannot outlive it.
     pub password_hash: Option<&'a str>,
+    /// When the session's proof happened, if not now (a device sign-in carries the
+    /// approving session's).
+    pub auth_at: Option<DateTime<Utc>>,
+    /// The approved device grant this session collects: it moves to `issued` in the same
+    /// transaction, after the account row's lock, so a lock or sign-out that voided it
+    /// first leaves no session behind.
+    pub device_grant_id: Option<&'a str>,
 }
 
 #[derive(Debug, Clone)]
@@ -121,9 +128,22 @@ impl Store {
         if update.execute(&mut *tx).await?.rows_affected() == 0 {
             return Err(StoreError::Conflict);
         }
+        if let Some(grant) = s.device_grant_id {
+            let issued = sqlx::query(
+                "UPDATE device_grants SET status = 'issued' WHERE id = $1 AND user_id = $2 AND status = 'approved' AND expires_at > $3",
+            )
+            .bind(grant)
+            .bind(s.user_id)
+            .bind(to_millis(s.now))
+            .execute(&mut *tx)
+            .await?;
+            if issued.rows_affected() == 0 {
+                return Err(StoreError::Conflict);
+            }
+        }
         sqlx::query(
             "INSERT INTO sessions (id, user_id, token_hash, device_kind, device_name, ip, country, city, location_label, user_agent, created_at, last_activity_at, expires_at, auth_at, trusted_device_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $11, $13)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $14, $13)",
         )
         .bind(&id)
         .bind(s.user_id)
@@ -138,6 +158,7 @@ impl Store {
         .bind(to_millis(s.now))
         .bind(to_millis(s.expires_at))
         .bind(s.trusted_device_id)
+        .bind(to_millis(s.auth_at.unwrap_or(s.now)))
         .execute(&mut *tx)
         .await?;
         // Past the cap, the oldest sessions are signed out.

@@ -4,50 +4,8 @@
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use super::columns::Columns;
-use super::{Store, StoreResult, from_millis, new_id, to_millis};
-
-/// The second factors of an account, counted.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Factors {
-    pub totp_created_at: Option<DateTime<Utc>>,
-    pub webauthn_keys: u64,
-    pub backup_codes_remaining: u64,
-}
-
-impl Factors {
-    pub fn enabled(&self) -> bool {
-        self.totp_created_at.is_some() || self.webauthn_keys > 0
-    }
-
-    /// `totp`, `webauthn`: what `GET /me` lists.
-    pub fn methods(&self) -> Vec<&'static str> {
-        let mut m = Vec::new();
-        if self.totp_created_at.is_some() {
-            m.push("totp");
-        }
-        if self.webauthn_keys > 0 {
-            m.push("webauthn");
-        }
-        m
-    }
-}
-
-/// The factor counts of each row of `users`, as select-list expressions.
-pub(super) const FACTOR_COLUMNS: &str =
-    "(SELECT created_at FROM totp_credentials WHERE user_id = users.id) AS totp_created_at,
-    (SELECT COUNT(*) FROM backup_codes WHERE user_id = users.id AND used_at IS NULL) AS backup_codes,
-    (SELECT COUNT(*) FROM webauthn_credentials WHERE user_id = users.id) AS webauthn_keys";
-
-impl Factors {
-    pub(super) fn from_row<R: Columns>(row: &R) -> StoreResult<Self> {
-        Ok(Self {
-            totp_created_at: row.opt_int("totp_created_at")?.map(from_millis).transpose()?,
-            webauthn_keys: row.int("webauthn_keys")?.try_into().unwrap_or(0),
-            backup_codes_remaining: row.int("backup_codes")?.try_into().unwrap_or(0),
-        })
-    }
-}
+use super::factors::FACTOR_COLUMNS;
+use super::{Factors, Store, StoreResult, from_millis, new_id, to_millis};
 
 #[derive(Debug, Clone)]
 pub struct TotpRecord {
@@ -162,7 +120,7 @@ impl Store {
     /// The account's trusted devices are forgotten with it.
     pub async fn remove_factor(&self, user_id: &str, factor: FactorRef<'_>) -> StoreResult<Removal> {
         let mut tx = self.pool.begin().await?;
-        super::users::lock_account(&mut tx, user_id).await?;
+        super::account_lock::lock_account(&mut tx, user_id).await?;
         let row = sqlx::query(
             "SELECT (SELECT COUNT(*) FROM totp_credentials WHERE user_id = $1) AS totp,
                     (SELECT COUNT(*) FROM webauthn_credentials WHERE user_id = $1) AS keys",
@@ -238,7 +196,7 @@ impl Store {
     /// passkeys are its only way in.
     pub async fn remove_second_factors(&self, user_id: &str, sessions: bool) -> StoreResult<Removal> {
         let mut tx = self.pool.begin().await?;
-        super::users::lock_account(&mut tx, user_id).await?;
+        super::account_lock::lock_account(&mut tx, user_id).await?;
         if !sessions && !keeps_a_way_in(&mut tx, user_id, i64::MAX).await? {
             return Ok(Removal::LastSignInMethod);
         }

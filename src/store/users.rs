@@ -1,11 +1,10 @@
-//! Accounts, their passwords and password history, and the account row lock that read-
-//! then-write rules take.
+//! Accounts, their passwords and password history.
 
 use chrono::{DateTime, Utc};
 use sqlx::{AssertSqlSafe, Row};
 
 use super::columns::Columns;
-use super::two_factor::FACTOR_COLUMNS;
+use super::factors::FACTOR_COLUMNS;
 use super::{Factors, Store, StoreResult, flag, from_millis, new_id, to_millis};
 use crate::domain::account::Account;
 use crate::domain::email::Email;
@@ -90,6 +89,7 @@ impl Store {
             email: &user.email,
             now,
             expires_at: welcome.expires_at,
+            restores_email: false,
         };
         super::email_tokens::insert_link(&mut tx, &link).await?;
         super::outbox::queue_mail(&mut tx, welcome.letter, now).await?;
@@ -164,42 +164,26 @@ impl Store {
         Ok(revoked)
     }
 
-    /// Disables (`Some(now)`) or enables (`None`) an account; false when there is no
-    /// such account. Disabling also signs it out everywhere, in the same transaction.
-    pub async fn set_disabled(&self, user_id: &str, at: Option<DateTime<Utc>>) -> StoreResult<Option<SignedOut>> {
-        let mut tx = self.pool.begin().await?;
-        let found = sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2")
-            .bind(at.map(to_millis))
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if found == 0 {
-            return Ok(None);
-        }
-        let signed_out = if at.is_some() { sign_out(&mut tx, user_id).await? } else { SignedOut::default() };
-        tx.commit().await?;
-        Ok(Some(signed_out))
-    }
-
-    /// The address to alert about a sign-in from `device_label` in `country`, or `None`
+    /// The address to alert about a sign-in by `user_agent` from `network`, or `None`
     /// when the account turned the alert off, has never signed in before (its first
-    /// sign-in is not news), or has signed in successfully from that device and country.
+    /// sign-in is not news), or has signed in successfully with that user agent from that
+    /// network before. Both are what the server observed, never what the client says
+    /// about itself.
     pub async fn new_sign_in_alert_to(
         &self,
         user_id: &str,
-        device_label: &str,
-        country: Option<&str>,
+        user_agent: Option<&str>,
+        network: &str,
     ) -> StoreResult<Option<String>> {
         let row = sqlx::query(
             "SELECT email FROM users WHERE id = $1 AND notify_new_sign_in = 1
                AND EXISTS (SELECT 1 FROM login_history WHERE user_id = $1 AND success = 1)
                AND NOT EXISTS (SELECT 1 FROM login_history WHERE user_id = $1 AND success = 1
-                               AND device_label = $2 AND country IS NOT DISTINCT FROM $3)",
+                               AND network = $3 AND user_agent IS NOT DISTINCT FROM $2)",
         )
         .bind(user_id)
-        .bind(device_label)
-        .bind(country)
+        .bind(user_agent)
+        .bind(network)
         .fetch_optional(&self.pool)
         .await?;
         row.map(|r| Ok(r.try_get("email")?)).transpose()
@@ -221,23 +205,6 @@ impl Store {
             .await?;
         Ok(())
     }
-
-    /// Revokes every session and trusted device of an account (and sign-ins half-way
-    /// through their second step). API tokens stay: they are revoked one by one.
-    pub async fn sign_out_everywhere(&self, user_id: &str) -> StoreResult<SignedOut> {
-        let mut tx = self.pool.begin().await?;
-        let signed_out = sign_out(&mut tx, user_id).await?;
-        tx.commit().await?;
-        Ok(signed_out)
-    }
-}
-
-/// Takes the account row's lock for the rest of `tx` (a write, so on SQLite the
-/// transaction holds the database's write lock from here on): read-then-write rules such
-/// as "at least one factor" run one at a time per account.
-pub(super) async fn lock_account(tx: &mut sqlx::Transaction<'_, sqlx::Any>, user_id: &str) -> StoreResult<()> {
-    sqlx::query("UPDATE users SET created_at = created_at WHERE id = $1").bind(user_id).execute(&mut **tx).await?;
-    Ok(())
 }
 
 pub(super) async fn insert_history(
@@ -292,24 +259,4 @@ pub struct Welcome<'a> {
     pub token_hash: &'a str,
     pub letter: &'a crate::domain::mail::Letter,
     pub expires_at: DateTime<Utc>,
-}
-
-/// What signing an account out everywhere removed.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct SignedOut {
-    pub sessions: u64,
-    pub trusted_devices: u64,
-}
-
-pub(super) async fn sign_out(tx: &mut sqlx::Transaction<'_, sqlx::Any>, user_id: &str) -> StoreResult<SignedOut> {
-    let mut removed = [0; 2];
-    for (n, table) in ["sessions", "trusted_devices"].iter().enumerate() {
-        removed[n] = sqlx::query(AssertSqlSafe(format!("DELETE FROM {table} WHERE user_id = $1")))
-            .bind(user_id)
-            .execute(&mut **tx)
-            .await?
-            .rows_affected();
-    }
-    sqlx::query("DELETE FROM mfa_challenges WHERE user_id = $1").bind(user_id).execute(&mut **tx).await?;
-    Ok(SignedOut { sessions: removed[0], trusted_devices: removed[1] })
 }

@@ -74,7 +74,7 @@ impl Store {
         let NewWebauthnKey { user_id, name, credential_id, credential, passkey, backup_code_hashes, now } = key;
         let id = new_id();
         let mut tx = self.pool.begin().await?;
-        super::users::lock_account(&mut tx, user_id).await?;
+        super::account_lock::lock_account(&mut tx, user_id).await?;
         let held: i64 = sqlx::query("SELECT COUNT(*) AS n FROM webauthn_credentials WHERE user_id = $1")
             .bind(user_id)
             .fetch_one(&mut *tx)

@@ -6,7 +6,7 @@ use askama::Template;
 use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::Deserialize;
 
 use crate::domain::password::Password;
@@ -36,8 +36,22 @@ struct ForgotPage {
 struct ResetPage {
     token: String,
     valid: bool,
+    /// The account confirms with an authenticator code or a backup code...
     needs_code: bool,
+    /// ...or with a security key or passkey.
+    needs_key: bool,
     errors: Vec<String>,
+}
+
+impl ResetPage {
+    fn live(token: String, methods: &[&str], errors: Vec<String>) -> Self {
+        let needs_code = methods.iter().any(|m| matches!(*m, "totp" | "backup_code"));
+        Self { token, valid: true, needs_code, needs_key: methods.contains(&"webauthn"), errors }
+    }
+
+    fn dead() -> Self {
+        Self { token: String::new(), valid: false, needs_code: false, needs_key: false, errors: vec![LINK_DEAD.into()] }
+    }
 }
 
 /// A link's page: what the button does, then what it did.
@@ -68,7 +82,7 @@ pub struct TokenForm {
 }
 
 fn refuse_cross_site(state: &AppState, headers: &HeaderMap) -> Option<Response> {
-    (!same_origin(headers, &state.config.public_origin())).then(|| Error::CsrfFailed.into_response())
+    (!same_origin(headers, &state.config.public_origin())).then(|| super::refused_form(state, false))
 }
 
 pub async fn signup_page(State(state): State<AppState>) -> Response {
@@ -143,8 +157,8 @@ pub async fn forgot(
 
 pub async fn reset_page(State(state): State<AppState>, Query(q): Query<TokenQuery>) -> Response {
     let page = match email::reset_link(&state, &q.token).await {
-        Ok(Some(needs_code)) => ResetPage { token: q.token, valid: true, needs_code, errors: Vec::new() },
-        Ok(None) => ResetPage { token: String::new(), valid: false, needs_code: false, errors: vec![LINK_DEAD.into()] },
+        Ok(Some(methods)) => ResetPage::live(q.token, &methods, Vec::new()),
+        Ok(None) => ResetPage::dead(),
         Err(e) => return fail(&state, None, e),
     };
     render(StatusCode::OK, &page)
@@ -156,6 +170,11 @@ pub struct ResetForm {
     new_password: String,
     #[serde(default)]
     code: String,
+    /// Filled by the page's script after the security key answered.
+    #[serde(default)]
+    challenge_id: String,
+    #[serde(default)]
+    credential: String,
 }
 
 pub async fn reset(
@@ -168,7 +187,10 @@ pub async fn reset(
         return refused;
     }
     let code = form.code.trim().to_owned();
-    let method = if code.is_empty() {
+    let credential = serde_json::from_str::<serde_json::Value>(&form.credential).ok();
+    let method = if credential.is_some() {
+        Some("webauthn".to_owned())
+    } else if code.is_empty() {
         None
     } else if code.chars().all(|c| c.is_ascii_digit()) {
         Some("totp".to_owned())
@@ -180,12 +202,15 @@ pub async fn reset(
         new_password: Password::new(form.new_password),
         method,
         code: (!code.is_empty()).then_some(code),
+        challenge_id: (!form.challenge_id.is_empty()).then(|| form.challenge_id.clone()),
+        credential,
     };
-    let again = |needs_code: bool, errors: Vec<String>| {
-        render(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &ResetPage { token: form.token.clone(), valid: true, needs_code, errors },
-        )
+    let again = async |errors: Vec<String>| match email::reset_link(&state, &form.token).await {
+        Ok(Some(methods)) => {
+            render(StatusCode::UNPROCESSABLE_ENTITY, &ResetPage::live(form.token.clone(), &methods, errors))
+        }
+        Ok(None) => render(StatusCode::BAD_REQUEST, &ResetPage::dead()),
+        Err(e) => fail(&state, None, e),
     };
     match email::reset(&state, &ctx, input).await {
         Ok(()) => render(
@@ -202,17 +227,14 @@ pub async fn reset(
             },
         ),
         Err(Error::PasswordPolicy(v)) => {
-            let needs_code = email::reset_link(&state, &form.token).await.ok().flatten().unwrap_or(false);
-            again(needs_code, v.iter().map(|v| format!("The password {}.", v.describe())).collect())
+            again(v.iter().map(|v| format!("The password {}.", v.describe())).collect()).await
         }
         Err(Error::MfaRequired { .. }) => {
-            again(true, vec!["Enter a code from your authenticator app, or a backup code.".into()])
+            let ask = "Confirm with your second factor: a code from your authenticator app, a backup code or your security key.";
+            again(vec![ask.into()]).await
         }
-        Err(Error::InvalidCode) => again(true, vec!["That code did not work.".into()]),
-        Err(Error::InvalidToken) => render(
-            StatusCode::BAD_REQUEST,
-            &ResetPage { token: String::new(), valid: false, needs_code: false, errors: vec![LINK_DEAD.into()] },
-        ),
+        Err(Error::InvalidCode) => again(vec!["That code or key did not work.".into()]).await,
+        Err(Error::InvalidToken) => render(StatusCode::BAD_REQUEST, &ResetPage::dead()),
         Err(e) => fail(&state, None, e),
     }
 }

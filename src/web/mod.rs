@@ -87,6 +87,7 @@ fn render(status: StatusCode, page: &impl Template) -> Response {
 /// API's error (which is JSON; the pages handle the expected ones themselves).
 fn fail(state: &AppState, caller: Option<&Caller>, e: Error) -> Response {
     match e {
+        Error::CsrfFailed => refused_form(state, caller.is_some()),
         Error::Unauthenticated => Redirect::to("/").into_response(),
         Error::ReauthRequired => match caller {
             Some(c) => security::reauth_prompt(state, c, None),
@@ -94,6 +95,25 @@ fn fail(state: &AppState, caller: Option<&Caller>, e: Error) -> Response {
         },
         other => other.into_response(),
     }
+}
+
+#[derive(Template)]
+#[template(path = "refused_form.html")]
+struct RefusedFormPage {
+    reason: &'static str,
+    public_url: String,
+}
+
+/// A page form refused for its origin or CSRF token: a page that says why and where
+/// Latchkey lives (the usual cause is opening it at another address than its public
+/// URL, such as 127.0.0.1 for localhost), never raw JSON.
+fn refused_form(state: &AppState, signed_in: bool) -> Response {
+    let reason = if signed_in {
+        "The form's security token did not match this session. The page may be old, or the session changed since it was loaded."
+    } else {
+        "The form was not sent from a Latchkey page at its public address."
+    };
+    render(StatusCode::FORBIDDEN, &RefusedFormPage { reason, public_url: state.config.public_url.clone() })
 }
 
 /// A signed-in browser; anyone else is sent to the sign-in page.

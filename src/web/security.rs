@@ -230,10 +230,11 @@ impl CsrfField for NotificationsForm {
 
 pub async fn notifications(
     State(state): State<AppState>,
+    Client(ctx): Client,
     CheckedForm(caller, form): CheckedForm<NotificationsForm>,
 ) -> Response {
     let on = form.new_sign_in.is_some();
-    act(&state, &caller, "notifications_saved", account::set_new_sign_in_alerts(&state, &caller, on)).await
+    act(&state, &caller, "notifications_saved", account::set_new_sign_in_alerts(&state, &caller, &ctx, on)).await
 }
 
 pub async fn disable_2fa(

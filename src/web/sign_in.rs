@@ -73,7 +73,7 @@ pub async fn login(
     Form(form): Form<LoginForm>,
 ) -> Response {
     if !same_origin(&headers, &state.config.public_origin()) {
-        return Error::CsrfFailed.into_response();
+        return super::refused_form(&state, false);
     }
     let remember = form.remember_device.is_some();
     let input = LoginInput {
@@ -111,7 +111,7 @@ pub async fn mfa(
     Form(form): Form<MfaForm>,
 ) -> Response {
     if !same_origin(&headers, &state.config.public_origin()) {
-        return Error::CsrfFailed.into_response();
+        return super::refused_form(&state, false);
     }
     let remember = form.remember_device.is_some();
     let credential = form.credential.as_deref().filter(|c| !c.is_empty()).and_then(|c| serde_json::from_str(c).ok());
@@ -168,7 +168,7 @@ pub async fn passkey(
     Form(form): Form<PasskeyForm>,
 ) -> Response {
     if !same_origin(&headers, &state.config.public_origin()) {
-        return Error::CsrfFailed.into_response();
+        return super::refused_form(&state, false);
     }
     let refused = || {
         let page = SignInPage::new(&state, String::new(), Some("That passkey did not sign you in.".into()));

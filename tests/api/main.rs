@@ -33,6 +33,7 @@ mod sessions;
 mod signup_login;
 mod smtp;
 mod store;
+mod takeover;
 mod two_factor;
 mod webauthn;
 mod workspaces;

@@ -22,7 +22,7 @@ async fn api_token(app: &TestApp, session: &str) -> String {
 }
 
 #[tokio::test]
-async fn a_disabled_account_is_shut_out_of_every_instance_at_once_until_enabled() {
+async fn a_disabled_account_is_shut_out_of_every_instance_at_once_and_its_tokens_for_good() {
     let app = spawn_app().await;
     let other = app.second_instance().await;
     app.signup(ADA, PASSWORD).await;
@@ -47,7 +47,7 @@ async fn a_disabled_account_is_shut_out_of_every_instance_at_once_until_enabled(
     assert!(out.contains("enabled"), "{out}");
     app.advance_clock(Duration::minutes(5)); // past the delay the two failures earned
     let session = app.token_for(ADA, PASSWORD).await;
-    assert_eq!(app.get("/api/v1/me", &pat).await.status, StatusCode::OK, "the token works again");
+    assert_eq!(app.get("/api/v1/me", &pat).await.status, StatusCode::UNAUTHORIZED, "a disable revoked the token");
     assert_eq!(app.get("/api/v1/me", &here).await.status, StatusCode::UNAUTHORIZED, "old sessions stay gone");
 
     let history = app.get("/api/v1/me/login-history", &session).await.body;

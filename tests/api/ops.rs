@@ -96,6 +96,7 @@ async fn the_openapi_description_lists_every_route() {
         ("/api/v1/auth/email/verify", "post"),
         ("/api/v1/auth/password/forgot", "post"),
         ("/api/v1/auth/password/reset", "post"),
+        ("/api/v1/auth/password/reset/webauthn", "post"),
         ("/api/v1/auth/lock", "post"),
         ("/api/v1/me/email", "post"),
         ("/api/v1/me/email/verify/resend", "post"),

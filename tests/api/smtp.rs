@@ -145,15 +145,15 @@ impl SmtpSink {
         }
     }
 
+    /// Every message so far, in the order they arrived (the sink names files by arrival).
     pub fn messages(&self) -> Vec<Value> {
-        let mut out = Vec::new();
-        for entry in std::fs::read_dir(self.dir.path()).expect("sink dir") {
-            let path = entry.expect("entry").path();
-            if path.extension().is_some_and(|e| e == "json") {
-                out.push(serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json"));
-            }
-        }
-        out
+        let mut paths: Vec<_> = std::fs::read_dir(self.dir.path())
+            .expect("sink dir")
+            .map(|entry| entry.expect("entry").path())
+            .filter(|path| path.extension().is_some_and(|e| e == "json"))
+            .collect();
+        paths.sort();
+        paths.iter().map(|p| serde_json::from_str(&std::fs::read_to_string(p).expect("read")).expect("json")).collect()
     }
 
     /// The messages to `to`, once at least `n` have arrived (or after 20 s, whatever came).

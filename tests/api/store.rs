@@ -59,6 +59,8 @@ async fn sessions_are_found_by_token_hash_and_pruned_when_expired() {
             expires_at: now + Duration::days(90),
             trusted_device_id: None,
             password_hash: None,
+            auth_at: None,
+            device_grant_id: None,
         })
         .await
         .unwrap();
@@ -96,8 +98,8 @@ async fn login_history_round_trips_and_is_pruned_by_age() {
         method: "password".into(),
         failure: (!success).then(|| "invalid_code".to_owned()),
     };
-    store.record_login(&event(now - Duration::days(100), true), "Firefox on Linux").await.unwrap();
-    store.record_login(&event(now, false), "Firefox on Linux").await.unwrap();
+    store.record_login(&event(now - Duration::days(100), true), "Firefox on Linux", "127.0.0.0/24").await.unwrap();
+    store.record_login(&event(now, false), "Firefox on Linux", "127.0.0.0/24").await.unwrap();
     let rows = store.login_history(&user.id, 10).await.unwrap();
     assert_eq!(rows.len(), 2);
     assert!(!rows[0].event.success);
@@ -108,7 +110,10 @@ async fn login_history_round_trips_and_is_pruned_by_age() {
 
     // Pruning goes batch by batch until nothing old is left, keeping what is recent.
     for day in 0..7 {
-        store.record_login(&event(now - Duration::days(100 + day), true), "Firefox on Linux").await.unwrap();
+        store
+            .record_login(&event(now - Duration::days(100 + day), true), "Firefox on Linux", "127.0.0.0/24")
+            .await
+            .unwrap();
     }
     assert_eq!(store.prune_login_history_by(now - Duration::days(90), 3).await.unwrap(), 7);
     assert_eq!(store.login_history(&user.id, 10).await.unwrap().len(), 1);

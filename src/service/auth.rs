@@ -12,7 +12,7 @@ use crate::state::AppState;
 use crate::store::{StoreError, Welcome};
 
 use super::mfa::{self, FirstFactor};
-use super::sign_in::{LoginOutcome, record_attempt, record_refusal};
+use super::sign_in::{LoginOutcome, record_attempt};
 use super::{Caller, ClientContext, events, rate_limit};
 
 pub struct LoginInput {
@@ -84,15 +84,20 @@ pub async fn login(state: &AppState, ctx: &ClientContext, input: LoginInput) -> 
     let attempt = match rate_limit::reserve(state, &keys).await {
         Ok(attempt) => attempt,
         Err(limited) => {
-            // Written after the answer: a 429 for an account that exists must take no
-            // longer than one for an unknown email.
-            if let Some(u) = user {
-                let (state, ctx, device) = (state.clone(), ctx.clone(), device.clone());
-                tokio::spawn(async move {
-                    if let Err(e) = record_refusal(&state, &ctx, &u.id, &device, &SignInMethod::Password, false).await {
-                        tracing::warn!(error = %e, "a refused sign-in could not be recorded");
+            // The same work for an unknown email as for an account (one count keyed by the
+            // email as typed), so that the 429 takes the same time; only an account gets
+            // the history row, one a window.
+            let key = format!("history-refused:{}", input.email.trim().to_lowercase());
+            match rate_limit::reserve_one(state, &key, rate_limit::REFUSAL_RECORDS).await {
+                Ok(first) => {
+                    first.failed();
+                    if let Some(u) = &user {
+                        let refused = Some(FailureReason::RateLimited);
+                        record_attempt(state, ctx, &u.id, &device, &SignInMethod::Password, false, refused).await?;
                     }
-                });
+                }
+                Err(Error::RateLimited { .. }) => {}
+                Err(e) => return Err(e),
             }
             state.metrics.login(false);
             return Err(limited);

@@ -147,6 +147,10 @@ async fn the_owner_of_an_address_takes_back_an_account_someone_else_registered_w
     let second = done.body["token"].as_str().unwrap().to_owned();
     let trusted = done.body["trusted_device_token"].as_str().unwrap().to_owned();
     let id = app.get("/api/v1/me", &squatter).await.body["id"].clone();
+    // ...and a device code approved but not yet collected.
+    let code = app.post("/api/v1/auth/device/code", None, json!({"client_name": "squatter CLI"})).await;
+    let approve = format!("/api/v1/me/device/{}/approve", code.body["user_code"].as_str().unwrap());
+    assert_eq!(app.post(&approve, Some(&squatter), json!({})).await.status, StatusCode::NO_CONTENT);
 
     // The owner signs in through a provider that verified the address.
     let back = Browser::new(&app).sign_in(&person("owner-sub", "owner@example.com")).await;
@@ -175,6 +179,9 @@ async fn the_owner_of_an_address_takes_back_an_account_someone_else_registered_w
     assert_eq!(sessions.as_array().unwrap().len(), 1, "only the owner's own: {sessions}");
     let events = app.get("/api/v1/me/security-events", &owner).await.body;
     assert!(events.as_array().unwrap().iter().any(|e| e["kind"] == "account_reclaimed"), "{events}");
+    app.advance_clock(chrono::Duration::seconds(30));
+    let poll = app.post("/api/v1/auth/device/token", None, json!({"device_code": code.body["device_code"]})).await;
+    assert_eq!(poll.body["error"], "access_denied", "the squatter's approved device code died: {}", poll.text);
 
     // From now on the account is verified: the next provider match would only link.
     let again = Browser::new(&app).sign_in(&person("owner-sub", "owner@example.com")).await;

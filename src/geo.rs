@@ -132,7 +132,7 @@ fn decode<S: AsRef<[u8]>>(reader: &Reader<S>, schema: Schema, ip: IpAddr) -> Opt
 
 fn open_mapped(path: &Path) -> Result<Database, maxminddb::MaxMindDbError> {
     // SAFETY: the file is mapped read-only; like every mmdb reader we rely on it not being
-    // truncated while mapped (replace database files by rename, as the README says).
+    // truncated while mapped (replace database files by rename, as docs/api.md says).
     #[allow(unsafe_code)]
     let reader = unsafe { Reader::open_mmap(path)? };
     Ok(Database { schema: schema_of(&reader.metadata().database_type), source: Source::Mapped(reader) })

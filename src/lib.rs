@@ -6,7 +6,7 @@
 //! - `http`: thin handlers, extractors and the error mapping of the contract.
 //! - `web`: the server-rendered sign-in and Security & 2FA pages.
 //! - `metrics`, `secrets`, `hasher`, `geo`, `oidc`: the service's own machinery, below
-//!   the services. README's "Layers" says which may call which.
+//!   the services. docs/architecture.md says which may call which.
 
 pub mod cli;
 pub mod clock;

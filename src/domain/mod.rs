@@ -15,6 +15,7 @@ pub mod location;
 pub mod mail;
 pub mod oauth;
 pub mod password;
+pub mod proof;
 #[cfg(test)]
 mod properties;
 pub mod rate_limit;

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use super::device::DeviceKind;
 use super::location::Location;
 use super::oauth::ProviderId;
+use super::proof;
 
 /// How the first step of a sign-in was passed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +23,17 @@ pub enum SignInMethod {
 }
 
 impl SignInMethod {
+    /// What passing this way in proves (RFC 8176): a device sign-in proves nothing of its
+    /// own, it carries its approver's proof.
+    pub fn proves(&self) -> &'static [proof::Method] {
+        match self {
+            Self::Password => &[proof::Method::Pwd],
+            Self::Provider(_) => &[proof::Method::Fed],
+            Self::Passkey => &[proof::Method::Hwk, proof::Method::User],
+            Self::Device => &[],
+        }
+    }
+
     /// As stored (a second step reads it back from its challenge row).
     pub fn parse(text: &str) -> Option<Self> {
         match text {
@@ -42,6 +54,14 @@ impl fmt::Display for SignInMethod {
             Self::Passkey => f.write_str("passkey"),
         }
     }
+}
+
+/// Whether a successful sign-in is from a device not seen before (and alerted). Only what
+/// the server observed decides: a trusted-device token issued to the account before
+/// (`recognised`), or an earlier successful sign-in with the same user agent from the same
+/// network (`seen_before`). An account's very first sign-in is not news.
+pub fn is_new_device(recognised: bool, signed_in_before: bool, seen_before: bool) -> bool {
+    !recognised && signed_in_before && !seen_before
 }
 
 /// Why a sign-in attempt failed (login history's `failure`).
@@ -91,6 +111,19 @@ pub struct SignInAttempt {
 pub struct SignInRecord {
     pub id: String,
     pub event: SignInAttempt,
+}
+
+#[cfg(test)]
+mod new_device_tests {
+    use super::is_new_device;
+
+    #[test]
+    fn only_an_unrecognised_device_unseen_on_its_network_after_a_first_sign_in_is_news() {
+        assert!(is_new_device(false, true, false));
+        assert!(!is_new_device(true, true, false), "a trusted-device token vouched for it");
+        assert!(!is_new_device(false, false, false), "the account's first sign-in");
+        assert!(!is_new_device(false, true, true), "this user agent signed in from this network before");
+    }
 }
 
 #[cfg(test)]

@@ -32,6 +32,14 @@ pub struct SessionView {
     last_activity_at: DateTime<Utc>,
     /// True for the session making this request.
     current: bool,
+    /// How the session was proven (RFC 8176): `pwd` password, `otp` TOTP or backup code,
+    /// `hwk` security key or passkey, `user` the authenticator verified the user, `fed` a
+    /// provider, and `mfa` when two distinct factors were proven. A re-authentication adds
+    /// its method; a device sign-in carries its approver's.
+    #[schema(value_type = Vec<String>, example = json!(["pwd", "otp", "mfa"]))]
+    amr: Vec<&'static str>,
+    /// When the session's latest proof happened (sign-in, re-authentication or step-up).
+    auth_time: DateTime<Utc>,
 }
 
 /// Active sessions, newest activity first.
@@ -50,6 +58,8 @@ async fn list(State(state): State<AppState>, Auth(caller): Auth) -> Result<axum:
                 location: s.location,
                 created_at: s.created_at,
                 last_activity_at: s.last_activity_at,
+                amr: s.amr.values(),
+                auth_time: s.auth_at,
             })
             .collect(),
     ))

@@ -1,5 +1,6 @@
 //! What every alert mail carries: a "this wasn't me" link, and where and from what the
-//! change came. Used by `events` (which sends the alerts) and `email`.
+//! change came. Used by `events` (which sends the alerts), `email` and `sign_in` (the
+//! new-sign-in alert, queued with its session).
 
 use chrono::Duration;
 
@@ -12,7 +13,7 @@ use crate::store::{LinkPurpose, NewLink};
 
 use super::ClientContext;
 
-const LOCK_LIFETIME: Duration = Duration::days(7);
+pub(super) const LOCK_LIFETIME: Duration = Duration::days(7);
 
 /// `{public_url}/{page}?token=…`.
 pub(super) fn link(state: &AppState, page: &str, token: &SecretToken) -> String {

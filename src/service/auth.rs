@@ -5,6 +5,7 @@ use crate::domain::client_ip;
 use crate::domain::device::{Device, DeviceKind};
 use crate::domain::email::Email;
 use crate::domain::password::{self, Password};
+use crate::domain::proof;
 use crate::domain::security_event::EventKind;
 use crate::domain::sign_in::{FailureReason, SignInMethod};
 use crate::error::{Error, Result};
@@ -155,6 +156,11 @@ pub enum Proof {
 pub async fn reauth(state: &AppState, caller: &Caller, proof: Proof) -> Result<()> {
     let key = format!("reauth:{}", caller.user_id);
     let attempt = rate_limit::reserve_one(state, &key, rate_limit::ACCOUNT).await?;
+    let proven: &[proof::Method] = match &proof {
+        Proof::Password(_) => &[proof::Method::Pwd],
+        Proof::Code(_) => &[proof::Method::Otp],
+        Proof::Passkey { .. } => &[proof::Method::Hwk, proof::Method::User],
+    };
     let refused = match proof {
         Proof::Password(p) => {
             let user = super::account::me(state, caller).await?;
@@ -173,7 +179,9 @@ pub async fn reauth(state: &AppState, caller: &Caller, proof: Proof) -> Result<(
     }
     let session = caller.require_session()?;
     attempt.succeeded(state).await?;
-    state.store.mark_session_authenticated(&session.id, state.clock.now()).await?;
+    // The same session, proven again: its methods grow and its proof time moves.
+    let amr = session.amr.clone().with(proven);
+    state.store.mark_session_authenticated(&session.id, state.clock.now(), &amr).await?;
     Ok(())
 }
 

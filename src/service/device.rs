@@ -10,9 +10,9 @@ use crate::domain::sign_in::SignInMethod;
 use crate::domain::token::{SecretToken, TokenKind, random_bytes};
 use crate::error::{Error, Result};
 use crate::state::AppState;
-use crate::store::{DeviceGrant, NewDeviceGrant, StoreError};
+use crate::store::{Approval, DeviceGrant, NewDeviceGrant, StoreError};
 
-use super::sign_in::{SessionOrigin, record_attempt, start_session};
+use super::sign_in::{Ending, SessionOrigin, finish};
 use super::{Caller, ClientContext, events, rate_limit};
 
 const MAX_CLIENT_NAME: usize = 100;
@@ -114,13 +114,22 @@ pub async fn poll(state: &AppState, raw_device_code: &str) -> Result<(SecretToke
         user_agent: grant.user_agent.clone(),
         location: grant.location.clone(),
     };
-    // Never fresher than the session that approved it: a device sign-in is no re-auth.
+    // Never fresher than the session that approved it, and proven as it was: a device
+    // sign-in is no re-auth.
     let origin = SessionOrigin {
         auth_at: Some(grant.approved_auth_at.unwrap_or(grant.created_at)),
         device_grant_id: Some(&grant.id),
         ..SessionOrigin::default()
     };
-    let (token, session_id) = match start_session(state, &ctx, user_id, &grant.device, origin).await {
+    let ending = Ending {
+        user_id,
+        device: &grant.device,
+        method: &SignInMethod::Device,
+        mfa_challenged: grant.mfa_passed,
+        amr: grant.approved_amr.clone().unwrap_or_default(),
+        origin,
+    };
+    let (token, session_id) = match finish(state, &ctx, ending).await {
         Ok(s) => s,
         // Collected by a racing poll, or voided (a lock, a reset, a sign-out, a disable)
         // since the approval.
@@ -135,7 +144,6 @@ pub async fn poll(state: &AppState, raw_device_code: &str) -> Result<(SecretToke
         }
         Err(e) => return Err(e),
     };
-    record_attempt(state, &ctx, user_id, &grant.device, &SignInMethod::Device, grant.mfa_passed, None).await?;
     state.metrics.login(true);
     Ok((token, session_id))
 }
@@ -181,7 +189,8 @@ pub async fn approve(state: &AppState, caller: &Caller, ctx: &ClientContext, typ
     let grant = find_pending(state, caller, ctx, typed).await?;
     // Every session of an account with a second factor passed it (or a trusted device
     // that did): the device's session counts as having passed it too, as of the same time.
-    let approval = Some((caller.account.factors.enabled(), session.auth_at));
+    let approval =
+        Some(Approval { mfa_passed: caller.account.factors.enabled(), auth_at: session.auth_at, amr: &session.amr });
     if !state.store.decide_device_grant(&grant.id, &caller.user_id, approval, state.clock.now()).await? {
         return Err(Error::UserCodeUsed);
     }

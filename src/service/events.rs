@@ -72,20 +72,3 @@ pub async fn record_alerting(
     state.mail_wake.notify_one();
     Ok(())
 }
-
-/// The new-sign-in alert, unless the account turned it off: a sign-in from a device not
-/// seen before (no trusted device vouched for it, and no earlier successful sign-in with
-/// the same user agent from the same network). Only what the server observed decides:
-/// never the `device.kind` or `device.name` a client says of itself. Called before the
-/// sign-in's own history row is written.
-pub async fn alert_new_sign_in(state: &AppState, user_id: &str, ctx: &ClientContext) -> Result<()> {
-    let network = crate::domain::client_ip::network_key(ctx.ip);
-    let to = state.store.new_sign_in_alert_to(user_id, ctx.user_agent.as_deref(), &network).await?;
-    let Some(email) = to else { return Ok(()) };
-    let lock = LockLink::mint(state, user_id, &email, false)?;
-    let what = "Your account was signed in to from a device it had not been used from before.";
-    let letter = mail::alert(&email, "New sign-in to your account", what, &circumstances(state, Some(ctx)), &lock.url);
-    state.store.queue_link(lock.new_link(state), &letter).await?;
-    state.mail_wake.notify_one();
-    Ok(())
-}

@@ -5,6 +5,7 @@ use chrono::Duration;
 
 use crate::domain::backup_codes::BackupCode;
 use crate::domain::device::{Device, DeviceKind};
+use crate::domain::proof::{self, Amr};
 use crate::domain::security_event::EventKind;
 use crate::domain::sign_in::{FailureReason, SignInMethod};
 use crate::domain::token::{SecretToken, TokenKind};
@@ -12,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::state::AppState;
 use crate::store::{Factors, NewMfaChallenge};
 
-use super::sign_in::{LoginOutcome, SessionOrigin, record_attempt, record_refusal, start_session};
+use super::sign_in::{Ending, LoginOutcome, SessionOrigin, finish, record_attempt, record_refusal};
 use super::two_factor::unix_seconds;
 use super::{ClientContext, events, rate_limit, trusted_devices};
 
@@ -68,8 +69,10 @@ pub async fn after_first_factor(
         recognised: trusted.is_some(),
         ..SessionOrigin::default()
     };
-    let (token, session_id) = start_session(state, ctx, user_id, device, origin).await?;
-    record_attempt(state, ctx, user_id, device, &first.method, false, None).await?;
+    // A trusted device skips the second step: the session proved the first factor only.
+    let amr = Amr::of(first.method.proves());
+    let ending = Ending { user_id, device, method: &first.method, mfa_challenged: false, amr, origin };
+    let (token, session_id) = finish(state, ctx, ending).await?;
     Ok(LoginOutcome::SignedIn { token, session_id, trusted_device_token: None })
 }
 
@@ -171,8 +174,14 @@ pub async fn complete(state: &AppState, ctx: &ClientContext, input: MfaInput) ->
     let trusted_id = remembered.as_ref().map(|(_, id)| id.as_str());
     // A password change deletes pending challenges, so no hash guard is needed here.
     let origin = SessionOrigin { trusted_device_id: trusted_id, ..SessionOrigin::default() };
-    let (token, session_id) = start_session(state, ctx, &challenge.user_id, &device, origin).await?;
-    record_attempt(state, ctx, &challenge.user_id, &device, &method, true, None).await?;
+    let second = match input.method {
+        Method::Totp | Method::BackupCode => proof::Method::Otp,
+        Method::Webauthn => proof::Method::Hwk,
+    };
+    let amr = Amr::of(method.proves()).with(&[second]);
+    let ending =
+        Ending { user_id: &challenge.user_id, device: &device, method: &method, mfa_challenged: true, amr, origin };
+    let (token, session_id) = finish(state, ctx, ending).await?;
     Ok(LoginOutcome::SignedIn { token, session_id, trusted_device_token: remembered.map(|(t, _)| t) })
 }
 

@@ -56,6 +56,8 @@ pub struct SessionCredential {
     pub auth_at: DateTime<Utc>,
     /// The trusted device the session signed in from, if any.
     pub trusted_device_id: Option<String>,
+    /// How the session was proven (RFC 8176).
+    pub amr: crate::domain::proof::Amr,
 }
 
 /// A signed-in caller, as the authentication extractor found them.

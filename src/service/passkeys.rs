@@ -16,13 +16,14 @@ use webauthn_rs::prelude::{
 use crate::domain::authenticator_data::AuthenticatorFlags;
 use crate::domain::client_ip;
 use crate::domain::device::{Device, DeviceKind};
+use crate::domain::proof::Amr;
 use crate::domain::security_event::EventKind;
 use crate::domain::sign_in::{FailureReason, SignInMethod};
 use crate::error::{Error, Result};
 use crate::state::AppState;
 use crate::store::PasskeyOwner;
 
-use super::sign_in::{LoginOutcome, SessionOrigin, record_attempt, record_refusal, start_session};
+use super::sign_in::{self, Ending, LoginOutcome, SessionOrigin, record_attempt, record_refusal};
 use super::webauthn::{CEREMONY_LIFETIME, credential_id, parse_credential, rp, save_credential};
 use super::{ClientContext, events, rate_limit, trusted_devices};
 
@@ -109,9 +110,11 @@ pub async fn finish(state: &AppState, ctx: &ClientContext, input: PasskeyInput) 
         recognised: false,
         ..SessionOrigin::default()
     };
-    let (token, session_id) = start_session(state, ctx, &user.id, &device, origin).await?;
     // User verification is the second factor, and it was asked for.
-    record_attempt(state, ctx, &user.id, &device, &SignInMethod::Passkey, true, None).await?;
+    let method = SignInMethod::Passkey;
+    let amr = Amr::of(method.proves());
+    let ending = Ending { user_id: &user.id, device: &device, method: &method, mfa_challenged: true, amr, origin };
+    let (token, session_id) = sign_in::finish(state, ctx, ending).await?;
     Ok(LoginOutcome::SignedIn { token, session_id, trusted_device_token: remembered.map(|(t, _)| t) })
 }
 

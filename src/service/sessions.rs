@@ -41,6 +41,7 @@ pub async fn authenticate(state: &AppState, token: &SecretToken) -> Result<Calle
             id: session.id,
             auth_at: session.auth_at,
             trusted_device_id: session.trusted_device_id,
+            amr: session.amr,
         }),
         account: session.account,
     })

@@ -9,7 +9,15 @@ use super::{Store, StoreResult, corrupt, device_from_row, flag, from_millis, loc
 use crate::domain::device::Device;
 use crate::domain::device_grant::{GrantStatus, UserCode};
 use crate::domain::location::Location;
+use crate::domain::proof::Amr;
 use crate::domain::token::TokenHash;
+
+/// The approving session's proof, which the device's session carries.
+pub struct Approval<'a> {
+    pub mfa_passed: bool,
+    pub auth_at: DateTime<Utc>,
+    pub amr: &'a Amr,
+}
 
 /// A grant as it is written when a device asks.
 pub struct NewDeviceGrant<'a> {
@@ -42,10 +50,12 @@ pub struct DeviceGrant {
     pub mfa_passed: bool,
     /// When the approving session last proved a factor: the device's session is no fresher.
     pub approved_auth_at: Option<DateTime<Utc>>,
+    /// ...and what it had proven.
+    pub approved_amr: Option<Amr>,
     pub user_agent: Option<String>,
 }
 
-const COLUMNS: &str = "id, user_code, client_name, device_kind, device_name, ip, country, city, location_label, created_at, expires_at, interval_secs, last_polled_at, status, user_id, mfa_passed, approved_auth_at, user_agent";
+const COLUMNS: &str = "id, user_code, client_name, device_kind, device_name, ip, country, city, location_label, created_at, expires_at, interval_secs, last_polled_at, status, user_id, mfa_passed, approved_auth_at, approved_amr, user_agent";
 
 impl DeviceGrant {
     fn from_row(r: &sqlx::any::AnyRow) -> StoreResult<Self> {
@@ -66,6 +76,10 @@ impl DeviceGrant {
             user_id: r.try_get("user_id")?,
             mfa_passed: r.try_get::<Option<i64>, _>("mfa_passed")?.map(flag).transpose()?.unwrap_or(false),
             approved_auth_at: r.try_get::<Option<i64>, _>("approved_auth_at")?.map(from_millis).transpose()?,
+            approved_amr: r
+                .try_get::<Option<String>, _>("approved_amr")?
+                .map(|s| Amr::parse_stored(&s).ok_or_else(|| corrupt(format!("an amr of {s:?}"))))
+                .transpose()?,
             user_agent: r.try_get("user_agent")?,
         })
     }
@@ -139,25 +153,26 @@ impl Store {
 
     /// Approves or denies a pending, unexpired grant for `user_id`; false when it was
     /// decided already (a code is bound to one approval) or has expired.
-    /// `approval` is `Some((mfa_passed, auth_at))` of the approving session, `None` to deny.
+    /// `approval` is the approving session's proof, `None` to deny.
     pub async fn decide_device_grant(
         &self,
         id: &str,
         user_id: &str,
-        approval: Option<(bool, DateTime<Utc>)>,
+        approval: Option<Approval<'_>>,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
         let status = if approval.is_some() { GrantStatus::Approved } else { GrantStatus::Denied };
         let done = sqlx::query(
-            "UPDATE device_grants SET status = $1, user_id = $2, mfa_passed = $3, approved_auth_at = $6
+            "UPDATE device_grants SET status = $1, user_id = $2, mfa_passed = $3, approved_auth_at = $6, approved_amr = $7
              WHERE id = $4 AND status = 'pending' AND expires_at > $5",
         )
         .bind(status.as_str())
         .bind(user_id)
-        .bind(i64::from(approval.is_some_and(|(mfa, _)| mfa)))
+        .bind(i64::from(approval.as_ref().is_some_and(|a| a.mfa_passed)))
         .bind(id)
         .bind(to_millis(now))
-        .bind(approval.map(|(_, at)| to_millis(at)))
+        .bind(approval.as_ref().map(|a| to_millis(a.auth_at)))
+        .bind(approval.as_ref().map(|a| a.amr.stored()))
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)

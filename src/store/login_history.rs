@@ -8,31 +8,13 @@ use crate::domain::device::DeviceKind;
 use crate::domain::sign_in::{SignInAttempt, SignInRecord};
 
 impl Store {
-    /// One attempt; `device_label` ("Chrome on Linux") is kept for the record, and
-    /// `network` (the address's /24 or /48) with the user agent tells a new device from a
-    /// known one.
+    /// One attempt (a failure: a successful sign-in's row is written with its session);
+    /// `device_label` ("Chrome on Linux") is kept for the record, and `network` (the
+    /// address's /24 or /48) with the user agent tells a new device from a known one.
     pub async fn record_login(&self, e: &SignInAttempt, device_label: &str, network: &str) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO login_history (id, user_id, at, success, ip, user_agent, device_kind, country, city, location_label, mfa_challenged, method, failure, device_label, network)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-        )
-        .bind(new_id())
-        .bind(&e.user_id)
-        .bind(to_millis(e.at))
-        .bind(i64::from(e.success))
-        .bind(&e.ip)
-        .bind(e.user_agent.as_deref())
-        .bind(e.device_kind.as_str())
-        .bind(e.location.country.as_deref())
-        .bind(e.location.city.as_deref())
-        .bind(&e.location.label)
-        .bind(i64::from(e.mfa_challenged))
-        .bind(&e.method)
-        .bind(e.failure.as_deref())
-        .bind(device_label)
-        .bind(network)
-        .execute(&self.pool)
-        .await?;
+        let mut tx = self.pool.begin().await?;
+        insert(&mut tx, e, device_label, network).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -78,4 +60,34 @@ impl Store {
         let sql = "DELETE FROM login_history WHERE id IN (SELECT id FROM login_history WHERE at < $1 LIMIT $2)";
         self.delete_in_batches(sql, batch, |q| q.bind(to_millis(before))).await
     }
+}
+
+pub(super) async fn insert(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    e: &SignInAttempt,
+    device_label: &str,
+    network: &str,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO login_history (id, user_id, at, success, ip, user_agent, device_kind, country, city, location_label, mfa_challenged, method, failure, device_label, network)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+    )
+    .bind(new_id())
+    .bind(&e.user_id)
+    .bind(to_millis(e.at))
+    .bind(i64::from(e.success))
+    .bind(&e.ip)
+    .bind(e.user_agent.as_deref())
+    .bind(e.device_kind.as_str())
+    .bind(e.location.country.as_deref())
+    .bind(e.location.city.as_deref())
+    .bind(&e.location.label)
+    .bind(i64::from(e.mfa_challenged))
+    .bind(&e.method)
+    .bind(e.failure.as_deref())
+    .bind(device_label)
+    .bind(network)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }

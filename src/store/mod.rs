@@ -42,7 +42,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Connection, Executor};
 
 pub use api_tokens::ActiveApiToken;
-pub use device_grants::{DeviceGrant, NewDeviceGrant};
+pub use device_grants::{Approval, DeviceGrant, NewDeviceGrant};
 pub use email_tokens::{Confirmed, Issued, LinkPurpose, NewLink, UsedLink};
 pub use factors::Factors;
 pub use mfa::{MfaChallenge, NewMfaChallenge};
@@ -51,7 +51,7 @@ pub use outbox::QueuedMail;
 pub use pending::{KEPT_TABLES, SignedOut, VOIDED_TABLES};
 pub use recovery::ResetDone;
 pub use security_events::{SecurityEvent, SecurityEventRecord};
-pub use sessions::{ActiveSession, NewSession, SessionRecord};
+pub use sessions::{ActiveSession, HistoryRow, NewDeviceAlert, NewSession, SessionRecord, Started};
 pub use trusted_devices::{NewTrustedDevice, TrustedDeviceRecord};
 pub use two_factor::{FactorRef, Removal, TotpRecord};
 pub use users::{AccountSummary, Welcome};

@@ -6,12 +6,19 @@ use sqlx::{AssertSqlSafe, Row};
 
 use super::batch::Lookup;
 use super::columns::Columns;
+use super::email_tokens::{NewLink, insert_link};
 use super::factors::FACTOR_COLUMNS;
 use super::users::{ACCOUNT_COLUMNS, AccountSummary};
-use super::{Store, StoreError, StoreResult, device_from_row, from_millis, location_from_row, new_id, to_millis};
+use super::{
+    LinkPurpose, Store, StoreError, StoreResult, device_from_row, flag, from_millis, location_from_row, new_id,
+    to_millis,
+};
 use crate::domain::device::Device;
 use crate::domain::limits::MAX_SESSIONS;
 use crate::domain::location::Location;
+use crate::domain::mail::Letter;
+use crate::domain::proof::Amr;
+use crate::domain::sign_in::{SignInAttempt, is_new_device};
 use crate::domain::token::TokenHash;
 
 pub struct NewSession<'a> {
@@ -35,6 +42,39 @@ pub struct NewSession<'a> {
     /// transaction, after the account row's lock, so a lock or sign-out that voided it
     /// first leaves no session behind.
     pub device_grant_id: Option<&'a str>,
+    /// How the session was proven.
+    pub amr: &'a Amr,
+    /// The sign-in's row of login history, written in the same transaction.
+    pub history: Option<HistoryRow<'a>>,
+    /// The new-sign-in alert, queued in the same transaction when the sign-in turns out to
+    /// be from a device not seen before.
+    pub alert: Option<NewDeviceAlert<'a>>,
+}
+
+/// A successful sign-in's row of login history.
+pub struct HistoryRow<'a> {
+    pub attempt: &'a SignInAttempt,
+    pub device_label: &'a str,
+    /// The address's /24 or /48: with the user agent, what tells a known device.
+    pub network: &'a str,
+}
+
+/// What the new-sign-in alert needs, prepared before the transaction: its lock link (only
+/// the hash) and a letter written for whatever address the account has.
+pub struct NewDeviceAlert<'a> {
+    /// A trusted-device token issued to the account vouched for the device.
+    pub recognised: bool,
+    pub lock_hash: &'a str,
+    pub lock_expires_at: DateTime<Utc>,
+    pub compose: &'a (dyn Fn(&str) -> Letter + Sync),
+}
+
+/// A session just created.
+#[derive(Debug, Clone)]
+pub struct Started {
+    pub id: String,
+    /// The new-sign-in alert was queued.
+    pub alerted: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -49,9 +89,14 @@ pub struct SessionRecord {
     pub expires_at: DateTime<Utc>,
     pub auth_at: DateTime<Utc>,
     pub trusted_device_id: Option<String>,
+    pub amr: Amr,
 }
 
-const SESSION_COLUMNS: &str = "id, user_id, device_kind, device_name, ip, country, city, location_label, created_at, last_activity_at, expires_at, auth_at, trusted_device_id";
+const SESSION_COLUMNS: &str = "id, user_id, device_kind, device_name, ip, country, city, location_label, created_at, last_activity_at, expires_at, auth_at, trusted_device_id, amr";
+
+fn amr_from(stored: String) -> StoreResult<Amr> {
+    Amr::parse_stored(&stored).ok_or_else(|| super::corrupt(format!("an amr of {stored:?}")))
+}
 
 impl SessionRecord {
     fn from_row(row: &sqlx::any::AnyRow) -> StoreResult<Self> {
@@ -66,6 +111,7 @@ impl SessionRecord {
             expires_at: from_millis(row.try_get("expires_at")?)?,
             auth_at: from_millis(row.try_get("auth_at")?)?,
             trusted_device_id: row.try_get("trusted_device_id")?,
+            amr: amr_from(row.try_get("amr")?)?,
         })
     }
 }
@@ -79,6 +125,7 @@ pub struct ActiveSession {
     pub expires_at: DateTime<Utc>,
     pub auth_at: DateTime<Utc>,
     pub trusted_device_id: Option<String>,
+    pub amr: Amr,
     pub account: AccountSummary,
 }
 
@@ -88,7 +135,7 @@ impl Lookup for ActiveSession {
 
     fn select() -> String {
         format!(
-            "SELECT s.token_hash AS batch_key, s.id, s.user_id, s.last_activity_at, s.expires_at, s.auth_at, s.trusted_device_id, {ACCOUNT_COLUMNS}, {FACTOR_COLUMNS}
+            "SELECT s.token_hash AS batch_key, s.id, s.user_id, s.last_activity_at, s.expires_at, s.auth_at, s.trusted_device_id, s.amr, {ACCOUNT_COLUMNS}, {FACTOR_COLUMNS}
              FROM sessions s JOIN users ON users.id = s.user_id"
         )
     }
@@ -101,15 +148,18 @@ impl Lookup for ActiveSession {
             expires_at: from_millis(row.int("expires_at")?)?,
             auth_at: from_millis(row.int("auth_at")?)?,
             trusted_device_id: row.opt_text("trusted_device_id")?,
+            amr: amr_from(row.text("amr")?)?,
             account: AccountSummary::from_row(row)?,
         })
     }
 }
 
 impl Store {
-    /// Creates a session; `Conflict` when the account was disabled, or its password
-    /// changed, since the sign-in was checked.
-    pub async fn create_session(&self, s: NewSession<'_>) -> StoreResult<String> {
+    /// Creates a session, and with it the sign-in's row of login history and (for a device
+    /// not seen before) the new-sign-in alert, in one transaction: how every sign-in ends.
+    /// `Conflict` when the account was disabled, or its password changed, since the
+    /// sign-in was checked (or the device grant it collects was voided).
+    pub async fn create_session(&self, s: NewSession<'_>) -> StoreResult<Started> {
         let id = new_id();
         let mut tx = self.pool.begin().await?;
         // Writing the account row first takes its lock: a password change or a disable in
@@ -141,9 +191,14 @@ impl Store {
                 return Err(StoreError::Conflict);
             }
         }
+        // Decided before this sign-in's own row is written: is the device news?
+        let alert_to = match &s.alert {
+            Some(alert) => new_device_alert_to(&mut tx, s.user_id, alert, s.history.as_ref()).await?,
+            None => None,
+        };
         sqlx::query(
-            "INSERT INTO sessions (id, user_id, token_hash, device_kind, device_name, ip, country, city, location_label, user_agent, created_at, last_activity_at, expires_at, auth_at, trusted_device_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $14, $13)",
+            "INSERT INTO sessions (id, user_id, token_hash, device_kind, device_name, ip, country, city, location_label, user_agent, created_at, last_activity_at, expires_at, auth_at, trusted_device_id, amr)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $14, $13, $15)",
         )
         .bind(&id)
         .bind(s.user_id)
@@ -159,6 +214,7 @@ impl Store {
         .bind(to_millis(s.expires_at))
         .bind(s.trusted_device_id)
         .bind(to_millis(s.auth_at.unwrap_or(s.now)))
+        .bind(s.amr.stored())
         .execute(&mut *tx)
         .await?;
         // Past the cap, the oldest sessions are signed out.
@@ -170,8 +226,28 @@ impl Store {
         .bind(MAX_SESSIONS)
         .execute(&mut *tx)
         .await?;
+        if let Some(h) = &s.history {
+            super::login_history::insert(&mut tx, h.attempt, h.device_label, h.network).await?;
+        }
+        let alerted = match (alert_to, &s.alert) {
+            (Some(email), Some(alert)) => {
+                let link = NewLink {
+                    token_hash: alert.lock_hash,
+                    user_id: s.user_id,
+                    purpose: LinkPurpose::Lock,
+                    email: &email,
+                    now: s.now,
+                    expires_at: alert.lock_expires_at,
+                    restores_email: false,
+                };
+                insert_link(&mut tx, &link).await?;
+                super::outbox::queue_mail(&mut tx, &(alert.compose)(&email), s.now).await?;
+                true
+            }
+            _ => false,
+        };
         tx.commit().await?;
-        Ok(id)
+        Ok(Started { id, alerted })
     }
 
     /// The hot path: an indexed lookup by token hash, coalesced with concurrent ones.
@@ -198,10 +274,13 @@ impl Store {
         Ok(())
     }
 
-    pub async fn mark_session_authenticated(&self, id: &str, now: DateTime<Utc>) -> StoreResult<()> {
-        sqlx::query("UPDATE sessions SET auth_at = $1 WHERE id = $2")
+    /// A re-authentication or step-up: the proof moves to `now` and `amr` (what the
+    /// session had, with what was just proven) is the session's.
+    pub async fn mark_session_authenticated(&self, id: &str, now: DateTime<Utc>, amr: &Amr) -> StoreResult<()> {
+        sqlx::query("UPDATE sessions SET auth_at = $1, amr = $3 WHERE id = $2")
             .bind(to_millis(now))
             .bind(id)
+            .bind(amr.stored())
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -232,4 +311,30 @@ impl Store {
                    (SELECT id FROM sessions WHERE expires_at <= $1 OR last_activity_at <= $2 LIMIT $3)";
         self.delete_in_batches(sql, super::PRUNE_BATCH, |q| q.bind(to_millis(now)).bind(to_millis(idle_before))).await
     }
+}
+
+/// The address to alert about this sign-in, or `None` when it is not news (see
+/// `domain::sign_in::is_new_device`) or the account turned the alert off. Read in the
+/// session's transaction, before the sign-in's own history row is written.
+async fn new_device_alert_to(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    user_id: &str,
+    alert: &NewDeviceAlert<'_>,
+    history: Option<&HistoryRow<'_>>,
+) -> StoreResult<Option<String>> {
+    let Some(h) = history else { return Ok(None) };
+    let row = sqlx::query(
+        "SELECT email, notify_new_sign_in,
+           CAST(CASE WHEN EXISTS (SELECT 1 FROM login_history WHERE user_id = $1 AND success = 1) THEN 1 ELSE 0 END AS BIGINT) AS signed_in_before,
+           CAST(CASE WHEN EXISTS (SELECT 1 FROM login_history WHERE user_id = $1 AND success = 1
+                          AND network = $3 AND user_agent IS NOT DISTINCT FROM $2) THEN 1 ELSE 0 END AS BIGINT) AS seen
+         FROM users WHERE id = $1",
+    )
+    .bind(user_id)
+    .bind(h.attempt.user_agent.as_deref())
+    .bind(h.network)
+    .fetch_one(&mut **tx)
+    .await?;
+    let news = is_new_device(alert.recognised, flag(row.try_get("signed_in_before")?)?, flag(row.try_get("seen")?)?);
+    Ok((news && flag(row.try_get("notify_new_sign_in")?)?).then(|| row.try_get("email")).transpose()?)
 }

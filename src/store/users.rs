@@ -164,31 +164,6 @@ impl Store {
         Ok(revoked)
     }
 
-    /// The address to alert about a sign-in by `user_agent` from `network`, or `None`
-    /// when the account turned the alert off, has never signed in before (its first
-    /// sign-in is not news), or has signed in successfully with that user agent from that
-    /// network before. Both are what the server observed, never what the client says
-    /// about itself.
-    pub async fn new_sign_in_alert_to(
-        &self,
-        user_id: &str,
-        user_agent: Option<&str>,
-        network: &str,
-    ) -> StoreResult<Option<String>> {
-        let row = sqlx::query(
-            "SELECT email FROM users WHERE id = $1 AND notify_new_sign_in = 1
-               AND EXISTS (SELECT 1 FROM login_history WHERE user_id = $1 AND success = 1)
-               AND NOT EXISTS (SELECT 1 FROM login_history WHERE user_id = $1 AND success = 1
-                               AND network = $3 AND user_agent IS NOT DISTINCT FROM $2)",
-        )
-        .bind(user_id)
-        .bind(user_agent)
-        .bind(network)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(|r| Ok(r.try_get("email")?)).transpose()
-    }
-
     pub async fn new_sign_in_alerts(&self, user_id: &str) -> StoreResult<bool> {
         let row = sqlx::query("SELECT notify_new_sign_in FROM users WHERE id = $1")
             .bind(user_id)

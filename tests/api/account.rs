@@ -106,9 +106,16 @@ async fn an_account_without_a_password_may_set_one_without_the_current() {
         location: latchkey::domain::location::Location::local_network(),
     };
     let device = latchkey::domain::device::Device::identify(None, None, None);
-    let (token, _) = latchkey::service::sign_in::start_session(&app.state, &ctx, &user.id, &device, Default::default())
-        .await
-        .unwrap();
+    let method = latchkey::domain::sign_in::SignInMethod::Device;
+    let ending = latchkey::service::sign_in::Ending {
+        user_id: &user.id,
+        device: &device,
+        method: &method,
+        mfa_challenged: false,
+        amr: latchkey::domain::proof::Amr::default(),
+        origin: Default::default(),
+    };
+    let (token, _) = latchkey::service::sign_in::finish(&app.state, &ctx, ending).await.unwrap();
     let token = token.expose();
     assert_eq!(app.get("/api/v1/me", token).await.body["has_password"], false);
     let r = app.post("/api/v1/me/password", Some(token), json!({"new_password": "Brand-New-Secret-77"})).await;

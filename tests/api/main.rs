@@ -28,6 +28,7 @@ mod ops;
 mod pages;
 mod passkeys;
 mod places_and_devices;
+mod proof;
 mod races;
 mod sessions;
 mod signup_login;

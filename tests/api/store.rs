@@ -61,9 +61,13 @@ async fn sessions_are_found_by_token_hash_and_pruned_when_expired() {
             password_hash: None,
             auth_at: None,
             device_grant_id: None,
+            amr: &latchkey::domain::proof::Amr::default(),
+            history: None,
+            alert: None,
         })
         .await
-        .unwrap();
+        .unwrap()
+        .id;
     let found = store.session_by_token(&token.hash()).await.unwrap().unwrap();
     assert_eq!(found.id, id);
     assert_eq!(found.account.email, "ada@example.com");

@@ -108,7 +108,9 @@ test("the whole security journey in a browser", async () => {
     headers: { Origin: base }, form: { csrf: "forged" },
   });
   assert.equal(noToken.status(), 403);
-  assert.equal((await noToken.json()).error, "csrf_failed");
+  // A page that says why, never raw JSON.
+  assert.match(noToken.headers()["content-type"], /text\/html/);
+  assert.match(await noToken.text(), /This form was refused/);
 
   // Screenshots at desktop and phone widths, for a human to look at.
   await page.goto(base + "/security");

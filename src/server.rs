@@ -57,10 +57,17 @@ async fn check_key(store: &Store, secrets: &Secrets) -> anyhow::Result<()> {
     }
 }
 
+/// Every route: the API and the pages, composed here (neither surface builds the
+/// other's), behind the layers every request passes.
+pub fn app(state: AppState) -> axum::Router {
+    let routes = crate::http::routes(state.clone()).merge(crate::web::router());
+    crate::http::layered(routes, state)
+}
+
 /// Serves until the listener fails; the caller decides when to stop (tests drop the task).
 pub async fn run(state: AppState, listener: TcpListener) -> std::io::Result<()> {
-    tokio::spawn(crate::mail::worker::run(state.clone()));
-    let app = crate::http::app(state);
+    tokio::spawn(crate::service::mail_delivery::run(state.clone()));
+    let app = app(state);
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await
 }
 
@@ -77,9 +84,9 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
     let state = build_state(config, Clock::default()).await?;
     let public_url = state.config.public_url.clone();
     tokio::spawn(prune_periodically(state.clone()));
-    tokio::spawn(crate::mail::worker::run(state.clone()));
+    tokio::spawn(crate::service::mail_delivery::run(state.clone()));
     tracing::info!(transport = %state.mailer.describe(), "mail goes out");
-    let app = crate::http::app(state.clone());
+    let app = app(state.clone());
     // The public URL is the address to open: pages refuse forms sent from any other. One
     // line: whoever started us may stop reading after it.
     println!(

@@ -52,7 +52,7 @@ fn harness() -> &'static Harness {
             };
             let device = latchkey::domain::device::Device::identify(None, None, None);
             let (token, _) = latchkey::service::auth::start_session(&state, &ctx, &user.id, &device, Default::default()).await.unwrap();
-            (latchkey::http::app(state), token.expose().to_owned())
+            (latchkey::server::app(state), token.expose().to_owned())
         });
         Harness { runtime, app, token, _dir: dir }
     })

@@ -34,14 +34,18 @@ use crate::state::AppState;
 /// Bodies are small JSON documents; anything bigger is refused before it is read.
 pub(crate) const MAX_BODY_BYTES: usize = 64 * 1024;
 
-pub fn app(state: AppState) -> Router {
-    let https = state.config.is_https();
-    let (api, mut spec) = api_router(state.clone()).split_for_parts();
+/// The JSON API and the operational routes (`/healthz`, `/metrics`, the OpenAPI document).
+pub fn routes(state: AppState) -> Router<AppState> {
+    let (api, mut spec) = api_router(state).split_for_parts();
     openapi::add_common_errors(&mut spec);
-    Router::new()
-        .merge(api)
-        .merge(ops::router(&spec))
-        .merge(crate::web::router())
+    Router::new().merge(api).merge(ops::router(&spec))
+}
+
+/// What every request passes, whatever answers it: the contract's 404 and 405, the NUL
+/// guard, metrics and the access log, the body limit, the security headers, tracing.
+pub fn layered(routes: Router<AppState>, state: AppState) -> Router {
+    let https = state.config.is_https();
+    routes
         .fallback(|| async { error::plain(StatusCode::NOT_FOUND, "not_found", "no such route") })
         .method_not_allowed_fallback(|| async {
             error::plain(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this route does not answer that method")

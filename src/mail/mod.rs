@@ -1,9 +1,7 @@
 //! Delivering what the outbox holds: over SMTP with lettre when `LATCHKEY_SMTP_URL` is
 //! set, else as `.eml` files under `{data_dir}/outbox/` (the zero-set-up default: a
-//! newcomer opens the file and clicks the link). The worker in `worker` sends off the
-//! request path.
-
-pub mod worker;
+//! newcomer opens the file and clicks the link). The job that sends off the request path
+//! is `service::mail_delivery`.
 
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;

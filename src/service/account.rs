@@ -2,11 +2,11 @@
 
 use crate::domain::account::Account;
 use crate::domain::email::Email;
+use crate::domain::factors::Factors;
 use crate::domain::password::{self, HISTORY_DEPTH, Password, Violation};
 use crate::domain::security_event::EventKind;
 use crate::error::{Error, Result};
 use crate::state::AppState;
-use crate::store::Factors;
 
 use super::{Caller, ClientContext, events, rate_limit};
 

@@ -165,18 +165,7 @@ async fn second_factors_asked(state: &AppState, user: &Account) -> Result<Vec<&'
     if !user.email_verified {
         return Ok(Vec::new());
     }
-    let factors = state.store.factors(&user.id).await?;
-    let mut methods = Vec::new();
-    if factors.totp_created_at.is_some() {
-        methods.push("totp");
-    }
-    if factors.backup_codes_remaining > 0 {
-        methods.push("backup_code");
-    }
-    if factors.webauthn_keys > 0 {
-        methods.push("webauthn");
-    }
-    Ok(methods)
+    Ok(state.store.factors(&user.id).await?.second_step_methods())
 }
 
 pub struct ResetInput {

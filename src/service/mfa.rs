@@ -5,13 +5,14 @@ use chrono::Duration;
 
 use crate::domain::backup_codes::BackupCode;
 use crate::domain::device::{Device, DeviceKind};
+use crate::domain::factors::Factors;
 use crate::domain::proof::{self, Amr};
 use crate::domain::security_event::EventKind;
 use crate::domain::sign_in::{FailureReason, SignInMethod};
 use crate::domain::token::{SecretToken, TokenKind};
 use crate::error::{Error, Result};
 use crate::state::AppState;
-use crate::store::{Factors, NewMfaChallenge};
+use crate::store::NewMfaChallenge;
 
 use super::sign_in::{Ending, LoginOutcome, SessionOrigin, finish, record_attempt, record_refusal};
 use super::two_factor::unix_seconds;
@@ -94,16 +95,7 @@ async fn begin(state: &AppState, user_id: &str, factors: &Factors, first: &First
             method: &method,
         })
         .await?;
-    let mut methods = Vec::new();
-    if factors.totp_created_at.is_some() {
-        methods.push("totp");
-    }
-    if factors.webauthn_keys > 0 {
-        methods.push("webauthn");
-    }
-    if factors.backup_codes_remaining > 0 {
-        methods.push("backup_code");
-    }
+    let methods = factors.second_step_methods();
     let webauthn = if factors.webauthn_keys > 0 {
         super::webauthn::start_authentication(state, user_id, &challenge_id).await?
     } else {

@@ -4,12 +4,13 @@
 use crate::domain::account::Account;
 use crate::domain::api_token::ApiToken;
 use crate::domain::email::Email;
+use crate::domain::factors::Factors;
 use crate::domain::security_event::EventKind;
 use crate::domain::sign_in::SignInRecord;
 use crate::domain::workspace::Membership;
 use crate::error::{Error, Result};
 use crate::state::AppState;
-use crate::store::{Factors, LinkedIdentity, SecurityEventRecord, SessionRecord, SignedOut, WebauthnKeyRecord};
+use crate::store::{LinkedIdentity, SecurityEventRecord, SessionRecord, SignedOut, WebauthnKeyRecord};
 
 use super::events;
 

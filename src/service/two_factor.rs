@@ -4,13 +4,14 @@ use qrcode::QrCode;
 use qrcode::render::svg;
 
 use crate::domain::backup_codes::{self, BackupCode};
+use crate::domain::factors::Factors;
 use crate::domain::password::Password;
 use crate::domain::security_event::EventKind;
 use crate::domain::token::random_bytes;
 use crate::domain::totp::{SECRET_BYTES, TotpSecret};
 use crate::error::{Error, Result};
 use crate::state::AppState;
-use crate::store::{FactorRef, Factors, Removal};
+use crate::store::{FactorRef, Removal};
 
 use super::{Caller, ClientContext, account, events};
 

@@ -44,7 +44,6 @@ use sqlx::{AnyPool, Connection, Executor};
 pub use api_tokens::ActiveApiToken;
 pub use device_grants::{Approval, DeviceGrant, NewDeviceGrant};
 pub use email_tokens::{Confirmed, Issued, LinkPurpose, NewLink, UsedLink};
-pub use factors::Factors;
 pub use mfa::{MfaChallenge, NewMfaChallenge};
 pub use oauth::{IdentityRef, Linked, LinkedIdentity, NewOAuthFlow, OAuthFlow, TakenFlow, Unlinked};
 pub use outbox::QueuedMail;

@@ -5,7 +5,9 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use super::factors::FACTOR_COLUMNS;
-use super::{Factors, Store, StoreResult, from_millis, new_id, to_millis};
+use super::factors::factors_from_row;
+use super::{Store, StoreResult, from_millis, new_id, to_millis};
+use crate::domain::factors::Factors;
 
 #[derive(Debug, Clone)]
 pub struct TotpRecord {
@@ -21,7 +23,7 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?;
         // An account deleted meanwhile has no factors.
-        row.as_ref().map(Factors::from_row).transpose().map(Option::unwrap_or_default)
+        row.as_ref().map(factors_from_row).transpose().map(Option::unwrap_or_default)
     }
 
     /// Stores (or replaces) the setup waiting for confirmation.

@@ -5,9 +5,11 @@ use sqlx::{AssertSqlSafe, Row};
 
 use super::columns::Columns;
 use super::factors::FACTOR_COLUMNS;
-use super::{Factors, Store, StoreResult, flag, from_millis, new_id, to_millis};
+use super::factors::factors_from_row;
+use super::{Store, StoreResult, flag, from_millis, new_id, to_millis};
 use crate::domain::account::Account;
 use crate::domain::email::Email;
+use crate::domain::factors::Factors;
 
 impl Account {
     pub(super) fn from_row(row: &sqlx::any::AnyRow) -> StoreResult<Self> {
@@ -52,7 +54,7 @@ impl AccountSummary {
             email_verified: flag(row.int("email_verified")?)?,
             disabled: flag(row.int("disabled")?)?,
             created_at: from_millis(row.int("account_created_at")?)?,
-            factors: Factors::from_row(row)?,
+            factors: factors_from_row(row)?,
         })
     }
 }
@@ -119,7 +121,7 @@ impl Store {
             sqlx::query(AssertSqlSafe(format!("SELECT {USER_COLUMNS}, {FACTOR_COLUMNS} FROM users ORDER BY email")))
                 .fetch_all(&self.pool)
                 .await?;
-        rows.iter().map(|r| Ok((Account::from_row(r)?, Factors::from_row(r)?))).collect()
+        rows.iter().map(|r| Ok((Account::from_row(r)?, factors_from_row(r)?))).collect()
     }
 
     /// The newest `limit` password hashes of an account, newest first.

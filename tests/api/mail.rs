@@ -89,6 +89,11 @@ async fn a_message_waits_while_the_mail_server_is_down_and_goes_when_it_is_back(
     assert_eq!(app.state.store.mail_waiting().await.unwrap(), 1);
     let sink = sink.restart();
     sink.message("ada@example.com", "Confirm your email address").await;
+    // The sink stores the message before it answers; the row is marked sent after.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while app.state.store.mail_waiting().await.unwrap() > 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     assert_eq!(app.state.store.mail_waiting().await.unwrap(), 0);
 }
 

@@ -9,6 +9,7 @@ mod soft_passkey;
 mod abuse;
 mod account;
 mod api_tokens;
+mod architecture;
 mod bursts;
 mod cli;
 mod crash;

@@ -245,7 +245,7 @@ async fn an_account_whose_only_factor_is_a_key_resets_with_that_key() {
     let token = reset_link(&sink, OWNER, 1).await;
     let bare = reset(&app, json!({"token": token, "new_password": NEW_PASSWORD})).await;
     assert_error(&bare, StatusCode::UNAUTHORIZED, "mfa_required");
-    assert_eq!(bare.body["methods"], json!(["backup_code", "webauthn"]));
+    assert_eq!(bare.body["methods"], json!(["webauthn", "backup_code"]));
     let challenge = app.post("/api/v1/auth/password/reset/webauthn", None, json!({"token": token})).await;
     assert_eq!(challenge.status, StatusCode::OK, "{}", challenge.text);
     let assertion = key.assert(&origin, &challenge.body["options"]);

@@ -1,4 +1,5 @@
-//! Sends what the outbox holds, off the request path: a slow or dead mail server never
+//! The mail job: sends what the outbox holds, off the request path, through the
+//! configured transport (`crate::mail`): a slow or dead mail server never
 //! slows or fails a request, and a restart loses nothing. Every instance runs one; a lease
 //! on each claimed row keeps two from sending the same message.
 

@@ -9,7 +9,7 @@ use super::{StoreResult, to_millis};
 use crate::domain::voiding::{Removal, Voids};
 
 /// Every table that holds something of an account's that a voiding may remove or void.
-/// `tests/api/takeover.rs` checks that every table of the schema with a `user_id` is
+/// `tests/api/takeover/devices.rs` checks that every table of the schema with a `user_id` is
 /// named here or in `KEPT_TABLES`: a new kind of pending thing cannot be forgotten.
 pub const VOIDED_TABLES: &[&str] = &[
     "sessions",

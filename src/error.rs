@@ -10,6 +10,11 @@ pub enum Error {
     InvalidRequest(String),
     #[error("not found")]
     NotFound,
+    /// RFC 9470: the session was not proven the way the app requires (`/auth/verify`).
+    #[error("{0}")]
+    InsufficientUserAuthentication(&'static str),
+    #[error("the account is not a member of that workspace")]
+    NotAMember,
     #[error("authentication required")]
     Unauthenticated,
     #[error("email or password is incorrect")]

@@ -11,6 +11,7 @@ pub mod device;
 pub mod device_grant;
 pub mod email;
 pub mod factors;
+pub mod forward_auth;
 pub mod limits;
 pub mod location;
 pub mod mail;

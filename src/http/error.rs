@@ -30,6 +30,8 @@ impl Error {
         match self {
             Self::InvalidRequest(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
             Self::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            Self::InsufficientUserAuthentication(_) => (StatusCode::FORBIDDEN, "insufficient_user_authentication"),
+            Self::NotAMember => (StatusCode::FORBIDDEN, "not_a_member"),
             Self::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
             Self::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
             Self::InvalidPassword => (StatusCode::UNAUTHORIZED, "invalid_password"),
@@ -125,6 +127,12 @@ impl IntoResponse for Error {
         let mut response = (status, Json(body)).into_response();
         if let Self::RateLimited { retry_after } = self {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+        }
+        if let Self::InsufficientUserAuthentication(why) = self {
+            let challenge = format!("Bearer error=\"insufficient_user_authentication\", error_description=\"{why}\"");
+            if let Ok(value) = HeaderValue::from_str(&challenge) {
+                response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+            }
         }
         response
     }

@@ -7,6 +7,7 @@ mod device;
 mod email;
 pub mod error;
 pub mod extract;
+mod forward_auth;
 mod history;
 mod linked_providers;
 mod me;
@@ -38,7 +39,7 @@ pub(crate) const MAX_BODY_BYTES: usize = 64 * 1024;
 pub fn routes(state: AppState) -> Router<AppState> {
     let (api, mut spec) = api_router(state).split_for_parts();
     openapi::add_common_errors(&mut spec);
-    Router::new().merge(api).merge(ops::router(&spec))
+    Router::new().merge(api).merge(ops::router(&spec)).route("/auth/verify", axum::routing::get(forward_auth::verify))
 }
 
 /// What every request passes, whatever answers it: the contract's 404 and 405, the NUL

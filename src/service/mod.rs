@@ -8,6 +8,7 @@ pub mod auth;
 pub mod device;
 pub mod email;
 pub mod events;
+pub mod forward_auth;
 pub mod history;
 pub mod mail_delivery;
 pub mod maintenance;

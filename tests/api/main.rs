@@ -16,6 +16,7 @@ mod crash;
 mod device;
 mod email;
 mod errors;
+mod forward_auth;
 mod history;
 mod instances;
 mod load_balancer;

@@ -1,0 +1,179 @@
+//! `GET /auth/verify`, as nginx `auth_request`, Traefik `forwardAuth` and Caddy
+//! `forward_auth` call it: who the caller is, in headers, or 401/403 with the contract's
+//! JSON; every requirement; revocation seen on the very next request, on any instance.
+
+use chrono::Duration;
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::{PASSWORD, TestApp, assert_error, read, spawn_app};
+use crate::soft_passkey::SoftPasskey;
+
+const ADA: &str = "ada@example.com";
+
+struct Answer {
+    status: StatusCode,
+    headers: reqwest::header::HeaderMap,
+    body: crate::helpers::Response,
+}
+
+async fn verify(app: &TestApp, query: &str, token: Option<&str>) -> Answer {
+    let mut req = app.client.get(app.url(&format!("/auth/verify{query}")));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let r = req.send().await.unwrap();
+    let (status, headers) = (r.status(), r.headers().clone());
+    Answer { status, headers, body: read(r).await }
+}
+
+fn header<'a>(a: &'a Answer, name: &str) -> Option<&'a str> {
+    a.headers.get(name).map(|v| v.to_str().unwrap())
+}
+
+#[tokio::test]
+async fn a_session_passes_with_who_it_is_and_how_it_was_proven() {
+    let app = spawn_app().await;
+    let token = app.signed_in_user(ADA).await;
+    let me = app.get("/api/v1/me", &token).await.body;
+    let sessions = app.get("/api/v1/me/sessions", &token).await.body;
+    let ok = verify(&app, "", Some(&token)).await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body.text);
+    assert!(ok.body.text.is_empty(), "an empty body");
+    assert_eq!(header(&ok, "remote-user"), me["id"].as_str());
+    assert_eq!(header(&ok, "remote-email"), Some(ADA));
+    assert_eq!(header(&ok, "remote-session"), sessions[0]["id"].as_str());
+    assert_eq!(header(&ok, "remote-amr"), Some("pwd"));
+    let at: i64 = header(&ok, "remote-auth-time").unwrap().parse().unwrap();
+    assert!((app.state.clock.now().timestamp() - at).abs() < 5, "{at}");
+    assert!(ok.headers.get("set-cookie").is_none(), "sets no cookie");
+
+    // The browser's cookie is as good as the bearer token.
+    let by_cookie = app.client.get(app.url("/auth/verify")).header("cookie", format!("latchkey_session={token}"));
+    assert_eq!(by_cookie.send().await.unwrap().status(), StatusCode::OK);
+
+    for (query, token) in [("", None), ("", Some("lk_ses_not-a-real-token")), ("?mfa=true", None)] {
+        let refused = verify(&app, query, token).await;
+        assert_error(&refused.body, StatusCode::UNAUTHORIZED, "unauthenticated");
+    }
+    assert_error(&verify(&app, "?max_age=soon", Some(&token)).await.body, StatusCode::BAD_REQUEST, "invalid_request");
+}
+
+#[tokio::test]
+async fn mfa_and_max_age_are_asked_for_with_rfc_9470s_answer() {
+    let app = spawn_app().await;
+    let password_only = app.signed_in_user(ADA).await;
+    let (auth, _) = app.enable_totp(&password_only).await;
+    let refused = verify(&app, "?mfa=true", Some(&password_only)).await;
+    assert_error(&refused.body, StatusCode::FORBIDDEN, "insufficient_user_authentication");
+    let challenge = header(&refused, "www-authenticate").unwrap();
+    assert!(
+        challenge.starts_with("Bearer error=\"insufficient_user_authentication\", error_description=\""),
+        "{challenge}"
+    );
+
+    let mfa = app.mfa_token(ADA, PASSWORD).await;
+    let both = app.mfa(&mfa, "totp", &app.next_code(&auth)).await.body["token"].as_str().unwrap().to_owned();
+    let ok = verify(&app, "?mfa=true&max_age=60", Some(&both)).await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body.text);
+    assert_eq!(header(&ok, "remote-amr"), Some("pwd,otp,mfa"));
+
+    app.advance_clock(Duration::minutes(2));
+    let stale = verify(&app, "?max_age=60", Some(&both)).await;
+    assert_error(&stale.body, StatusCode::FORBIDDEN, "insufficient_user_authentication");
+    // A step-up (here a re-authentication with a code) raises the proof of the same session.
+    let r = app.post("/api/v1/auth/reauth", Some(&password_only), json!({"code": app.next_code(&auth)})).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let raised = verify(&app, "?mfa=true&max_age=60", Some(&password_only)).await;
+    assert_eq!(raised.status, StatusCode::OK, "{}", raised.body.text);
+    // A TOTP code can be phished: it is not what phishing_resistant asks for.
+    let phishable = verify(&app, "?phishing_resistant=true", Some(&both)).await;
+    assert_error(&phishable.body, StatusCode::FORBIDDEN, "insufficient_user_authentication");
+}
+
+#[tokio::test]
+async fn a_passkey_session_is_phishing_resistant() {
+    let app = spawn_app().await;
+    let session = app.signed_in_user(ADA).await;
+    app.team_workspace(&session, "Engines").await;
+    let origin = app.state.config.public_url.clone();
+    let mut key = SoftPasskey::device_bound();
+    let start =
+        app.post("/api/v1/me/2fa/webauthn/register/start", Some(&session), json!({"name": "K", "passkey": true})).await;
+    let credential = key.register(&origin, &start.body["options"]);
+    let body = json!({"challenge_id": start.body["challenge_id"], "credential": credential});
+    assert_eq!(
+        app.post("/api/v1/me/2fa/webauthn/register/finish", Some(&session), body).await.status,
+        StatusCode::CREATED
+    );
+    let start = app.post("/api/v1/auth/passkey/start", None, json!({})).await;
+    let assertion = key.assert(&origin, &start.body["options"]);
+    let body = json!({"challenge_id": start.body["challenge_id"], "credential": assertion});
+    let token = app.post("/api/v1/auth/passkey/finish", None, body).await.body["token"].as_str().unwrap().to_owned();
+    let ok = verify(&app, "?phishing_resistant=true&mfa=true", Some(&token)).await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body.text);
+    assert_eq!(header(&ok, "remote-amr"), Some("hwk,user,mfa"));
+}
+
+#[tokio::test]
+async fn an_api_token_passes_as_itself_and_meets_no_proof_requirement() {
+    let app = spawn_app().await;
+    let session = app.signed_in_user(ADA).await;
+    let token = app.post("/api/v1/me/tokens", Some(&session), json!({"name": "bot"})).await.body["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let ok = verify(&app, "", Some(&token)).await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body.text);
+    assert_eq!(header(&ok, "remote-email"), Some(ADA));
+    assert_eq!(header(&ok, "remote-amr"), Some(""));
+    assert!(header(&ok, "remote-session").is_none() && header(&ok, "remote-auth-time").is_none());
+    for query in ["?mfa=true", "?max_age=3600", "?phishing_resistant=true"] {
+        let refused = verify(&app, query, Some(&token)).await;
+        assert_error(&refused.body, StatusCode::FORBIDDEN, "insufficient_user_authentication");
+    }
+}
+
+#[tokio::test]
+async fn a_workspace_requirement_follows_membership_and_its_2fa_policy() {
+    let app = spawn_app().await;
+    let owner = app.signed_in_user("owner@example.com").await;
+    app.enable_totp(&owner).await;
+    let ws = app.post("/api/v1/workspaces", Some(&owner), json!({"name": "Engines"})).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let member = app.signed_in_user(ADA).await;
+    let stranger = app.signed_in_user("stranger@example.com").await;
+    let add = json!({"email": ADA, "role": "member"});
+    assert_eq!(
+        app.post(&format!("/api/v1/workspaces/{ws}/members"), Some(&owner), add).await.status,
+        StatusCode::CREATED
+    );
+    let query = format!("?workspace={ws}");
+    assert_eq!(verify(&app, &query, Some(&member)).await.status, StatusCode::OK);
+    assert_error(&verify(&app, &query, Some(&stranger)).await.body, StatusCode::FORBIDDEN, "not_a_member");
+
+    let policy = format!("/api/v1/workspaces/{ws}/policy");
+    let r = app.request(reqwest::Method::PUT, &policy, Some(&owner), Some(json!({"require_2fa": true}))).await;
+    assert!(r.status.is_success(), "{}", r.text);
+    let blocked = verify(&app, &query, Some(&member)).await;
+    assert_error(&blocked.body, StatusCode::FORBIDDEN, "insufficient_user_authentication");
+    app.enable_totp(&member).await;
+    assert_eq!(verify(&app, &query, Some(&member)).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_revocation_is_seen_on_the_next_request_on_every_instance() {
+    let app = spawn_app().await;
+    let other = app.second_instance().await;
+    let token = app.signed_in_user(ADA).await;
+    let keep = app.token_for(ADA, PASSWORD).await;
+    assert_eq!(verify(&other, "", Some(&token)).await.status, StatusCode::OK);
+    assert_eq!(app.post("/api/v1/auth/logout", Some(&token), json!({})).await.status, StatusCode::NO_CONTENT);
+    assert_error(&verify(&other, "", Some(&token)).await.body, StatusCode::UNAUTHORIZED, "unauthenticated");
+    assert_eq!(verify(&other, "", Some(&keep)).await.status, StatusCode::OK);
+    let id = app.get("/api/v1/me/sessions", &keep).await.body[0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(app.delete(&format!("/api/v1/me/sessions/{id}"), &keep).await.status, StatusCode::NO_CONTENT);
+    assert_error(&verify(&other, "", Some(&keep)).await.body, StatusCode::UNAUTHORIZED, "unauthenticated");
+}

@@ -9,3 +9,5 @@ pub const MAX_TRUSTED_DEVICES: i64 = 20;
 pub const MAX_API_TOKENS: i64 = 50;
 /// Security keys and passkeys; registering one more is refused (409 `limit_reached`).
 pub const MAX_WEBAUTHN_KEYS: i64 = 10;
+/// Refused tries a password reset link serves before it is void.
+pub const RESET_LINK_TRIES: i64 = 5;

@@ -27,8 +27,6 @@ pub(super) const VERIFY_LIFETIME: Duration = Duration::hours(24);
 const RESET_LIFETIME: Duration = Duration::minutes(30);
 /// Messages of one kind (confirmation, reset) an address gets per hour.
 const MESSAGES_PER_HOUR: i64 = 5;
-/// Refused tries a reset link serves before it is void.
-const RESET_TRIES: i64 = 5;
 
 fn parse_link(token: &str, kind: TokenKind) -> Result<SecretToken> {
     SecretToken::parse(token).filter(|t| t.is(kind)).ok_or(Error::InvalidToken)
@@ -183,9 +181,14 @@ pub struct ResetInput {
 /// before anything costly (the token's shape, the client address's limit, the link).
 async fn claim_reset_try(state: &AppState, ctx: &ClientContext, token: &str) -> Result<(SecretToken, Account)> {
     let token = parse_link(token, TokenKind::PasswordReset)?;
+    // A read first: a flood of dead or spent links writes nothing at all.
+    let live = state.store.live_link(token.hash().as_str(), LinkPurpose::Reset, state.clock.now()).await?;
+    if live.is_none() {
+        return Err(Error::InvalidToken);
+    }
     let key = format!("reset-ip:{}", client_ip::limit_key(ctx.ip));
     rate_limit::reserve_one(state, &key, rate_limit::RESET).await?.failed();
-    let link = state.store.claim_reset_try(token.hash().as_str(), RESET_TRIES, state.clock.now()).await?;
+    let link = state.store.claim_reset_try(token.hash().as_str(), state.clock.now()).await?;
     let link = link.ok_or(Error::InvalidToken)?;
     let user = state.store.user_by_id(&link.user_id).await?.filter(|u| u.disabled_at.is_none());
     Ok((token, user.ok_or(Error::InvalidToken)?))

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use super::{Store, StoreResult, flag, to_millis};
+use crate::domain::limits::RESET_LINK_TRIES;
 use crate::domain::mail::Letter;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,7 +142,8 @@ impl Store {
         Ok(())
     }
 
-    /// A link that is still good, without using it (to show its page).
+    /// A link that is still good, without using it (to show its page, or to refuse a dead
+    /// one with a read before anything writes); a reset link out of tries is not.
     pub async fn live_link(
         &self,
         token_hash: &str,
@@ -149,11 +151,13 @@ impl Store {
         now: DateTime<Utc>,
     ) -> StoreResult<Option<UsedLink>> {
         let row = sqlx::query(
-            "SELECT user_id, email, restores_email FROM email_tokens WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3",
+            "SELECT user_id, email, restores_email FROM email_tokens
+             WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3 AND tries < $4",
         )
         .bind(token_hash)
         .bind(purpose.as_str())
         .bind(to_millis(now))
+        .bind(RESET_LINK_TRIES)
         .fetch_optional(&self.pool)
         .await?;
         row.as_ref().map(UsedLink::from_row).transpose()
@@ -161,13 +165,8 @@ impl Store {
 
     /// Counts one try of a reset link before anything is checked (no password is hashed
     /// for a link that is not live); `None` when the link is unknown, used, expired or
-    /// has had its `max` tries.
-    pub async fn claim_reset_try(
-        &self,
-        token_hash: &str,
-        max: i64,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Option<UsedLink>> {
+    /// has had its `RESET_LINK_TRIES` tries.
+    pub async fn claim_reset_try(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<UsedLink>> {
         let row = sqlx::query(
             "UPDATE email_tokens SET tries = tries + 1
              WHERE token_hash = $1 AND purpose = 'reset' AND used_at IS NULL AND expires_at > $2 AND tries < $3
@@ -175,7 +174,7 @@ impl Store {
         )
         .bind(token_hash)
         .bind(to_millis(now))
-        .bind(max)
+        .bind(RESET_LINK_TRIES)
         .fetch_optional(&self.pool)
         .await?;
         row.as_ref().map(UsedLink::from_row).transpose()

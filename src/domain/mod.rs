@@ -21,6 +21,7 @@ pub mod proof;
 #[cfg(test)]
 mod properties;
 pub mod rate_limit;
+pub mod return_to;
 pub mod security_event;
 pub mod session_policy;
 pub mod sign_in;

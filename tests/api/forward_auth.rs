@@ -177,3 +177,33 @@ async fn a_revocation_is_seen_on_the_next_request_on_every_instance() {
     assert_eq!(app.delete(&format!("/api/v1/me/sessions/{id}"), &keep).await.status, StatusCode::NO_CONTENT);
     assert_error(&verify(&other, "", Some(&keep)).await.body, StatusCode::UNAUTHORIZED, "unauthenticated");
 }
+
+#[tokio::test]
+async fn traefik_and_caddy_get_a_redirect_when_they_ask_and_only_back_to_allowed_origins() {
+    let app = spawn_app().await;
+    let public = app.state.config.public_url.clone();
+    let host = public.trim_start_matches("http://").to_owned();
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let ask = |host: String, uri: &'static str, redirect: bool| {
+        let query = if redirect { "?redirect=true" } else { "" };
+        client
+            .get(app.url(&format!("/auth/verify{query}")))
+            .header("x-forwarded-proto", "http")
+            .header("x-forwarded-host", host)
+            .header("x-forwarded-uri", uri)
+            .send()
+    };
+    let r = ask(host.clone(), "/app/?a=1&b=2", true).await.unwrap();
+    assert_eq!(r.status(), StatusCode::FOUND);
+    let rd: String = url::form_urlencoded::byte_serialize(format!("{public}/app/?a=1&b=2").as_bytes()).collect();
+    assert_eq!(r.headers()["location"].to_str().unwrap(), format!("{public}/?rd={rd}"));
+    // Without redirect=true (nginx): the 401 stands, with the same Location for nginx to use.
+    let r = read(ask(host.clone(), "/app/", false).await.unwrap()).await;
+    assert_error(&r, StatusCode::UNAUTHORIZED, "unauthenticated");
+    // Another origin is no return address: no redirect, no Location.
+    for evil in ["evil.example", "localhost.evil.example"] {
+        let r = ask(evil.to_owned(), "/", true).await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{evil}");
+        assert!(r.headers().get("location").is_none(), "{evil}");
+    }
+}

@@ -12,7 +12,7 @@ use crate::helpers::{PASSWORD, ServerProcess, spawn_app};
 
 /// Child processes that end with the test, pass or fail. SIGTERM, not SIGKILL: nginx's
 /// master stops its worker on TERM, while a killed master would leave the worker serving.
-struct Processes(Vec<Child>);
+pub struct Processes(pub Vec<Child>);
 
 impl Drop for Processes {
     fn drop(&mut self) {
@@ -26,7 +26,7 @@ impl Drop for Processes {
 /// Gives nginx a socket this test has already bound, the way nginx hands its sockets to a
 /// new binary on upgrade (`NGINX="fd;"`): no port is released and picked up again, so no
 /// other process can take it in between.
-fn hand_over(command: &mut Command, listener: &TcpListener) {
+pub fn hand_over(command: &mut Command, listener: &TcpListener) {
     use std::os::fd::AsRawFd;
     use std::os::unix::process::CommandExt;
 
@@ -46,7 +46,7 @@ fn hand_over(command: &mut Command, listener: &TcpListener) {
     }
 }
 
-async fn wait_until_up(client: &reqwest::Client, url: &str) {
+pub async fn wait_until_up(client: &reqwest::Client, url: &str) {
     for _ in 0..100 {
         if client.get(url).send().await.is_ok_and(|r| r.status() == StatusCode::OK) {
             return;

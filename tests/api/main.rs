@@ -17,6 +17,7 @@ mod device;
 mod email;
 mod errors;
 mod forward_auth;
+mod forward_auth_nginx;
 mod history;
 mod instances;
 mod load_balancer;

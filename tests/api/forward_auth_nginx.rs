@@ -1,0 +1,127 @@
+//! Real nginx in front of a small app, asking Latchkey with `auth_request`, configured by
+//! deploy/nginx/forward-auth.conf as shipped (only ports and the listen address changed):
+//! signed out, the browser goes to the sign-in page with `rd`; signed in, the app sees who
+//! it is; a location that needs a second factor sends a password-only session to
+//! /step-up, and lets it through once the session proved one; signed out again, back to
+//! the sign-in page.
+
+use std::net::TcpListener;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use axum::http::HeaderMap;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{PASSWORD, spawn_app_with};
+use crate::load_balancer::{Processes, hand_over, wait_until_up};
+
+/// The app behind nginx: it answers with the identity headers nginx passed on.
+async fn start_app() -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let echo = |headers: HeaderMap| async move {
+        let get = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+        format!("user={} email={} amr={}", get("remote-user"), get("remote-email"), get("remote-amr"))
+    };
+    tokio::spawn(async move { axum::serve(listener, axum::Router::new().fallback(echo)).await });
+    addr
+}
+
+#[tokio::test]
+async fn nginx_auth_request_lets_signed_in_sessions_through_and_sends_the_rest_to_sign_in_or_step_up() {
+    let edge = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = edge.local_addr().unwrap().port();
+    let base = format!("http://127.0.0.1:{port}");
+    let public = base.clone();
+    let app = spawn_app_with(move |c| {
+        c.public_url = public;
+        c.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+    })
+    .await;
+    let protected = start_app().await;
+
+    let shipped =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/nginx/forward-auth.conf")).unwrap();
+    for placeholder in ["listen 80;", "server 127.0.0.1:8080;", "server 127.0.0.1:9000;"] {
+        assert!(shipped.contains(placeholder), "the shipped config has {placeholder}");
+    }
+    let site = shipped
+        .replace("listen 80;", &format!("listen 127.0.0.1:{port};"))
+        .replace("server 127.0.0.1:8080;", &format!("server {};", app.addr))
+        .replace("server 127.0.0.1:9000;", &format!("server {protected};"));
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().display();
+    std::fs::write(tmp.path().join("site.conf"), site).unwrap();
+    std::fs::write(
+        tmp.path().join("nginx.conf"),
+        format!(
+            "worker_processes 1;\nerror_log {dir}/error.log;\npid {dir}/nginx.pid;\nevents {{ worker_connections 64; }}\n\
+             http {{\n  access_log off;\n  client_body_temp_path {dir}/body;\n  proxy_temp_path {dir}/proxy;\n\
+             fastcgi_temp_path {dir}/fastcgi;\n  uwsgi_temp_path {dir}/uwsgi;\n  scgi_temp_path {dir}/scgi;\n\
+             include {dir}/site.conf;\n}}\n"
+        ),
+    )
+    .unwrap();
+    let nginx = if std::path::Path::new("/usr/sbin/nginx").exists() { "/usr/sbin/nginx" } else { "nginx" };
+    let mut nginx = Command::new(nginx);
+    hand_over(&mut nginx, &edge);
+    let child = nginx
+        .arg("-p")
+        .arg(tmp.path())
+        .arg("-c")
+        .arg(tmp.path().join("nginx.conf"))
+        .args(["-g", "daemon off;"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("Debian's nginx is required for this test (scripts/test installs it)");
+    let _children = Processes(vec![child]);
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    wait_until_up(&client, &format!("{base}/livez")).await;
+    let sign_in_for = |path: &str| {
+        let rd: String = url::form_urlencoded::byte_serialize(format!("{base}{path}").as_bytes()).collect();
+        format!("{base}/?rd={rd}")
+    };
+
+    // Signed out: to the sign-in page, with rd naming the page asked for.
+    let r = client.get(format!("{base}/app/hello?x=1&y=2")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FOUND);
+    assert_eq!(r.headers()["location"].to_str().unwrap(), sign_in_for("/app/hello?x=1&y=2"));
+
+    // Signed in (through nginx, as a browser would): the app sees who it is.
+    let body = json!({"email": "ada@example.com", "password": PASSWORD});
+    assert_eq!(client.post(format!("{base}/api/v1/auth/signup")).json(&body).send().await.unwrap().status(), 201);
+    let login: Value =
+        client.post(format!("{base}/api/v1/auth/login")).json(&body).send().await.unwrap().json().await.unwrap();
+    let token = login["token"].as_str().unwrap().to_owned();
+    let cookie = format!("latchkey_session={token}");
+    let id = app.get("/api/v1/me", &token).await.body["id"].as_str().unwrap().to_owned();
+    let r = client.get(format!("{base}/app/hello")).header("cookie", &cookie).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.text().await.unwrap(), format!("user={id} email=ada@example.com amr=pwd"));
+
+    // A location that needs a second factor: a password-only session goes to /step-up.
+    let (auth, _) = app.enable_totp(&token).await;
+    let r = client.get(format!("{base}/app/admin/users")).header("cookie", &cookie).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FOUND);
+    let rd: String = url::form_urlencoded::byte_serialize(format!("{base}/app/admin/users").as_bytes()).collect();
+    assert_eq!(r.headers()["location"].to_str().unwrap(), format!("{base}/step-up?rd={rd}"));
+    // The session proves a second factor (the step-up), and is let through.
+    let r = app.post("/api/v1/auth/reauth", Some(&token), json!({"code": app.next_code(&auth)})).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let r = client.get(format!("{base}/app/admin/users")).header("cookie", &cookie).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.text().await.unwrap(), format!("user={id} email=ada@example.com amr=pwd,otp,mfa"));
+
+    // Signed out: back to the sign-in page at the very next request.
+    let out = client.post(format!("{base}/api/v1/auth/logout")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(out.status(), StatusCode::NO_CONTENT);
+    let r = client.get(format!("{base}/app/hello")).header("cookie", &cookie).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FOUND);
+    assert_eq!(r.headers()["location"].to_str().unwrap(), sign_in_for("/app/hello"));
+}

@@ -68,3 +68,14 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod port_tests {
+    #[test]
+    fn a_public_url_with_a_port() {
+        assert_eq!(
+            super::allowed("/tokens?x=1", "http://localhost:42655", &[]).as_deref(),
+            Some("http://localhost:42655/tokens?x=1")
+        );
+    }
+}

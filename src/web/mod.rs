@@ -10,6 +10,7 @@ mod oauth;
 mod security;
 mod security_page;
 mod sign_in;
+mod step_up;
 mod tokens;
 
 use askama::Template;
@@ -34,6 +35,7 @@ pub fn router() -> Router<AppState> {
         .route("/login/mfa", post(sign_in::mfa))
         .route("/login/passkey", post(sign_in::passkey))
         .route("/logout", post(sign_in::logout))
+        .route("/step-up", get(step_up::page).post(step_up::verify))
         .route("/signup", get(email::signup_page).post(email::signup))
         .route("/forgot-password", get(email::forgot_page).post(email::forgot))
         .route("/reset-password", get(email::reset_page).post(email::reset))

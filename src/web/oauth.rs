@@ -74,7 +74,7 @@ pub async fn callback(
     match oauth::finish(&state, &ctx, &provider, params, binding.as_deref(), trusted.as_deref(), signed_in.as_deref())
         .await
     {
-        Ok(Finished::SignIn(outcome)) => finish(&state, *outcome, false, &headers),
+        Ok(Finished::SignIn(outcome)) => finish(&state, *outcome, false, &headers, None),
         Ok(Finished::Linked) => Redirect::to("/security?done=provider_linked").into_response(),
         Err(e) => error_page(&state, &provider, e),
     }

@@ -2,17 +2,19 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use crate::domain::password::Password;
+use crate::domain::return_to;
+use crate::domain::token::SecretToken;
 use crate::error::Error;
 use crate::http::extract::{Client, SESSION_COOKIE, TRUSTED_COOKIE, cookie as read_cookie, same_origin};
 use crate::service::auth::{self, LoginInput};
 use crate::service::sign_in::LoginOutcome;
-use crate::service::{mfa, passkeys};
+use crate::service::{mfa, passkeys, sessions};
 use crate::state::AppState;
 
 use super::{CheckedForm, CsrfForm, cookie, fail, render};
@@ -27,6 +29,8 @@ struct SignInPage {
     /// Passkeys work here (the public URL names a domain): the button and the autofill.
     passkeys: bool,
     signup_open: bool,
+    /// Where to go once signed in (`?rd=`), already judged allowed; empty for the default.
+    rd: String,
 }
 
 impl SignInPage {
@@ -38,8 +42,24 @@ impl SignInPage {
             providers,
             passkeys: state.webauthn.is_some(),
             signup_open: state.config.settings.signup_open,
+            rd: String::new(),
         }
     }
+
+    fn returning_to(mut self, rd: Option<String>) -> Self {
+        self.rd = rd.unwrap_or_default();
+        self
+    }
+}
+
+/// `rd` when the browser may be sent there (see `domain::return_to`), else `None`.
+pub(super) fn return_to(state: &AppState, rd: Option<&str>) -> Option<String> {
+    rd.and_then(|rd| return_to::allowed(rd, &state.config.public_url, &[]))
+}
+
+#[derive(Deserialize)]
+pub struct ReturnQuery {
+    pub(super) rd: Option<String>,
 }
 
 #[derive(Template)]
@@ -50,13 +70,23 @@ struct MfaPage {
     error: Option<String>,
     /// PublicKeyCredentialRequestOptions as JSON, for the security-key button.
     webauthn: Option<String>,
+    rd: String,
 }
 
-pub async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if read_cookie(&headers, SESSION_COOKIE.name(state.config.is_https())).is_some() {
-        return Redirect::to("/security").into_response();
+pub async fn page(State(state): State<AppState>, Query(q): Query<ReturnQuery>, headers: HeaderMap) -> Response {
+    let rd = return_to(&state, q.rd.as_deref());
+    if let Some(raw) = read_cookie(&headers, SESSION_COOKIE.name(state.config.is_https())) {
+        // Already signed in: straight on. Only a live session counts, or a stale cookie
+        // would bounce the browser between here and the app for ever.
+        let live = match SecretToken::parse(&raw) {
+            Some(token) => sessions::authenticate(&state, &token).await.is_ok(),
+            None => false,
+        };
+        if live || rd.is_none() {
+            return Redirect::to(rd.as_deref().unwrap_or("/security")).into_response();
+        }
     }
-    render(StatusCode::OK, &SignInPage::new(&state, String::new(), None))
+    render(StatusCode::OK, &SignInPage::new(&state, String::new(), None).returning_to(rd))
 }
 
 #[derive(Deserialize)]
@@ -64,6 +94,7 @@ pub struct LoginForm {
     email: String,
     password: String,
     remember_device: Option<String>,
+    rd: Option<String>,
 }
 
 pub async fn login(
@@ -76,6 +107,7 @@ pub async fn login(
         return super::refused_form(&state, false);
     }
     let remember = form.remember_device.is_some();
+    let rd = return_to(&state, form.rd.as_deref());
     let input = LoginInput {
         email: form.email.clone(),
         password: Password::new(form.password),
@@ -85,10 +117,10 @@ pub async fn login(
         device_name: None,
     };
     match auth::login(&state, &ctx, input).await {
-        Ok(outcome) => finish(&state, outcome, remember, &headers),
+        Ok(outcome) => finish(&state, outcome, remember, &headers, rd.as_deref()),
         Err(Error::InvalidCredentials) => {
             let page = SignInPage::new(&state, form.email, Some("Email or password is incorrect.".into()));
-            render(StatusCode::UNAUTHORIZED, &page)
+            render(StatusCode::UNAUTHORIZED, &page.returning_to(rd))
         }
         Err(e) => fail(&state, None, e),
     }
@@ -102,6 +134,7 @@ pub struct MfaForm {
     /// A security key's assertion, as JSON, from the page's script.
     credential: Option<String>,
     remember_device: Option<String>,
+    rd: Option<String>,
 }
 
 pub async fn mfa(
@@ -114,6 +147,7 @@ pub async fn mfa(
         return super::refused_form(&state, false);
     }
     let remember = form.remember_device.is_some();
+    let rd = return_to(&state, form.rd.as_deref());
     let credential = form.credential.as_deref().filter(|c| !c.is_empty()).and_then(|c| serde_json::from_str(c).ok());
     // A key's assertion, else six digits are an authenticator code and anything longer a backup code.
     let digits = form.code.chars().filter(char::is_ascii_digit).count();
@@ -132,7 +166,7 @@ pub async fn mfa(
         remember_device: remember,
     };
     match mfa::complete(&state, &ctx, input).await {
-        Ok(outcome) => finish(&state, outcome, remember, &headers),
+        Ok(outcome) => finish(&state, outcome, remember, &headers, rd.as_deref()),
         Err(Error::InvalidCode) => {
             // Another security-key attempt needs a fresh sign-in: its challenge was used.
             let page = MfaPage {
@@ -140,6 +174,7 @@ pub async fn mfa(
                 remember,
                 error: Some("That did not work. Try the next code, or sign in again to retry the key.".into()),
                 webauthn: None,
+                rd: rd.unwrap_or_default(),
             };
             render(StatusCode::UNAUTHORIZED, &page)
         }
@@ -159,6 +194,7 @@ pub struct PasskeyForm {
     credential: String,
     #[serde(default)]
     remember_device: String,
+    rd: Option<String>,
 }
 
 pub async fn passkey(
@@ -176,6 +212,7 @@ pub async fn passkey(
     };
     let Ok(credential) = serde_json::from_str(&form.credential) else { return refused() };
     let remember = form.remember_device == "on";
+    let rd = return_to(&state, form.rd.as_deref());
     let input = passkeys::PasskeyInput {
         challenge_id: form.challenge_id,
         credential,
@@ -184,21 +221,28 @@ pub async fn passkey(
         device_name: None,
     };
     match passkeys::finish(&state, &ctx, input).await {
-        Ok(outcome) => finish(&state, outcome, remember, &headers),
+        Ok(outcome) => finish(&state, outcome, remember, &headers, rd.as_deref()),
         Err(Error::InvalidCredentials) => refused(),
         Err(e) => fail(&state, None, e),
     }
 }
 
-/// Signed in: cookies and on to the Security page, or back to the device page that sent
-/// the browser to sign in; or on to the second step.
-pub(super) fn finish(state: &AppState, outcome: LoginOutcome, remember: bool, request: &HeaderMap) -> Response {
+/// Signed in: cookies and on to `rd` (an allowed return address), or back to the device
+/// page that sent the browser to sign in, or the Security page; or on to the second step.
+pub(super) fn finish(
+    state: &AppState,
+    outcome: LoginOutcome,
+    remember: bool,
+    request: &HeaderMap,
+    rd: Option<&str>,
+) -> Response {
     match outcome {
         LoginOutcome::SignedIn { token, trusted_device_token, .. } => {
             let s = &state.config.settings;
             let secure = state.config.is_https();
             let resume = super::device::resume_target(request);
-            let mut response = Redirect::to(resume.as_deref().unwrap_or("/security")).into_response();
+            let target = rd.or(resume.as_deref()).unwrap_or("/security");
+            let mut response = Redirect::to(target).into_response();
             let headers = response.headers_mut();
             if resume.is_some() {
                 headers.append(header::SET_COOKIE, super::device::resume_cookie_cleared(state));
@@ -224,7 +268,8 @@ pub(super) fn finish(state: &AppState, outcome: LoginOutcome, remember: bool, re
         LoginOutcome::MfaRequired { mfa_token, webauthn, .. } => {
             // Base64url and fixed keys only, but `</` is escaped anyway: it sits inside <script>.
             let webauthn = webauthn.and_then(|o| serde_json::to_string(&o).ok()).map(|j| j.replace("</", "<\\/"));
-            let page = MfaPage { mfa_token: mfa_token.expose().to_owned(), remember, error: None, webauthn };
+            let rd = rd.unwrap_or_default().to_owned();
+            let page = MfaPage { mfa_token: mfa_token.expose().to_owned(), remember, error: None, webauthn, rd };
             render(StatusCode::OK, &page)
         }
     }

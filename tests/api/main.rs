@@ -33,6 +33,7 @@ mod passkeys;
 mod places_and_devices;
 mod proof;
 mod races;
+mod return_to;
 mod sessions;
 mod signup_login;
 mod smtp;

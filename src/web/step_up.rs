@@ -1,0 +1,81 @@
+//! `GET /step-up?rd=`: a signed-in browser proves a second factor on its current session
+//! (an app behind forward auth asked for `mfa=true`), then goes back to `rd`. Signed out,
+//! it goes to the sign-in page with the same `rd` first.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use crate::error::Error;
+use crate::http::extract::SessionAuth;
+use crate::service::Caller;
+use crate::service::auth::{self, Proof};
+use crate::state::AppState;
+
+use super::sign_in::{ReturnQuery, return_to};
+use super::{CheckedForm, CsrfField, fail, render};
+
+#[derive(Template)]
+#[template(path = "step_up.html")]
+struct StepUpPage {
+    csrf: String,
+    has_2fa: bool,
+    rd: String,
+    error: Option<String>,
+}
+
+impl StepUpPage {
+    fn of(state: &AppState, caller: &Caller, rd: Option<String>, error: Option<String>) -> Self {
+        Self {
+            csrf: state.secrets.csrf_token(caller.credential_id()),
+            has_2fa: caller.account.factors.enabled(),
+            rd: rd.unwrap_or_default(),
+            error,
+        }
+    }
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    Query(q): Query<ReturnQuery>,
+    signed_in: Result<SessionAuth, Error>,
+) -> Response {
+    let rd = return_to(&state, q.rd.as_deref());
+    match signed_in {
+        Ok(SessionAuth(caller)) => render(StatusCode::OK, &StepUpPage::of(&state, &caller, rd, None)),
+        Err(_) => {
+            let back = rd.map(|rd| {
+                let rd: String = url::form_urlencoded::byte_serialize(rd.as_bytes()).collect();
+                format!("/?rd={rd}")
+            });
+            Redirect::to(back.as_deref().unwrap_or("/")).into_response()
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct StepUpForm {
+    csrf: String,
+    code: String,
+    rd: Option<String>,
+}
+
+impl CsrfField for StepUpForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+pub async fn verify(State(state): State<AppState>, CheckedForm(caller, form): CheckedForm<StepUpForm>) -> Response {
+    let rd = return_to(&state, form.rd.as_deref());
+    match auth::reauth(&state, &caller, Proof::Code(form.code.trim().to_owned())).await {
+        Ok(()) => Redirect::to(rd.as_deref().unwrap_or("/security")).into_response(),
+        Err(Error::InvalidCode) => {
+            let page = StepUpPage::of(&state, &caller, rd, Some("That code did not work. Try the next one.".into()));
+            render(StatusCode::UNAUTHORIZED, &page)
+        }
+        Err(e) => fail(&state, Some(&caller), e),
+    }
+}

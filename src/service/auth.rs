@@ -154,7 +154,12 @@ pub enum Proof {
 
 /// Refreshes the session's re-auth window (`POST /auth/reauth`).
 pub async fn reauth(state: &AppState, caller: &Caller, proof: Proof) -> Result<()> {
-    let key = format!("reauth:{}", caller.user_id);
+    // Wrong codes count with those of sign-in and reset (one progressive lock per account),
+    // so a stolen session cannot add guesses past the sign-in's; passwords count apart.
+    let key = match &proof {
+        Proof::Code(_) => format!("mfa:{}", caller.user_id),
+        Proof::Password(_) | Proof::Passkey { .. } => format!("reauth:{}", caller.user_id),
+    };
     let attempt = rate_limit::reserve_one(state, &key, rate_limit::ACCOUNT).await?;
     let proven: &[proof::Method] = match &proof {
         Proof::Password(_) => &[proof::Method::Pwd],

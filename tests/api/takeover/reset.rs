@@ -168,3 +168,32 @@ async fn a_429_takes_as_long_for_an_existing_account_as_for_an_unknown_email() {
     // Within 5% (or 0.1 ms, below which a loaded machine's jitter decides).
     assert!(d.abs() <= (0.05 * u).max(0.1), "the account's 429 takes {d:+.3} ms more than nobody's ({u:.3} ms)");
 }
+
+#[tokio::test]
+async fn wrong_codes_spread_over_sign_in_reset_and_re_authentication_share_one_lock() {
+    let sink = SmtpSink::start();
+    let app = app_mailing_to(&sink, None).await;
+    let stolen = app.signed_in_user(OWNER).await;
+    confirm_address(&app, &sink, OWNER).await;
+    let (auth, _) = app.enable_totp(&stolen).await;
+    // Two wrong codes at sign-in, two on a reset link, one at re-authentication: five.
+    for _ in 0..2 {
+        let mfa = app.mfa_token(OWNER, PASSWORD).await;
+        assert_error(&app.mfa(&mfa, "totp", "000000").await, StatusCode::UNAUTHORIZED, "invalid_code");
+    }
+    forgot(&app, OWNER).await;
+    let token = reset_link(&sink, OWNER, 1).await;
+    for _ in 0..2 {
+        let wrong = json!({"token": token, "new_password": NEW_PASSWORD, "method": "totp", "code": "000000"});
+        assert_error(&reset(&app, wrong).await, StatusCode::UNAUTHORIZED, "invalid_code");
+    }
+    let r = app.post("/api/v1/auth/reauth", Some(&stolen), json!({"code": "000000"})).await;
+    assert_error(&r, StatusCode::UNAUTHORIZED, "invalid_code");
+    // The account's lock is on (for a second after the fifth): the next guess waits,
+    // wherever it is tried; apart, re-authentication would have had five more.
+    let r = app.post("/api/v1/auth/reauth", Some(&stolen), json!({"code": "111111"})).await;
+    assert_error(&r, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+    // Once it ends, the owner's right code works.
+    let r = app.post("/api/v1/auth/reauth", Some(&stolen), json!({"code": app.next_code(&auth)})).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+}

@@ -80,6 +80,20 @@ pub(super) async fn insert_link(tx: &mut sqlx::Transaction<'_, sqlx::Any>, link:
     Ok(())
 }
 
+/// Takes the lock of the account a link belongs to, before the link is used: the account
+/// row first, then its links, in every transaction (a lock or reset voids links under the
+/// same order), so that two of them can never wait on each other. `false` for no link.
+pub(super) async fn lock_link_owner(tx: &mut sqlx::Transaction<'_, sqlx::Any>, token_hash: &str) -> StoreResult<bool> {
+    let row = sqlx::query("SELECT user_id FROM email_tokens WHERE token_hash = $1")
+        .bind(token_hash)
+        .fetch_optional(&mut **tx)
+        .await?;
+    let Some(row) = row else { return Ok(false) };
+    let user_id: String = row.try_get("user_id")?;
+    super::account_lock::lock_account(tx, &user_id).await?;
+    Ok(true)
+}
+
 /// Uses a link: of two racing requests exactly one gets it.
 pub(super) async fn use_link(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
@@ -196,6 +210,9 @@ impl Store {
     /// took that address meanwhile.
     pub async fn confirm_email(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<Confirmed>> {
         let mut tx = self.pool.begin().await?;
+        if !lock_link_owner(&mut tx, token_hash).await? {
+            return Ok(None);
+        }
         let Some(link) = use_link(&mut tx, token_hash, LinkPurpose::Verify, now).await? else {
             return Ok(None);
         };

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use super::email_tokens::{NewLink, insert_link, use_link};
+use super::email_tokens::{NewLink, insert_link, lock_link_owner, use_link};
 use super::pending::{SignedOut, void};
 use super::{LinkPurpose, Store, StoreResult, flag, to_millis};
 use crate::domain::mail::Letter;
@@ -35,10 +35,12 @@ impl Store {
         now: DateTime<Utc>,
     ) -> StoreResult<Option<ResetDone>> {
         let mut tx = self.pool.begin().await?;
+        if !lock_link_owner(&mut tx, token_hash).await? {
+            return Ok(None);
+        }
         let Some(link) = use_link(&mut tx, token_hash, LinkPurpose::Reset, now).await? else {
             return Ok(None);
         };
-        super::account_lock::lock_account(&mut tx, &link.user_id).await?;
         let row = sqlx::query("SELECT email_verified FROM users WHERE id = $1 AND disabled_at IS NULL")
             .bind(&link.user_id)
             .fetch_optional(&mut *tx)
@@ -77,6 +79,9 @@ impl Store {
         letter: &Letter,
     ) -> StoreResult<Option<String>> {
         let mut tx = self.pool.begin().await?;
+        if !lock_link_owner(&mut tx, token_hash).await? {
+            return Ok(None);
+        }
         let Some(link) = use_link(&mut tx, token_hash, LinkPurpose::Lock, reset.now).await? else {
             return Ok(None);
         };

@@ -119,3 +119,30 @@ async fn confirmation_mails_to_one_address_stop_at_five_an_hour() {
     assert_eq!(answers.iter().filter(|s| **s == StatusCode::ACCEPTED).count(), 5, "{answers:?}");
     assert_eq!(answers.last(), Some(&StatusCode::TOO_MANY_REQUESTS));
 }
+
+#[tokio::test]
+async fn a_lock_and_a_reset_racing_on_one_account_never_fail_the_server() {
+    // Both take the account row before its links, so neither waits on the other forever
+    // (on PostgreSQL a deadlock would abort one with a 500).
+    let sink = SmtpSink::start();
+    let app = app_mailing_to(&sink, None).await;
+    for i in 0..4 {
+        let email = format!("race{i}@example.com");
+        let session = app.signed_in_user(&email).await;
+        confirm_address(&app, &sink, &email).await;
+        app.post("/api/v1/me/tokens", Some(&session), json!({"name": "t"})).await;
+        let alert = sink.message(&email, "An API token was created for your account").await;
+        forgot(&app, &email).await;
+        let token = reset_link(&sink, &email, 1).await;
+        let (locked, reset_done) = tokio::join!(
+            app.post("/api/v1/auth/lock", None, json!({"token": link_token(&alert, "lock")})),
+            reset(&app, json!({"token": token, "new_password": NEW_PASSWORD})),
+        );
+        assert_eq!(locked.status, StatusCode::NO_CONTENT, "{}", locked.text);
+        assert!(
+            reset_done.status == StatusCode::NO_CONTENT || reset_done.body["error"] == "invalid_token",
+            "{}",
+            reset_done.text
+        );
+    }
+}

@@ -29,6 +29,9 @@ pub struct Settings {
     pub default_workspace_plan: Plan,
     /// Who may add security keys and passkeys.
     pub webauthn_plans: WebauthnPlans,
+    /// Origins besides the public URL's that the sign-in page, `/step-up` and forward auth
+    /// may send a browser back to (`rd`), such as `https://app.example.com`.
+    pub return_origins: Vec<String>,
 }
 
 impl Default for Settings {
@@ -44,6 +47,7 @@ impl Default for Settings {
             api_token_max_days: 365,
             default_workspace_plan: Plan::Free,
             webauthn_plans: WebauthnPlans::Team,
+            return_origins: Vec::new(),
         }
     }
 }
@@ -184,6 +188,17 @@ impl Config {
     }
 }
 
+/// An origin a browser may be sent back to: `scheme://host[:port]`, http or https, nothing
+/// more (a path or a trailing part would suggest a check that is not made).
+fn return_origin(text: &str) -> anyhow::Result<String> {
+    let url = url::Url::parse(text.trim()).map_err(|e| anyhow::anyhow!("return origin {text:?}: {e}"))?;
+    let origin = url.origin().ascii_serialization();
+    if !matches!(url.scheme(), "http" | "https") || origin != text.trim().trim_end_matches('/') {
+        anyhow::bail!("return origin {text:?} must be only a scheme and host, such as https://app.example.com");
+    }
+    Ok(origin)
+}
+
 pub fn default_database_url(data_dir: &Path) -> String {
     format!("sqlite://{}", data_dir.join("latchkey.db").display())
 }
@@ -210,6 +225,7 @@ pub struct FileConfig {
     pub db_pool_size: Option<u32>,
     pub default_workspace_plan: Option<String>,
     pub webauthn_plans: Option<String>,
+    pub return_origins: Option<Vec<String>>,
     pub smtp_url: Option<String>,
     pub smtp_ca_file: Option<PathBuf>,
     pub mail_from: Option<String>,
@@ -247,6 +263,7 @@ pub struct Overrides {
     pub db_pool_size: Option<u32>,
     pub default_workspace_plan: Option<String>,
     pub webauthn_plans: Option<String>,
+    pub return_origins: Option<Vec<String>>,
     pub smtp_url: Option<SecretString>,
     pub smtp_ca_file: Option<PathBuf>,
     pub mail_from: Option<String>,
@@ -300,6 +317,9 @@ pub fn resolve(o: Overrides, f: FileConfig) -> anyhow::Result<Config> {
     if let Some(plans) = o.webauthn_plans.or(f.webauthn_plans) {
         s.webauthn_plans =
             WebauthnPlans::parse(&plans).ok_or_else(|| anyhow::anyhow!("webauthn_plans must be team or all"))?;
+    }
+    if let Some(origins) = o.return_origins.or(f.return_origins) {
+        s.return_origins = origins.iter().map(|o| return_origin(o)).collect::<anyhow::Result<_>>()?;
     }
     s.trusted_device_days =
         positive("trusted_device_days", o.trusted_device_days.or(f.trusted_device_days), s.trusted_device_days)?;
@@ -362,6 +382,16 @@ mod tests {
         assert_eq!(c.settings.reauth_window, Duration::minutes(3));
         assert_eq!(c.public_url, "http://localhost:9000");
         assert_eq!(c.database_url, "sqlite://./latchkey-data/latchkey.db");
+    }
+
+    #[test]
+    fn return_origins_are_bare_origins() {
+        let file: FileConfig = toml::from_str("return_origins = [\"https://app.example.com\"]").unwrap();
+        assert_eq!(resolve(Overrides::default(), file).unwrap().settings.return_origins, ["https://app.example.com"]);
+        for bad in ["https://app.example.com/path", "javascript:alert(1)", "app.example.com", "ftp://app.example.com"] {
+            let flags = Overrides { return_origins: Some(vec![bad.into()]), ..Default::default() };
+            assert!(resolve(flags, FileConfig::default()).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -135,6 +135,9 @@ struct ServeArgs {
     /// Who may add security keys and passkeys: members of a team-plan workspace, or all.
     #[arg(long, env = "LATCHKEY_WEBAUTHN_PLANS", value_parser = ["team", "all"])]
     webauthn_plans: Option<String>,
+    /// Origins besides the public URL's that sign-in may return a browser to (rd)
+    #[arg(long = "return-origin", env = "LATCHKEY_RETURN_ORIGINS", value_delimiter = ',')]
+    return_origins: Option<Vec<String>>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -192,6 +195,7 @@ impl Cli {
             db_pool_size: serve.db_pool_size,
             default_workspace_plan: serve.default_workspace_plan.clone(),
             webauthn_plans: serve.webauthn_plans.clone(),
+            return_origins: serve.return_origins.clone(),
             smtp_url: serve.mail.smtp_url.clone().map(SecretString::from),
             smtp_ca_file: serve.mail.smtp_ca_file.clone(),
             mail_from: serve.mail.mail_from.clone(),

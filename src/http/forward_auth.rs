@@ -54,7 +54,7 @@ pub async fn verify(
     };
     let public = state.config.public_url.trim_end_matches('/');
     let location = page.zip(requested(&headers)).and_then(|(page, wanted)| {
-        let back = return_to::allowed(&wanted, public, &[])?;
+        let back = return_to::allowed(&wanted, public, &state.config.settings.return_origins)?;
         let rd: String = url::form_urlencoded::byte_serialize(back.as_bytes()).collect();
         HeaderValue::from_str(&format!("{public}{page}?rd={rd}")).ok()
     });

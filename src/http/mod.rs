@@ -54,7 +54,7 @@ pub fn layered(routes: Router<AppState>, state: AppState) -> Router {
         .layer(axum::middleware::from_fn(nul_guard::refuse_nul))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(security_headers::layer(https))
+        .layer(security_headers::layer(https, &state.config.settings.return_origins))
         // The path, never the query: a provider's callback carries its code and state there.
         .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
             tracing::debug_span!("request", method = %request.method(), path = %request.uri().path())

@@ -7,8 +7,16 @@ use tower::ServiceBuilder;
 use tower::layer::util::{Identity, Stack};
 use tower_http::set_header::SetResponseHeaderLayer;
 
-const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-                   object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+/// `form-action` also lists the origins sign-in may return to: Chromium applies it to
+/// the redirect that answers a form, so a sign-in form could not land on the app otherwise.
+fn csp(return_origins: &[String]) -> HeaderValue {
+    let form_action: String = return_origins.iter().map(|o| format!(" {o}")).collect();
+    let csp = format!(
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+         object-src 'none'; base-uri 'none'; form-action 'self'{form_action}; frame-ancestors 'none'"
+    );
+    HeaderValue::from_str(&csp).unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'"))
+}
 
 type Layers = Stack<
     SetResponseHeaderLayer<Option<HeaderValue>>,
@@ -21,10 +29,10 @@ type Layers = Stack<
     >,
 >;
 
-pub fn layer(https: bool) -> ServiceBuilder<Layers> {
+pub fn layer(https: bool, return_origins: &[String]) -> ServiceBuilder<Layers> {
     let hsts = https.then(|| HeaderValue::from_static("max-age=63072000; includeSubDomains"));
     ServiceBuilder::new()
-        .layer(SetResponseHeaderLayer::if_not_present(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP)))
+        .layer(SetResponseHeaderLayer::if_not_present(header::CONTENT_SECURITY_POLICY, csp(return_origins)))
         .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
         .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))

@@ -54,7 +54,7 @@ impl SignInPage {
 
 /// `rd` when the browser may be sent there (see `domain::return_to`), else `None`.
 pub(super) fn return_to(state: &AppState, rd: Option<&str>) -> Option<String> {
-    rd.and_then(|rd| return_to::allowed(rd, &state.config.public_url, &[]))
+    rd.and_then(|rd| return_to::allowed(rd, &state.config.public_url, &state.config.settings.return_origins))
 }
 
 #[derive(Deserialize)]

@@ -93,3 +93,29 @@ async fn step_up_asks_for_a_code_on_the_current_session_and_returns() {
     let amr = app.get("/api/v1/me/sessions", &token).await.body[0]["amr"].clone();
     assert_eq!(amr, json!(["pwd", "otp", "mfa"]), "the same session, raised");
 }
+
+#[tokio::test]
+async fn an_app_on_another_host_is_a_return_address_once_the_operator_allows_its_origin() {
+    let app =
+        crate::helpers::spawn_app_with(|c| c.settings.return_origins = vec!["https://app.example.com".into()]).await;
+    app.signup("ada@example.com", PASSWORD).await;
+    let r = sign_in_form(&app, "https://app.example.com/reports?q=1").await;
+    assert_eq!(r.headers()["location"], "https://app.example.com/reports?q=1");
+    let csp = r.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    assert!(csp.contains("form-action 'self' https://app.example.com;"), "Chromium follows the form there: {csp}");
+    for still_not in ["https://evil.example/", "http://app.example.com/", "https://app.example.com.evil.example/"] {
+        assert_eq!(sign_in_form(&app, still_not).await.headers()["location"], "/security", "{still_not}");
+    }
+    // Forward auth names the sign-in page for a request to the app.
+    let r = no_redirects()
+        .get(app.url("/auth/verify?redirect=true"))
+        .header("x-forwarded-proto", "https")
+        .header("x-forwarded-host", "app.example.com")
+        .header("x-forwarded-uri", "/reports")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FOUND);
+    let location = r.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(location, format!("{}/?rd={}", app.state.config.public_url, encoded("https://app.example.com/reports")));
+}

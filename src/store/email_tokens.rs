@@ -84,14 +84,15 @@ pub(super) async fn insert_link(tx: &mut sqlx::Transaction<'_, sqlx::Any>, link:
 /// row first, then its links, in every transaction (a lock or reset voids links under the
 /// same order), so that two of them can never wait on each other. `false` for no link.
 pub(super) async fn lock_link_owner(tx: &mut sqlx::Transaction<'_, sqlx::Any>, token_hash: &str) -> StoreResult<bool> {
-    let row = sqlx::query("SELECT user_id FROM email_tokens WHERE token_hash = $1")
-        .bind(token_hash)
-        .fetch_optional(&mut **tx)
-        .await?;
-    let Some(row) = row else { return Ok(false) };
-    let user_id: String = row.try_get("user_id")?;
-    super::account_lock::lock_account(tx, &user_id).await?;
-    Ok(true)
+    // One write, not a read then a write: on SQLite a transaction that reads first cannot
+    // take the write lock while another one waits for it (SQLITE_BUSY at once).
+    let done = sqlx::query(
+        "UPDATE users SET created_at = created_at WHERE id = (SELECT user_id FROM email_tokens WHERE token_hash = $1)",
+    )
+    .bind(token_hash)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() > 0)
 }
 
 /// Uses a link: of two racing requests exactly one gets it.

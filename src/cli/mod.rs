@@ -1,6 +1,7 @@
 //! The `latchkey` command line (CONTRACT §1): serving, migrations, and the operator's
 //! commands for accounts, workspaces and backups. `show` renders `user show`.
 
+mod client;
 mod mail;
 mod show;
 
@@ -55,6 +56,9 @@ enum Command {
     /// Mail delivery
     #[command(subcommand)]
     Mail(MailCommand),
+    /// The apps allowed to introspect tokens (POST /api/v1/introspect)
+    #[command(subcommand)]
+    Client(client::ClientCommand),
     /// Apply the retention of login history and expired sessions
     Prune,
     /// Write a consistent copy of the embedded SQLite database to PATH while it serves
@@ -272,6 +276,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     Ok(())
                 }
             }
+        }
+        Command::Client(cmd) => {
+            let state = server::build_state(config, Clock::default()).await?;
+            client::run(&state, cmd).await
         }
         Command::Workspace(WorkspaceCommand::List) => {
             let state = server::build_state(config, Clock::default()).await?;

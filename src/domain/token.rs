@@ -24,6 +24,8 @@ pub enum TokenKind {
     PasswordReset,
     /// The "this wasn't me" link of an alert.
     AccountLock,
+    /// The secret an app introspects tokens with (`latchkey client add`).
+    ClientSecret,
 }
 
 impl TokenKind {
@@ -38,6 +40,7 @@ impl TokenKind {
             Self::EmailVerification => "lk_eml_",
             Self::PasswordReset => "lk_rst_",
             Self::AccountLock => "lk_lck_",
+            Self::ClientSecret => "lk_cli_",
         }
     }
 }

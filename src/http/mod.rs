@@ -9,6 +9,7 @@ pub mod error;
 pub mod extract;
 mod forward_auth;
 mod history;
+mod introspection;
 mod linked_providers;
 mod me;
 mod metrics;
@@ -78,6 +79,7 @@ pub fn api_router(state: AppState) -> OpenApiRouter<AppState> {
         .merge(trusted_devices::router())
         .merge(linked_providers::router())
         .merge(workspaces::router(state))
-        .merge(api_tokens::router());
+        .merge(api_tokens::router())
+        .merge(introspection::router());
     OpenApiRouter::with_openapi(openapi::base()).nest("/api/v1", routes)
 }

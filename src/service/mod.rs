@@ -10,6 +10,7 @@ pub mod email;
 pub mod events;
 pub mod forward_auth;
 pub mod history;
+pub mod introspection;
 pub mod mail_delivery;
 pub mod maintenance;
 pub mod mfa;

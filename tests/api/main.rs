@@ -20,6 +20,7 @@ mod forward_auth;
 mod forward_auth_nginx;
 mod history;
 mod instances;
+mod introspection;
 mod load_balancer;
 mod logs;
 mod mail;

@@ -98,6 +98,7 @@ async fn the_openapi_description_lists_every_route() {
         ("/api/v1/auth/password/reset", "post"),
         ("/api/v1/auth/password/reset/webauthn", "post"),
         ("/api/v1/auth/lock", "post"),
+        ("/api/v1/introspect", "post"),
         ("/api/v1/me/email", "post"),
         ("/api/v1/me/email/verify/resend", "post"),
         ("/api/v1/me/notifications", "get"),

@@ -40,6 +40,11 @@ pub(crate) const MAX_BODY_BYTES: usize = 64 * 1024;
 pub fn routes(state: AppState) -> Router<AppState> {
     let (api, mut spec) = api_router(state).split_for_parts();
     openapi::add_common_errors(&mut spec);
+    // Tokens, secrets and codes travel in these answers: no cache may keep any of them.
+    let api = api.layer(tower_http::set_header::SetResponseHeaderLayer::overriding(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    ));
     Router::new().merge(api).merge(ops::router(&spec)).route("/auth/verify", axum::routing::get(forward_auth::verify))
 }
 

@@ -71,3 +71,26 @@ async fn text_with_a_nul_character_is_400_on_every_backend() {
     // Nothing was lost: the account still works.
     assert_eq!(app.get("/api/v1/me", &token).await.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn every_api_answer_says_no_store() {
+    let app = crate::helpers::spawn_app().await;
+    let signup = app
+        .client
+        .post(app.url("/api/v1/auth/signup"))
+        .json(&serde_json::json!({"email": "ada@example.com", "password": crate::helpers::PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signup.headers()["cache-control"], "no-store");
+    let login = app
+        .client
+        .post(app.url("/api/v1/auth/login"))
+        .json(&serde_json::json!({"email": "ada@example.com", "password": crate::helpers::PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.headers()["cache-control"], "no-store", "the answer that carries a token");
+    let refused = app.client.get(app.url("/api/v1/me")).send().await.unwrap();
+    assert_eq!(refused.headers()["cache-control"], "no-store");
+}

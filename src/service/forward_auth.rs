@@ -4,7 +4,6 @@
 //! token through); a `workspace` requirement adds one membership query.
 
 use crate::domain::forward_auth::{Requirements, unmet};
-use crate::domain::proof::Amr;
 use crate::domain::workspace::{self, Access};
 use crate::error::{Error, Result};
 use crate::state::AppState;
@@ -46,7 +45,7 @@ pub async fn verify<'a>(
         user_id: &caller.user_id,
         email: &caller.account.email,
         session_id: caller.session().map(|s| s.id.as_str()),
-        amr: proof.map(|(amr, _)| amr.values()).unwrap_or_else(|| Amr::default().values()),
+        amr: proof.map(|(amr, _)| amr.values()).unwrap_or_default(),
         auth_time: proof.map(|(_, at)| at.timestamp()),
     })
 }

@@ -59,11 +59,4 @@ impl Store {
             .await?;
         row.map(|r| Ok(r.try_get("secret_hash")?)).transpose()
     }
-
-    /// When a session was issued (RFC 7662 `iat`).
-    pub async fn session_created_at(&self, id: &str) -> StoreResult<Option<DateTime<Utc>>> {
-        let row =
-            sqlx::query("SELECT created_at FROM sessions WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;
-        row.map(|r| from_millis(r.try_get("created_at")?)).transpose()
-    }
 }

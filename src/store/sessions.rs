@@ -265,6 +265,13 @@ impl Store {
         rows.iter().map(SessionRecord::from_row).collect()
     }
 
+    /// When a session was issued (RFC 7662 `iat`).
+    pub async fn session_created_at(&self, id: &str) -> StoreResult<Option<DateTime<Utc>>> {
+        let row =
+            sqlx::query("SELECT created_at FROM sessions WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;
+        row.map(|r| from_millis(r.try_get("created_at")?)).transpose()
+    }
+
     pub async fn touch_session(&self, id: &str, now: DateTime<Utc>) -> StoreResult<()> {
         sqlx::query("UPDATE sessions SET last_activity_at = $1 WHERE id = $2 AND last_activity_at < $1")
             .bind(to_millis(now))

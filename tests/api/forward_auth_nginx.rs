@@ -6,7 +6,6 @@
 //! the sign-in page.
 
 use std::net::TcpListener;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use axum::http::HeaderMap;
@@ -14,7 +13,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::helpers::{PASSWORD, spawn_app_with};
-use crate::load_balancer::{Processes, hand_over, wait_until_up};
+use crate::load_balancer::{Processes, start_nginx, wait_until_up};
 
 /// The app behind nginx: it answers with the identity headers nginx passed on.
 async fn start_app() -> std::net::SocketAddr {
@@ -51,32 +50,7 @@ async fn nginx_auth_request_lets_signed_in_sessions_through_and_sends_the_rest_t
         .replace("server 127.0.0.1:8080;", &format!("server {};", app.addr))
         .replace("server 127.0.0.1:9000;", &format!("server {protected};"));
     let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().display();
-    std::fs::write(tmp.path().join("site.conf"), site).unwrap();
-    std::fs::write(
-        tmp.path().join("nginx.conf"),
-        format!(
-            "worker_processes 1;\nerror_log {dir}/error.log;\npid {dir}/nginx.pid;\nevents {{ worker_connections 64; }}\n\
-             http {{\n  access_log off;\n  client_body_temp_path {dir}/body;\n  proxy_temp_path {dir}/proxy;\n\
-             fastcgi_temp_path {dir}/fastcgi;\n  uwsgi_temp_path {dir}/uwsgi;\n  scgi_temp_path {dir}/scgi;\n\
-             include {dir}/site.conf;\n}}\n"
-        ),
-    )
-    .unwrap();
-    let nginx = if std::path::Path::new("/usr/sbin/nginx").exists() { "/usr/sbin/nginx" } else { "nginx" };
-    let mut nginx = Command::new(nginx);
-    hand_over(&mut nginx, &edge);
-    let child = nginx
-        .arg("-p")
-        .arg(tmp.path())
-        .arg("-c")
-        .arg(tmp.path().join("nginx.conf"))
-        .args(["-g", "daemon off;"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("Debian's nginx is required for this test (scripts/test installs it)");
-    let _children = Processes(vec![child]);
+    let _children = Processes(vec![start_nginx(tmp.path(), &site, &edge)]);
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .redirect(reqwest::redirect::Policy::none())

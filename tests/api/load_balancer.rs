@@ -26,7 +26,7 @@ impl Drop for Processes {
 /// Gives nginx a socket this test has already bound, the way nginx hands its sockets to a
 /// new binary on upgrade (`NGINX="fd;"`): no port is released and picked up again, so no
 /// other process can take it in between.
-pub fn hand_over(command: &mut Command, listener: &TcpListener) {
+fn hand_over(command: &mut Command, listener: &TcpListener) {
     use std::os::fd::AsRawFd;
     use std::os::unix::process::CommandExt;
 
@@ -54,6 +54,37 @@ pub async fn wait_until_up(client: &reqwest::Client, url: &str) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("{url} never came up");
+}
+
+/// Debian's nginx with `site` (an http-level snippet) as its whole configuration, on the
+/// socket `listener` already holds, its files in `dir`; a master process in the foreground.
+pub fn start_nginx(dir: &std::path::Path, site: &str, listener: &TcpListener) -> Child {
+    std::fs::write(dir.join("site.conf"), site).unwrap();
+    let d = dir.display();
+    std::fs::write(
+        dir.join("nginx.conf"),
+        format!(
+            "worker_processes 1;\nerror_log {d}/error.log;\npid {d}/nginx.pid;\nevents {{ worker_connections 256; }}\n\
+             http {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n\
+             fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n\
+             include {d}/site.conf;\n}}\n"
+        ),
+    )
+    .unwrap();
+    let nginx = if std::path::Path::new("/usr/sbin/nginx").exists() { "/usr/sbin/nginx" } else { "nginx" };
+    let mut nginx = Command::new(nginx);
+    hand_over(&mut nginx, listener);
+    nginx
+        .arg("-p")
+        .arg(dir)
+        .arg("-c")
+        .arg(dir.join("nginx.conf"))
+        // A master process: nginx crashes taking over a socket in single-process mode.
+        .args(["-g", "daemon off;"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("Debian's nginx is required for this test (scripts/test installs it)")
 }
 
 async fn call(
@@ -102,33 +133,7 @@ async fn three_instances_behind_nginx_act_as_one() {
         assert!(site.contains(&shipped_port), "the shipped config lists {shipped_port}");
         site = site.replace(&shipped_port, port);
     }
-    let dir = tmp.path().display();
-    std::fs::write(tmp.path().join("latchkey.conf"), site).unwrap();
-    std::fs::write(
-        tmp.path().join("nginx.conf"),
-        format!(
-            "worker_processes 1;\nerror_log {dir}/error.log;\npid {dir}/nginx.pid;\nevents {{ worker_connections 256; }}\n\
-             http {{\n  access_log off;\n  client_body_temp_path {dir}/body;\n  proxy_temp_path {dir}/proxy;\n\
-             fastcgi_temp_path {dir}/fastcgi;\n  uwsgi_temp_path {dir}/uwsgi;\n  scgi_temp_path {dir}/scgi;\n\
-             include {dir}/latchkey.conf;\n}}\n"
-        ),
-    )
-    .unwrap();
-    let nginx = if std::path::Path::new("/usr/sbin/nginx").exists() { "/usr/sbin/nginx" } else { "nginx" };
-    let mut nginx = Command::new(nginx);
-    hand_over(&mut nginx, &lb_listener);
-    let nginx = nginx
-        .arg("-p")
-        .arg(tmp.path())
-        .arg("-c")
-        .arg(tmp.path().join("nginx.conf"))
-        // A master process: nginx crashes taking over a socket in single-process mode.
-        .args(["-g", "daemon off;"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("Debian's nginx is required for this test (scripts/test installs it)");
-    children.0.push(nginx);
+    children.0.push(start_nginx(tmp.path(), &site, &lb_listener));
 
     // A deadline, so a balancer that never answers fails the test instead of hanging it.
     let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();

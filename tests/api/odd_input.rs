@@ -78,3 +78,62 @@ async fn odd_bytes_into_the_mail_and_passkey_routes_get_a_clear_answer() {
         assert!(r.status().as_u16() < 500, "{page}: {}", r.status());
     }
 }
+
+/// The fields this session's routes added: the introspected token, the reset's WebAuthn
+/// step, forward auth's query and `rd`. NUL, over-long and non-UTF-8 input gets a 4xx.
+#[tokio::test]
+async fn odd_bytes_into_introspection_reset_and_forward_auth_are_refused_cleanly() {
+    let app = crate::helpers::spawn_app().await;
+    let long = "x".repeat(10_000);
+    for v in ["a\u{0}b", long.as_str(), "\u{202e}lk_ses_x"] {
+        for (path, body) in [
+            ("/api/v1/auth/password/reset/webauthn", serde_json::json!({"token": v})),
+            (
+                "/api/v1/auth/password/reset",
+                serde_json::json!({"token": v, "new_password": v, "method": "webauthn", "challenge_id": v, "credential": {"id": v}}),
+            ),
+        ] {
+            let r = app.post(path, None, body).await;
+            assert!(r.status.is_client_error(), "{path} {}: {}", r.status, r.text);
+        }
+        let r =
+            app.client.post(app.url("/api/v1/introspect")).basic_auth(v, Some(v)).form(&[("token", v)]).send().await;
+        assert!(r.unwrap().status().is_client_error());
+        for query in [format!("?workspace={v}"), format!("?max_age={v}"), format!("?rd={v}")] {
+            let r = app.client.get(app.url(&format!("/auth/verify{query}"))).send().await.unwrap();
+            assert!(r.status().is_client_error(), "{query}: {}", r.status());
+            let r = app.client.get(app.url(&format!("/{query}"))).send().await.unwrap();
+            assert!(r.status().as_u16() < 500, "sign-in page {query}: {}", r.status());
+        }
+    }
+    // Not UTF-8 at all, as a form body and as a Basic credential.
+    let r = app
+        .client
+        .post(app.url("/api/v1/introspect"))
+        .header("authorization", "Basic /w==")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(vec![b't', b'o', b'k', b'e', b'n', b'=', 0xff, 0xfe])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_client_error(), "{}", r.status());
+}
+
+/// 200 wrong client secrets at once get no more comparisons than 200 in a row: five.
+#[tokio::test]
+async fn two_hundred_wrong_client_secrets_at_once_get_five_comparisons() {
+    let app = crate::helpers::spawn_app().await;
+    let made = latchkey::service::introspection::add_client(&app.state, "burst").await.unwrap();
+    let id = made.client.id.clone();
+    let tries = (0..200).map(|_| {
+        app.client
+            .post(app.url("/api/v1/introspect"))
+            .basic_auth(&id, Some("lk_cli_wrong"))
+            .form(&[("token", "x")])
+            .send()
+    });
+    let statuses: Vec<u16> =
+        futures::future::join_all(tries).await.into_iter().map(|r| r.unwrap().status().as_u16()).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == 401).count(), 5, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 195);
+}

@@ -5,7 +5,7 @@
 //! - `store`: SQL, on SQLite or PostgreSQL.
 //! - `http`: thin handlers, extractors and the error mapping of the contract.
 //! - `web`: the server-rendered sign-in and Security & 2FA pages.
-//! - `metrics`, `secrets`, `hasher`, `geo`, `oidc`: the service's own machinery, below
+//! - `metrics`, `secrets`, `hasher`, `geo`, `oidc`, `refusals`: the service's own machinery, below
 //!   the services. docs/architecture.md says which may call which.
 
 pub mod cli;
@@ -19,6 +19,7 @@ pub mod http;
 pub mod mail;
 pub mod metrics;
 pub mod oidc;
+pub mod refusals;
 pub mod secrets;
 pub mod server;
 pub mod service;

@@ -40,6 +40,7 @@ pub async fn build_state(config: Config, clock: Clock) -> anyhow::Result<AppStat
         mailer: Arc::new(mailer),
         mail_wake: Arc::default(),
         clock,
+        refusals: Default::default(),
     }))
 }
 

@@ -47,4 +47,6 @@ pub struct Services {
     /// Rung when a message is queued, so this instance's worker sends it at once.
     pub mail_wake: Arc<tokio::sync::Notify>,
     pub clock: Clock,
+    /// Keys this instance saw locked, refused without a database round trip until then.
+    pub refusals: crate::refusals::Refusals,
 }

@@ -222,11 +222,12 @@ pub struct ReauthBody {
 #[utoipa::path(post, path = "/auth/reauth", tag = "auth", security(("bearer" = [])), request_body = ReauthBody, responses(
     (status = 204),
     (status = 400, description = "none of `password`, `code`, or `challenge_id` with `credential`", body = ErrorBody),
-    (status = 401, description = "`invalid_password`, `invalid_code` or `unauthenticated`", body = ErrorBody),
+    (status = 401, description = "`invalid_password`, `invalid_code`, `unauthenticated`, or `mfa_required` with `methods` when a password is sent for an account with a second factor (it proves that factor instead: a TOTP or backup code, or a key)", body = ErrorBody),
     (status = 429, description = "`rate_limited`", body = ErrorBody),
 ))]
 async fn reauth(
     State(state): State<AppState>,
+    Client(ctx): Client,
     SessionAuth(caller): SessionAuth,
     ApiJson(body): ApiJson<ReauthBody>,
 ) -> Result<StatusCode> {
@@ -240,7 +241,7 @@ async fn reauth(
         },
         _ => return Err(Error::InvalidRequest("send `password`, `code`, or `challenge_id` with `credential`".into())),
     };
-    auth::reauth(&state, &caller, proof).await?;
+    auth::reauth(&state, &ctx, &caller, proof).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -1,6 +1,7 @@
 //! Sign-up, sign-in, re-authentication and sign-out.
 
 use crate::domain::account::Account;
+use crate::domain::backup_codes::BackupCode;
 use crate::domain::client_ip;
 use crate::domain::device::{Device, DeviceKind};
 use crate::domain::email::Email;
@@ -144,16 +145,22 @@ pub async fn login(state: &AppState, ctx: &ClientContext, input: LoginInput) -> 
     mfa::after_first_factor(state, ctx, &user.id, &device, first).await
 }
 
-/// What a re-authentication proves: the password, a fresh authenticator code, or a
-/// passkey's answer to a re-auth ceremony (`passkeys::start_reauth`).
+/// What a re-authentication proves: the password, a fresh authenticator or backup code,
+/// or a passkey's answer to a re-auth ceremony (`passkeys::start_reauth`).
 pub enum Proof {
     Password(Password),
     Code(String),
     Passkey { challenge_id: String, credential: Box<webauthn_rs::prelude::PublicKeyCredential> },
 }
 
-/// Refreshes the session's re-auth window (`POST /auth/reauth`).
-pub async fn reauth(state: &AppState, caller: &Caller, proof: Proof) -> Result<()> {
+/// Refreshes the session's re-auth window (`POST /auth/reauth`). An account with a second
+/// factor proves that factor: a stolen session plus a phished password must not be
+/// enough to replace the factor or the email (ASVS 7.5.1).
+pub async fn reauth(state: &AppState, ctx: &ClientContext, caller: &Caller, proof: Proof) -> Result<()> {
+    let factors = &caller.account.factors;
+    if matches!(proof, Proof::Password(_)) && factors.enabled() {
+        return Err(Error::MfaRequired { methods: factors.second_step_methods() });
+    }
     // Wrong codes count with those of sign-in and reset (one progressive lock per account),
     // so a stolen session cannot add guesses past the sign-in's; passwords count apart.
     let key = match &proof {
@@ -171,7 +178,15 @@ pub async fn reauth(state: &AppState, caller: &Caller, proof: Proof) -> Result<(
             let user = super::account::me(state, caller).await?;
             (!state.hasher.verify(&p, user.password_hash.as_deref()).await?).then_some(Error::InvalidPassword)
         }
-        Proof::Code(code) => (!mfa::accept_totp(state, &caller.user_id, &code).await?).then_some(Error::InvalidCode),
+        Proof::Code(code) => {
+            // A backup code only beside a factor, as at sign-in; it is used up.
+            let accepted = if BackupCode::parse(&code).is_some() {
+                factors.enabled() && mfa::accept_backup_code(state, ctx, &caller.user_id, &code).await?
+            } else {
+                mfa::accept_totp(state, &caller.user_id, &code).await?
+            };
+            (!accepted).then_some(Error::InvalidCode)
+        }
         Proof::Passkey { challenge_id, credential } => {
             let accepted =
                 super::passkeys::accept_reauth(state, None, &caller.user_id, &challenge_id, &credential).await?;

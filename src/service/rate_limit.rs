@@ -33,6 +33,7 @@ impl Reservation {
                 Forgive::All => state.store.clear_failures(key).await?,
                 Forgive::One => state.store.give_back_attempt(key, *policy).await?,
             }
+            state.refusals.forget(key);
         }
         Ok(())
     }
@@ -43,9 +44,14 @@ impl Reservation {
 
 /// Counts one attempt against each of `keys`, in order, before anything is checked;
 /// 429 `rate_limited` (nothing counted) while any of them is locked, with the wait
-/// until the last of their locks ends.
+/// until the last of their locks ends. A key this instance already saw locked is refused
+/// without asking the database again (see [`crate::refusals`]).
 pub async fn reserve(state: &AppState, keys: &[(&str, Policy)]) -> Result<Reservation> {
     let now = state.clock.now();
+    let all: Vec<&str> = keys.iter().map(|(k, _)| *k).collect();
+    if let Some(until) = state.refusals.locked_until(&all, now) {
+        return Err(Error::RateLimited { retry_after: seconds_until(until - now) });
+    }
     let mut reserved = Reservation { keys: Vec::with_capacity(keys.len()) };
     for (key, policy) in keys {
         match state.store.reserve_attempt(key, *policy, now).await? {
@@ -54,7 +60,9 @@ pub async fn reserve(state: &AppState, keys: &[(&str, Policy)]) -> Result<Reserv
                 for (key, policy, _) in &reserved.keys {
                     state.store.give_back_attempt(key, *policy).await?;
                 }
-                let all: Vec<&str> = keys.iter().map(|(k, _)| *k).collect();
+                if let Some(until) = state.store.locked_until(&[key], now).await? {
+                    state.refusals.remember(key, until, now);
+                }
                 return Err(limited(state, &all).await?);
             }
         }

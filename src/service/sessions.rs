@@ -51,7 +51,12 @@ pub async fn list(state: &AppState, caller: &Caller) -> Result<Vec<SessionRecord
     Ok(state.store.sessions_of(&caller.user_id).await?)
 }
 
+/// Signs out one session. Another session than the caller's own is a sensitive action
+/// (ASVS 7.5.2): a stale stolen session must not sign the owner out of theirs.
 pub async fn revoke(state: &AppState, caller: &Caller, ctx: &ClientContext, session_id: &str) -> Result<()> {
+    if caller.session().map(|s| s.id.as_str()) != Some(session_id) {
+        caller.require_recent_auth(state)?;
+    }
     if !state.store.delete_session(&caller.user_id, session_id).await? {
         return Err(Error::NotFound);
     }
@@ -59,7 +64,9 @@ pub async fn revoke(state: &AppState, caller: &Caller, ctx: &ClientContext, sess
     events::record(state, &caller.user_id, EventKind::SessionRevoked, Some(ctx), Some(detail)).await
 }
 
+/// Signs out every other session: a sensitive action, as in [`revoke`].
 pub async fn revoke_others(state: &AppState, caller: &Caller, ctx: &ClientContext) -> Result<u64> {
+    caller.require_recent_auth(state)?;
     let revoked = state.store.delete_other_sessions(&caller.user_id, &caller.require_session()?.id).await?;
     if revoked > 0 {
         let detail = format!("{revoked} other sessions");

@@ -63,6 +63,8 @@ struct DevicePage {
     error: Option<String>,
     grant: Option<GrantView>,
     needs_reauth: bool,
+    /// The re-auth asks for the second factor, not the password.
+    second_factor: bool,
     minutes: i64,
     done: Option<String>,
 }
@@ -75,6 +77,7 @@ impl DevicePage {
             error: None,
             grant: None,
             needs_reauth: caller.require_recent_auth(state).is_err(),
+            second_factor: caller.account.factors.enabled(),
             minutes: state.config.settings.reauth_window.num_minutes(),
             done: None,
         }
@@ -182,7 +185,7 @@ pub async fn approve(
     };
     let mut caller = caller;
     if let Some(proof) = proof {
-        match auth::reauth(&state, &caller, proof).await {
+        match auth::reauth(&state, &ctx, &caller, proof).await {
             Ok(()) => {
                 if let Credential::Session(session) = &mut caller.credential {
                     session.auth_at = state.clock.now();
@@ -190,6 +193,10 @@ pub async fn approve(
             }
             Err(Error::InvalidPassword | Error::InvalidCode) => {
                 let error = Some("That did not match. Try again.".to_owned());
+                return show_grant(&state, &caller, &ctx, &form.user_code, error).await;
+            }
+            Err(Error::MfaRequired { .. }) => {
+                let error = Some(super::SECOND_FACTOR_PLEASE.to_owned());
                 return show_grant(&state, &caller, &ctx, &form.user_code, error).await;
             }
             Err(e) => return fail(&state, Some(&caller), e),

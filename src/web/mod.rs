@@ -221,3 +221,6 @@ mod tests {
         assert!(!plain.to_str().unwrap().contains("Secure"));
     }
 }
+
+/// What a password answers, in a re-authentication, on an account with a second factor.
+pub const SECOND_FACTOR_PLEASE: &str = "Your account has two-factor authentication: confirm with a code or your key.";

@@ -23,6 +23,8 @@ struct ReauthPage {
     error: Option<String>,
     /// The account has WebAuthn credentials: offer "Confirm with a passkey".
     keys: bool,
+    /// The account has a second factor: it is asked for instead of the password.
+    second_factor: bool,
 }
 
 #[derive(Template)]
@@ -357,6 +359,7 @@ pub fn reauth_prompt(state: &AppState, caller: &Caller, error: Option<String>) -
         minutes: state.config.settings.reauth_window.num_minutes(),
         error,
         keys: caller.account.factors.webauthn_keys > 0 && state.webauthn.is_some(),
+        second_factor: caller.account.factors.enabled(),
     };
     render(StatusCode::FORBIDDEN, &page)
 }
@@ -377,7 +380,11 @@ impl CsrfField for ReauthForm {
     }
 }
 
-pub async fn reauth(State(state): State<AppState>, CheckedForm(caller, form): CheckedForm<ReauthForm>) -> Response {
+pub async fn reauth(
+    State(state): State<AppState>,
+    Client(ctx): Client,
+    CheckedForm(caller, form): CheckedForm<ReauthForm>,
+) -> Response {
     let passkey = match (form.challenge_id.filter(|c| !c.is_empty()), form.credential.as_deref()) {
         (Some(challenge_id), Some(json)) => {
             serde_json::from_str(json).ok().map(|credential| auth::Proof::Passkey { challenge_id, credential })
@@ -390,11 +397,12 @@ pub async fn reauth(State(state): State<AppState>, CheckedForm(caller, form): Ch
         (None, None, Some(passkey)) => passkey,
         (None, None, None) => return reauth_prompt(&state, &caller, Some("Enter your password or a code.".into())),
     };
-    match auth::reauth(&state, &caller, proof).await {
+    match auth::reauth(&state, &ctx, &caller, proof).await {
         Ok(()) => Redirect::to("/security?done=reauthenticated").into_response(),
         Err(Error::InvalidPassword | Error::InvalidCode) => {
             reauth_prompt(&state, &caller, Some("That did not match. Try again.".into()))
         }
+        Err(Error::MfaRequired { .. }) => reauth_prompt(&state, &caller, Some(super::SECOND_FACTOR_PLEASE.into())),
         Err(e) => fail(&state, Some(&caller), e),
     }
 }

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use crate::error::Error;
-use crate::http::extract::SessionAuth;
+use crate::http::extract::{Client, SessionAuth};
 use crate::service::Caller;
 use crate::service::auth::{self, Proof};
 use crate::state::AppState;
@@ -68,9 +68,13 @@ impl CsrfField for StepUpForm {
     }
 }
 
-pub async fn verify(State(state): State<AppState>, CheckedForm(caller, form): CheckedForm<StepUpForm>) -> Response {
+pub async fn verify(
+    State(state): State<AppState>,
+    Client(ctx): Client,
+    CheckedForm(caller, form): CheckedForm<StepUpForm>,
+) -> Response {
     let rd = return_to(&state, form.rd.as_deref());
-    match auth::reauth(&state, &caller, Proof::Code(form.code.trim().to_owned())).await {
+    match auth::reauth(&state, &ctx, &caller, Proof::Code(form.code.trim().to_owned())).await {
         Ok(()) => Redirect::to(rd.as_deref().unwrap_or("/security")).into_response(),
         Err(Error::InvalidCode) => {
             let page = StepUpPage::of(&state, &caller, rd, Some("That code did not work. Try the next one.".into()));

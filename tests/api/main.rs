@@ -10,6 +10,7 @@ mod abuse;
 mod account;
 mod api_tokens;
 mod architecture;
+mod asvs;
 mod bursts;
 mod cli;
 mod crash;

@@ -305,7 +305,7 @@ async fn the_only_factor_cannot_be_deleted_but_2fa_can_be_disabled() {
 }
 
 #[tokio::test]
-async fn reauth_by_password_or_code_reopens_sensitive_actions() {
+async fn a_2fa_account_re_authenticates_by_code_and_sensitive_actions_reopen() {
     let app = spawn_app().await;
     let token = app.signed_in_user("ada@example.com").await;
     let (auth, _) = app.enable_totp(&token).await;
@@ -318,8 +318,8 @@ async fn reauth_by_password_or_code_reopens_sensitive_actions() {
     );
     assert_error(&app.delete("/api/v1/me/2fa/totp", &token).await, StatusCode::FORBIDDEN, "reauth_required");
 
-    let bad = app.post("/api/v1/auth/reauth", Some(&token), json!({"password": "Not-The-Password-1"})).await;
-    assert_error(&bad, StatusCode::UNAUTHORIZED, "invalid_password");
+    let password = app.post("/api/v1/auth/reauth", Some(&token), json!({"password": PASSWORD})).await;
+    assert_error(&password, StatusCode::UNAUTHORIZED, "mfa_required");
     let bad = app.post("/api/v1/auth/reauth", Some(&token), json!({"code": "000000"})).await;
     assert_error(&bad, StatusCode::UNAUTHORIZED, "invalid_code");
     assert_error(
@@ -333,7 +333,7 @@ async fn reauth_by_password_or_code_reopens_sensitive_actions() {
     assert_eq!(app.post("/api/v1/me/2fa/backup-codes", Some(&token), json!({})).await.status, StatusCode::OK);
 
     app.advance_clock(Duration::minutes(11));
-    let r = app.post("/api/v1/auth/reauth", Some(&token), json!({"password": PASSWORD})).await;
+    let r = app.post("/api/v1/auth/reauth", Some(&token), json!({"code": app.next_code(&auth)})).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     assert_eq!(app.post("/api/v1/me/2fa/disable", Some(&token), disable).await.status, StatusCode::NO_CONTENT);
 }

@@ -162,7 +162,11 @@ async fn keys_already_registered_are_excluded_and_the_last_factor_stays() {
         StatusCode::FORBIDDEN,
         "reauth_required",
     );
-    app.post("/api/v1/auth/reauth", Some(&session), json!({"password": PASSWORD})).await;
+    // A 2FA account re-authenticates with a factor, not its password.
+    let r = app.post("/api/v1/auth/reauth", Some(&session), json!({"password": PASSWORD})).await;
+    assert_error(&r, StatusCode::UNAUTHORIZED, "mfa_required");
+    let r = app.post("/api/v1/auth/reauth", Some(&session), json!({"code": app.next_code(&auth)})).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
     assert_eq!(app.delete(&format!("/api/v1/me/2fa/webauthn/{last}"), &session).await.status, StatusCode::NO_CONTENT);
     assert_eq!(app.delete("/api/v1/me/2fa/totp", &session).await.status, StatusCode::CONFLICT, "now TOTP is the last");
 }
@@ -252,8 +256,10 @@ async fn two_deletes_racing_for_the_last_two_factors_always_leave_one() {
     let done = app.mfa(first.body["mfa_token"].as_str().unwrap(), "totp", &app.next_code(&auth)).await;
     assert!(done.body["trusted_device_token"].is_string(), "{}", done.text);
 
+    // Each round begins with the authenticator app in place: it proves the re-auth.
+    let mut auth = auth;
     for round in 0..20 {
-        let reauth = app.post("/api/v1/auth/reauth", Some(session), json!({"password": PASSWORD})).await;
+        let reauth = app.post("/api/v1/auth/reauth", Some(session), json!({"code": app.next_code(&auth)})).await;
         assert_eq!(reauth.status, StatusCode::NO_CONTENT, "{}", reauth.text);
         let key_id = app.get("/api/v1/me/2fa/webauthn", session).await.body[0]["id"].as_str().unwrap().to_owned();
         let key_path = format!("/api/v1/me/2fa/webauthn/{key_id}");
@@ -276,6 +282,7 @@ async fn two_deletes_racing_for_the_last_two_factors_always_leave_one() {
             let r =
                 app.post("/api/v1/me/2fa/totp/confirm", Some(session), json!({"code": app.next_code(&fresh)})).await;
             assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+            auth = fresh;
         } else {
             key = token();
             assert_eq!(add_key(app, session, &mut key, "Key").await.status, StatusCode::CREATED);

@@ -1,0 +1,4 @@
+//! OWASP ASVS 5.0 Level 2 rules that docs/security.md points at, each written as the
+//! attack it stops where there is one.
+
+mod reauth;

@@ -44,6 +44,8 @@ pub enum Error {
     Forbidden,
     #[error("this workspace requires two-factor authentication: enable it on your security page to regain access")]
     WorkspaceRequires2fa,
+    #[error("this server requires two-factor authentication: set it up on your security page to continue")]
+    EnrolmentRequired,
     #[error("enable two-factor authentication on your own account before requiring it of others")]
     Enable2faFirst,
     #[error("that account is already a member of this workspace")]

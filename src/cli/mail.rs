@@ -1,36 +1,15 @@
-//! `latchkey mail test`, and the mail settings `serve` shares with it.
+//! `latchkey mail test`: the mail settings of `serve`, tried with one message.
 
-use std::path::PathBuf;
-
-use clap::{Args, Subcommand};
+use clap::Subcommand;
 
 use crate::config::Config;
 
 use super::parse_email;
 
-/// Where mail goes; `serve` and `mail test` take the same.
-#[derive(Debug, Args, Default, Clone)]
-pub(super) struct MailArgs {
-    /// Mail server in lettre's URL form: smtp://host:25, smtp://user:pass@host:587?tls=required,
-    /// smtps://user:pass@host:465 (default: none, messages are written to {data_dir}/outbox/)
-    #[arg(long, env = "LATCHKEY_SMTP_URL", hide_env_values = true)]
-    pub(super) smtp_url: Option<String>,
-    /// A private CA's certificate (PEM) to trust for the mail server's TLS
-    #[arg(long, env = "LATCHKEY_SMTP_CA_FILE")]
-    pub(super) smtp_ca_file: Option<PathBuf>,
-    /// The From of every message (default "Latchkey <latchkey@{public URL's host}>")
-    #[arg(long, env = "LATCHKEY_MAIL_FROM")]
-    pub(super) mail_from: Option<String>,
-}
-
 #[derive(Debug, Subcommand)]
 pub(super) enum MailCommand {
     /// Send one message through the configured mail transport and say what happened
-    Test {
-        email: String,
-        #[command(flatten)]
-        mail: MailArgs,
-    },
+    Test { email: String },
 }
 
 /// `latchkey mail test EMAIL`: one message, sent now (not through the outbox), and what

@@ -5,18 +5,15 @@ mod client;
 mod mail;
 mod show;
 
-use mail::{MailArgs, MailCommand, mail_test};
+use mail::{MailCommand, mail_test};
 
 use std::io::Read;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
-use ipnet::IpNet;
-use secrecy::SecretString;
+use clap::{Parser, Subcommand};
 
 use crate::clock::Clock;
-use crate::config::{self, Config, FileConfig, Overrides};
+use crate::config::{self, Config, FileConfig, Given};
 use crate::domain::email::Email;
 use crate::domain::password::Password;
 use crate::domain::workspace::Plan;
@@ -31,12 +28,8 @@ pub struct Cli {
     /// TOML configuration file (default ./latchkey.toml when it exists)
     #[arg(long, env = "LATCHKEY_CONFIG", global = true)]
     config: Option<PathBuf>,
-    /// sqlite://PATH or postgres://... (default sqlite in the data dir)
-    #[arg(long = "database", env = "LATCHKEY_DATABASE_URL", global = true)]
-    database: Option<String>,
-    /// Where the embedded database and generated keys live (default ./latchkey-data)
-    #[arg(long, env = "LATCHKEY_DATA_DIR", global = true)]
-    data_dir: Option<PathBuf>,
+    #[command(flatten)]
+    given: Given,
     #[command(subcommand)]
     command: Command,
 }
@@ -44,7 +37,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run migrations, then serve the API and web pages
-    Serve(ServeArgs),
+    Serve,
     /// Apply migrations and exit
     Migrate,
     /// Manage accounts
@@ -90,60 +83,6 @@ enum WorkspaceCommand {
     },
 }
 
-#[derive(Debug, Args, Default)]
-struct ServeArgs {
-    /// Address to listen on (default 127.0.0.1:8080)
-    #[arg(long, env = "LATCHKEY_LISTEN")]
-    listen: Option<SocketAddr>,
-    /// The URL people reach Latchkey at (default http://localhost:PORT)
-    #[arg(long, env = "LATCHKEY_PUBLIC_URL")]
-    public_url: Option<String>,
-    /// A proxy range whose X-Forwarded-For is believed; repeatable
-    #[arg(long = "trusted-proxy", env = "LATCHKEY_TRUSTED_PROXIES", value_delimiter = ',')]
-    trusted_proxy: Option<Vec<IpNet>>,
-    /// A MaxMind/DB-IP .mmdb file for locations; repeatable
-    #[arg(long = "geoip-db", env = "LATCHKEY_GEOIP_DB", value_delimiter = ',')]
-    geoip_db: Option<Vec<PathBuf>>,
-    /// Whether anyone may sign up (default true)
-    #[arg(long, env = "LATCHKEY_SIGNUP")]
-    signup: Option<bool>,
-    /// Days a remembered device skips 2FA (default 30)
-    #[arg(long, env = "LATCHKEY_TRUSTED_DEVICE_DAYS")]
-    trusted_device_days: Option<u32>,
-    /// Minutes a sign-in counts as recent for sensitive actions (default 10)
-    #[arg(long, env = "LATCHKEY_REAUTH_MINUTES")]
-    reauth_minutes: Option<u32>,
-    /// Days an unused session lives (default 14)
-    #[arg(long, env = "LATCHKEY_SESSION_IDLE_DAYS")]
-    session_idle_days: Option<u32>,
-    /// Days any session lives (default 90)
-    #[arg(long, env = "LATCHKEY_SESSION_ABSOLUTE_DAYS")]
-    session_absolute_days: Option<u32>,
-    /// Days login history is kept (default 90)
-    #[arg(long, env = "LATCHKEY_LOGIN_HISTORY_DAYS")]
-    login_history_days: Option<u32>,
-    /// Days an API token lives when created without an expiry (default 90)
-    #[arg(long, env = "LATCHKEY_API_TOKEN_DEFAULT_DAYS")]
-    api_token_default_days: Option<u32>,
-    /// The longest lifetime an API token may ask for (default 365)
-    #[arg(long, env = "LATCHKEY_API_TOKEN_MAX_DAYS")]
-    api_token_max_days: Option<u32>,
-    /// Database connections per instance (default 8 on SQLite, 16 on PostgreSQL)
-    #[arg(long, env = "LATCHKEY_DB_POOL_SIZE")]
-    db_pool_size: Option<u32>,
-    /// The plan of workspaces made through the API (default free)
-    #[arg(long, env = "LATCHKEY_DEFAULT_WORKSPACE_PLAN", value_parser = ["free", "team"])]
-    default_workspace_plan: Option<String>,
-    #[command(flatten)]
-    mail: MailArgs,
-    /// Who may add security keys and passkeys: members of a team-plan workspace, or all.
-    #[arg(long, env = "LATCHKEY_WEBAUTHN_PLANS", value_parser = ["team", "all"])]
-    webauthn_plans: Option<String>,
-    /// Origins besides the public URL's that sign-in may return a browser to (rd)
-    #[arg(long = "return-origin", env = "LATCHKEY_RETURN_ORIGINS", value_delimiter = ',')]
-    return_origins: Option<Vec<String>>,
-}
-
 #[derive(Debug, Subcommand)]
 enum UserCommand {
     /// Create an account
@@ -176,53 +115,23 @@ enum UserCommand {
 }
 
 impl Cli {
-    fn config(&self, serve: &ServeArgs) -> anyhow::Result<Config> {
+    fn config(&self) -> anyhow::Result<Config> {
         let file = match &self.config {
             Some(path) => FileConfig::load(path, true)?,
             None => FileConfig::load(std::path::Path::new("latchkey.toml"), false)?,
         };
-        let overrides = Overrides {
-            listen: serve.listen,
-            database_url: self.database.clone(),
-            data_dir: self.data_dir.clone(),
-            public_url: serve.public_url.clone(),
-            trusted_proxies: serve.trusted_proxy.clone(),
-            geoip_db: serve.geoip_db.clone(),
-            signup: serve.signup,
-            trusted_device_days: serve.trusted_device_days,
-            reauth_minutes: serve.reauth_minutes,
-            session_idle_days: serve.session_idle_days,
-            session_absolute_days: serve.session_absolute_days,
-            login_history_days: serve.login_history_days,
-            api_token_default_days: serve.api_token_default_days,
-            api_token_max_days: serve.api_token_max_days,
-            db_pool_size: serve.db_pool_size,
-            default_workspace_plan: serve.default_workspace_plan.clone(),
-            webauthn_plans: serve.webauthn_plans.clone(),
-            return_origins: serve.return_origins.clone(),
-            smtp_url: serve.mail.smtp_url.clone().map(SecretString::from),
-            smtp_ca_file: serve.mail.smtp_ca_file.clone(),
-            mail_from: serve.mail.mail_from.clone(),
-            // Only from the environment: a flag would show in `ps`.
-            secret_key: std::env::var("LATCHKEY_SECRET_KEY").ok().filter(|k| !k.is_empty()).map(Into::into),
-        };
-        config::resolve(overrides, file)
+        let given = self.given.clone().over(file.given)?;
+        // Only from the environment: a flag would show in `ps`.
+        let secret_key = std::env::var("LATCHKEY_SECRET_KEY").ok().filter(|k| !k.is_empty()).map(Into::into);
+        config::resolve(given, file.oauth, secret_key)
     }
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    let mut no_serve_args = ServeArgs::default();
-    if let Command::Mail(MailCommand::Test { mail, .. }) = &cli.command {
-        no_serve_args.mail = mail.clone();
-    }
-    let serve_args = match &cli.command {
-        Command::Serve(args) => args,
-        _ => &no_serve_args,
-    };
-    let config = cli.config(serve_args)?;
+    let config = cli.config()?;
     match cli.command {
-        Command::Serve(_) => server::serve(config).await,
-        Command::Mail(MailCommand::Test { email, .. }) => mail_test(config, &email).await,
+        Command::Serve => server::serve(config).await,
+        Command::Mail(MailCommand::Test { email }) => mail_test(config, &email).await,
         Command::Migrate => {
             server::build_state(config, Clock::default()).await?;
             println!("migrations applied");

@@ -10,6 +10,7 @@ pub mod client_ip;
 pub mod device;
 pub mod device_grant;
 pub mod email;
+pub mod enrolment;
 pub mod factors;
 pub mod forward_auth;
 pub mod limits;

@@ -108,7 +108,7 @@ pub enum LoginResponse {
 impl From<LoginOutcome> for LoginResponse {
     fn from(outcome: LoginOutcome) -> Self {
         match outcome {
-            LoginOutcome::SignedIn { token, session_id, trusted_device_token } => Self::Ok {
+            LoginOutcome::SignedIn { token, session_id, trusted_device_token, .. } => Self::Ok {
                 token: token.expose().to_owned(),
                 session_id,
                 trusted_device_token: trusted_device_token.map(|t| t.expose().to_owned()),

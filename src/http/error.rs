@@ -46,6 +46,7 @@ impl Error {
             Self::TwoFactorNotEnabled => (StatusCode::CONFLICT, "2fa_not_enabled"),
             Self::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
             Self::WorkspaceRequires2fa => (StatusCode::FORBIDDEN, "workspace_requires_2fa"),
+            Self::EnrolmentRequired => (StatusCode::FORBIDDEN, "2fa_enrolment_required"),
             Self::Enable2faFirst => (StatusCode::CONFLICT, "enable_2fa_first"),
             Self::AlreadyMember => (StatusCode::CONFLICT, "already_member"),
             Self::PlanRequired => (StatusCode::FORBIDDEN, "plan_required"),

@@ -93,7 +93,7 @@ async fn create_workspace(
     Auth(caller): Auth,
     ApiJson(body): ApiJson<CreateWorkspaceBody>,
 ) -> Result<(StatusCode, axum::Json<WorkspaceView>)> {
-    let w = workspaces::create_for_user(&state, &caller.user_id, &body.name, body.plan).await?;
+    let w = workspaces::create_for_user(&state, &caller, &body.name, body.plan).await?;
     Ok((StatusCode::CREATED, axum::Json(w.into())))
 }
 

@@ -21,7 +21,8 @@ pub struct Verified<'a> {
 }
 
 /// `GET /auth/verify`: the caller as the proxy sees it, or 403
-/// `insufficient_user_authentication` / `not_a_member` for a requirement not met.
+/// `insufficient_user_authentication` / `not_a_member` for a requirement not met, and
+/// `2fa_enrolment_required` for an account the operator's 2FA requirement holds.
 pub async fn verify<'a>(
     state: &AppState,
     caller: &'a Caller,
@@ -32,6 +33,7 @@ pub async fn verify<'a>(
         Credential::Session(s) => Some((&s.amr, s.auth_at)),
         Credential::ApiToken(_) => None,
     };
+    caller.require_enrolment(state)?;
     if let Some(why) = unmet(req, proof, state.clock.now()) {
         return Err(Error::InsufficientUserAuthentication(why));
     }

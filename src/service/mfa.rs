@@ -74,7 +74,8 @@ pub async fn after_first_factor(
     let amr = Amr::of(first.method.proves());
     let ending = Ending { user_id, device, method: &first.method, mfa_challenged: false, amr, origin };
     let (token, session_id) = finish(state, ctx, ending).await?;
-    Ok(LoginOutcome::SignedIn { token, session_id, trusted_device_token: None })
+    let enrolment_due = state.config.settings.required_enrolment.holds(factors.enabled(), state.clock.now());
+    Ok(LoginOutcome::SignedIn { token, session_id, trusted_device_token: None, enrolment_due })
 }
 
 /// An `mfa_token` for the second step, and the factors it may use.
@@ -174,7 +175,8 @@ pub async fn complete(state: &AppState, ctx: &ClientContext, input: MfaInput) ->
     let ending =
         Ending { user_id: &challenge.user_id, device: &device, method: &method, mfa_challenged: true, amr, origin };
     let (token, session_id) = finish(state, ctx, ending).await?;
-    Ok(LoginOutcome::SignedIn { token, session_id, trusted_device_token: remembered.map(|(t, _)| t) })
+    let trusted_device_token = remembered.map(|(t, _)| t);
+    Ok(LoginOutcome::SignedIn { token, session_id, trusted_device_token, enrolment_due: false })
 }
 
 /// A TOTP code of the account's authenticator, never one already used.

@@ -94,6 +94,17 @@ impl Caller {
         self.session().ok_or(Error::SessionRequired)
     }
 
+    /// 403 `2fa_enrolment_required` while the operator requires a second factor that the
+    /// account has not enrolled (`LATCHKEY_REQUIRE_2FA`): everything but the personal
+    /// pages (`/me/*`, `/auth/*`, the Security page) asks this.
+    pub fn require_enrolment(&self, state: &AppState) -> Result<()> {
+        let required = state.config.settings.required_enrolment;
+        if required.holds(self.account.factors.enabled(), state.clock.now()) {
+            return Err(Error::EnrolmentRequired);
+        }
+        Ok(())
+    }
+
     /// 403 `reauth_required` unless the caller is a session that proved a password or a
     /// second factor within the re-auth window (an API token never has).
     pub fn require_recent_auth(&self, state: &AppState) -> Result<&SessionCredential> {

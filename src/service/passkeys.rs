@@ -115,7 +115,8 @@ pub async fn finish(state: &AppState, ctx: &ClientContext, input: PasskeyInput) 
     let amr = Amr::of(method.proves());
     let ending = Ending { user_id: &user.id, device: &device, method: &method, mfa_challenged: true, amr, origin };
     let (token, session_id) = sign_in::finish(state, ctx, ending).await?;
-    Ok(LoginOutcome::SignedIn { token, session_id, trusted_device_token: remembered.map(|(t, _)| t) })
+    let trusted_device_token = remembered.map(|(t, _)| t);
+    Ok(LoginOutcome::SignedIn { token, session_id, trusted_device_token, enrolment_due: false })
 }
 
 /// The passkey the assertion names, when its user handle names the passkey's own account.

@@ -20,6 +20,9 @@ pub enum LoginOutcome {
         token: SecretToken,
         session_id: String,
         trusted_device_token: Option<SecretToken>,
+        /// The operator requires a second factor that this account has yet to enrol: the
+        /// browser goes to the Security page's two-factor section first.
+        enrolment_due: bool,
     },
     /// The first factor was right; `mfa_token` carries it to `POST /auth/mfa`.
     MfaRequired {

@@ -22,12 +22,13 @@ pub async fn create(state: &AppState, owner_id: &str, name: &str, plan: Plan) ->
 
 /// `POST /workspaces`: on the operator's default plan, and no other: a plan is not
 /// something a user may pick for themselves.
-pub async fn create_for_user(state: &AppState, owner_id: &str, name: &str, plan: Option<Plan>) -> Result<Workspace> {
+pub async fn create_for_user(state: &AppState, caller: &Caller, name: &str, plan: Option<Plan>) -> Result<Workspace> {
+    caller.require_enrolment(state)?;
     let default = state.config.settings.default_workspace_plan;
     if plan.is_some_and(|p| p != default) {
         return Err(Error::PlanNotAllowed);
     }
-    create(state, owner_id, name, default).await
+    create(state, &caller.user_id, name, default).await
 }
 
 /// `latchkey workspace list`: every workspace with its first owner's email.
@@ -59,6 +60,7 @@ pub async fn list_mine(state: &AppState, caller: &Caller) -> Result<Vec<(Members
 /// The gate of every `/workspaces/{id}` route: 404 for non-members, 403
 /// `workspace_requires_2fa` for members the policy locks out.
 pub async fn authorize(state: &AppState, caller: &Caller, workspace_id: &str) -> Result<Membership> {
+    caller.require_enrolment(state)?;
     let member = state.store.membership(workspace_id, &caller.user_id).await?.ok_or(Error::NotFound)?;
     if member.workspace.policy.require_2fa {
         let has_2fa = state.store.factors(&caller.user_id).await?.enabled();

@@ -206,6 +206,9 @@ fn when(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
+/// What a password answers, in a re-authentication, on an account with a second factor.
+pub const SECOND_FACTOR_PLEASE: &str = "Your account has two-factor authentication: confirm with a code or your key.";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -221,6 +224,3 @@ mod tests {
         assert!(!plain.to_str().unwrap().contains("Secure"));
     }
 }
-
-/// What a password answers, in a re-authentication, on an account with a second factor.
-pub const SECOND_FACTOR_PLEASE: &str = "Your account has two-factor authentication: confirm with a code or your key.";

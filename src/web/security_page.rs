@@ -101,6 +101,8 @@ pub struct SecurityPage {
     pub(super) totp_since: Option<String>,
     pub(super) backup_codes_remaining: u64,
     pub(super) required_by_workspace: bool,
+    /// The operator requires a second factor of every account (`LATCHKEY_REQUIRE_2FA`).
+    pub(super) required_by_server: bool,
     pub(super) totp_setup: Option<SetupView>,
     pub(super) sessions: Vec<SessionRow>,
     pub(super) history: Vec<HistoryRow>,
@@ -156,6 +158,7 @@ pub(super) async fn load(state: &AppState, caller: &Caller) -> Result<SecurityPa
         totp_since: factors.totp_created_at.map(when),
         backup_codes_remaining: factors.backup_codes_remaining,
         required_by_workspace: policy.require_2fa,
+        required_by_server: caller.require_enrolment(state).is_err(),
         totp_setup: None,
         sessions: sessions
             .into_iter()

@@ -227,6 +227,9 @@ pub async fn passkey(
     }
 }
 
+/// Where an account that must enrol a second factor (`LATCHKEY_REQUIRE_2FA`) goes.
+const ENROL_HERE: &str = "/security#twofa-h";
+
 /// Signed in: cookies and on to `rd` (an allowed return address), or back to the device
 /// page that sent the browser to sign in, or the Security page; or on to the second step.
 pub(super) fn finish(
@@ -237,11 +240,11 @@ pub(super) fn finish(
     rd: Option<&str>,
 ) -> Response {
     match outcome {
-        LoginOutcome::SignedIn { token, trusted_device_token, .. } => {
+        LoginOutcome::SignedIn { token, trusted_device_token, enrolment_due, .. } => {
             let s = &state.config.settings;
             let secure = state.config.is_https();
             let resume = super::device::resume_target(request);
-            let target = rd.or(resume.as_deref()).unwrap_or("/security");
+            let target = if enrolment_due { ENROL_HERE } else { rd.or(resume.as_deref()).unwrap_or("/security") };
             let mut response = Redirect::to(target).into_response();
             let headers = response.headers_mut();
             if resume.is_some() {

@@ -1,4 +1,5 @@
 //! OWASP ASVS 5.0 Level 2 rules that docs/security.md points at, each written as the
 //! attack it stops where there is one.
 
+mod enrolment;
 mod reauth;

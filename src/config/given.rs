@@ -74,6 +74,9 @@ pub struct Given {
     /// Origins besides the public URL's that sign-in may return a browser to (rd)
     #[arg(long = "return-origin", env = "LATCHKEY_RETURN_ORIGINS", value_delimiter = ',', global = true)]
     pub return_origins: Option<Vec<String>>,
+    /// Password rules: classes (SPEC.md's) or length (NIST SP 800-63B rev 4: 15 characters, no composition rules)
+    #[arg(long, env = "LATCHKEY_PASSWORD_RULES", value_parser = ["classes", "length"], global = true)]
+    pub password_rules: Option<String>,
     /// Require a second factor of every account: off or on (default off)
     #[arg(long = "require-2fa", env = "LATCHKEY_REQUIRE_2FA", value_parser = ["off", "on"], global = true)]
     pub require_2fa: Option<String>,

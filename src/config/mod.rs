@@ -18,6 +18,7 @@ use ipnet::IpNet;
 use secrecy::SecretString;
 
 use crate::domain::enrolment::RequiredEnrolment;
+use crate::domain::password::Rules as PasswordRules;
 use crate::domain::session_policy::SessionPolicy;
 use crate::domain::workspace::{Plan, WebauthnPlans};
 
@@ -40,6 +41,7 @@ pub struct Settings {
     /// Origins besides the public URL's that the sign-in page, `/step-up` and forward auth
     /// may send a browser back to (`rd`), such as `https://app.example.com`.
     pub return_origins: Vec<String>,
+    pub password_rules: PasswordRules,
     /// A second factor required of every account, from a deadline on.
     pub required_enrolment: RequiredEnrolment,
 }
@@ -58,6 +60,7 @@ impl Default for Settings {
             default_workspace_plan: Plan::Free,
             webauthn_plans: WebauthnPlans::Team,
             return_origins: Vec::new(),
+            password_rules: PasswordRules::Classes,
             required_enrolment: RequiredEnrolment::Off,
         }
     }

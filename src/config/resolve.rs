@@ -10,6 +10,7 @@ use super::given::Given;
 use super::oauth::OAuthSection;
 use super::{Config, MailConfig};
 use crate::domain::enrolment::RequiredEnrolment;
+use crate::domain::password::Rules as PasswordRules;
 use crate::domain::workspace::{Plan, WebauthnPlans};
 
 /// Checks and completes what was given, at start.
@@ -62,6 +63,10 @@ pub fn resolve(g: Given, oauth: OAuthSection, secret_key: Option<SecretString>) 
     }
     if let Some(origins) = g.return_origins {
         s.return_origins = origins.iter().map(|o| return_origin(o)).collect::<anyhow::Result<_>>()?;
+    }
+    if let Some(rules) = g.password_rules {
+        s.password_rules =
+            PasswordRules::parse(&rules).ok_or_else(|| anyhow::anyhow!("password_rules must be classes or length"))?;
     }
     s.required_enrolment = required_enrolment(g.require_2fa.as_deref(), g.require_2fa_from.as_deref())?;
     s.trusted_device_days = positive("trusted_device_days", g.trusted_device_days, s.trusted_device_days)?;

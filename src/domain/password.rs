@@ -8,6 +8,37 @@ use serde::Serialize;
 use super::email::Email;
 
 pub const MIN_LENGTH: usize = 12;
+/// The minimum when no composition rule applies (NIST SP 800-63B rev 4, 3.1.1.2).
+pub const MIN_LENGTH_WITHOUT_COMPOSITION: usize = 15;
+
+/// Which rules a new password meets (`LATCHKEY_PASSWORD_RULES`). Both keep the blocklist,
+/// the email, the history, the breached list and the maximum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Rules {
+    /// SPEC.md's: 12 characters, a lowercase and an uppercase letter, a digit, a symbol.
+    #[default]
+    Classes,
+    /// NIST SP 800-63B rev 4 (and ASVS 6.2.5): no composition rules, 15 characters.
+    Length,
+}
+
+impl Rules {
+    /// What the forms say the rules are.
+    pub fn hint(self) -> &'static str {
+        match self {
+            Self::Classes => "At least 12 characters with a lowercase and an uppercase letter, a digit and a symbol",
+            Self::Length => "At least 15 characters, any characters, spaces too",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "classes" => Some(Self::Classes),
+            "length" => Some(Self::Length),
+            _ => None,
+        }
+    }
+}
 /// Argon2 happily hashes megabytes; a cap keeps a single request from costing that.
 pub const MAX_LENGTH: usize = 256;
 
@@ -36,6 +67,9 @@ impl fmt::Debug for Password {
 #[serde(rename_all = "snake_case")]
 pub enum Violation {
     TooShort,
+    /// Shorter than 15 characters, under the `length` rules (the same code).
+    #[serde(rename = "too_short")]
+    TooShortWithoutComposition,
     TooLong,
     MissingLowercase,
     MissingUppercase,
@@ -50,6 +84,7 @@ impl Violation {
     pub fn describe(self) -> &'static str {
         match self {
             Self::TooShort => "must be at least 12 characters",
+            Self::TooShortWithoutComposition => "must be at least 15 characters",
             Self::TooLong => "must be at most 256 characters",
             Self::MissingLowercase => "must contain a lowercase letter",
             Self::MissingUppercase => "must contain an uppercase letter",
@@ -67,16 +102,34 @@ pub const HISTORY_DEPTH: usize = 5;
 
 /// Every rule a password can break on its own, without the account's history.
 /// Reuse needs the stored hashes and is checked by the caller.
-pub fn check(password: &Password, email: &Email) -> Vec<Violation> {
+pub fn check(password: &Password, email: &Email, rules: Rules) -> Vec<Violation> {
     let p = password.expose();
     let mut out = Vec::new();
     let len = p.chars().count();
-    if len < MIN_LENGTH {
-        out.push(Violation::TooShort);
+    match rules {
+        Rules::Classes if len < MIN_LENGTH => out.push(Violation::TooShort),
+        Rules::Length if len < MIN_LENGTH_WITHOUT_COMPOSITION => out.push(Violation::TooShortWithoutComposition),
+        _ => {}
     }
     if len > MAX_LENGTH {
         out.push(Violation::TooLong);
     }
+    if rules == Rules::Classes {
+        out.extend(missing_classes(p));
+    }
+    if contains_email(p, email) {
+        out.push(Violation::ContainsEmail);
+    }
+    // zxcvbn is slow on very long inputs and meaningless on refused ones.
+    if out.is_empty() && is_too_common(p, email) {
+        out.push(Violation::TooCommon);
+    }
+    out
+}
+
+/// The character classes SPEC.md asks for that `p` lacks.
+fn missing_classes(p: &str) -> Vec<Violation> {
+    let mut out = Vec::new();
     if !p.chars().any(char::is_lowercase) {
         out.push(Violation::MissingLowercase);
     }
@@ -88,13 +141,6 @@ pub fn check(password: &Password, email: &Email) -> Vec<Violation> {
     }
     if !p.chars().any(|c| !c.is_alphanumeric() && !c.is_whitespace()) {
         out.push(Violation::MissingSymbol);
-    }
-    if contains_email(p, email) {
-        out.push(Violation::ContainsEmail);
-    }
-    // zxcvbn is slow on very long inputs and meaningless on refused ones.
-    if out.is_empty() && is_too_common(p, email) {
-        out.push(Violation::TooCommon);
     }
     out
 }
@@ -122,7 +168,18 @@ mod tests {
     }
 
     fn violations(p: &str) -> Vec<Violation> {
-        check(&Password::new(p.into()), &email())
+        check(&Password::new(p.into()), &email(), Rules::Classes)
+    }
+
+    #[test]
+    fn the_length_rules_ask_for_15_characters_and_no_classes_and_keep_the_blocklist() {
+        let length = |p: &str| check(&Password::new(p.into()), &email(), Rules::Length);
+        assert_eq!(length("correct horse battery"), vec![], "no composition rule");
+        assert_eq!(length("Sh0rt!Pw-abc12"), vec![Violation::TooShortWithoutComposition], "14 characters");
+        assert_eq!(length("passwordpassword"), vec![Violation::TooCommon]);
+        assert_eq!(length("ada.lovelace@example.com!!"), vec![Violation::ContainsEmail]);
+        assert_eq!(serde_json::to_value(Violation::TooShortWithoutComposition).unwrap(), "too_short");
+        assert_eq!(violations("correct horse battery").len(), 3, "the classes rules still ask for classes");
     }
 
     #[test]

@@ -52,7 +52,7 @@ pub async fn signup(state: &AppState, ctx: &ClientContext, email: &str, password
 }
 
 async fn checked_hash(state: &AppState, email: &Email, password: &Password) -> Result<String> {
-    let violations = password::check(password, email);
+    let violations = password::check(password, email, state.config.settings.password_rules);
     if !violations.is_empty() {
         return Err(Error::PasswordPolicy(violations));
     }

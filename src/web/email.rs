@@ -23,6 +23,7 @@ use super::{fail, render};
 struct SignupPage {
     email: String,
     errors: Vec<String>,
+    rules: &'static str,
 }
 
 #[derive(Template)]
@@ -41,16 +42,20 @@ struct ResetPage {
     /// ...or with a security key or passkey.
     needs_key: bool,
     errors: Vec<String>,
+    rules: &'static str,
 }
 
 impl ResetPage {
-    fn live(token: String, methods: &[&str], errors: Vec<String>) -> Self {
+    fn live(state: &AppState, token: String, methods: &[&str], errors: Vec<String>) -> Self {
         let needs_code = methods.iter().any(|m| matches!(*m, "totp" | "backup_code"));
-        Self { token, valid: true, needs_code, needs_key: methods.contains(&"webauthn"), errors }
+        let rules = state.config.settings.password_rules.hint();
+        Self { token, valid: true, needs_code, needs_key: methods.contains(&"webauthn"), errors, rules }
     }
 
-    fn dead() -> Self {
-        Self { token: String::new(), valid: false, needs_code: false, needs_key: false, errors: vec![LINK_DEAD.into()] }
+    fn dead(state: &AppState) -> Self {
+        let rules = state.config.settings.password_rules.hint();
+        let errors = vec![LINK_DEAD.into()];
+        Self { token: String::new(), valid: false, needs_code: false, needs_key: false, errors, rules }
     }
 }
 
@@ -89,7 +94,10 @@ pub async fn signup_page(State(state): State<AppState>) -> Response {
     if !state.config.settings.signup_open {
         return fail(&state, None, Error::SignupClosed);
     }
-    render(StatusCode::OK, &SignupPage { email: String::new(), errors: Vec::new() })
+    render(
+        StatusCode::OK,
+        &SignupPage { email: String::new(), errors: Vec::new(), rules: state.config.settings.password_rules.hint() },
+    )
 }
 
 #[derive(Deserialize)]
@@ -128,7 +136,10 @@ pub async fn signup(
         Err(e @ (Error::EmailTaken | Error::InvalidRequest(_))) => vec![e.to_string()],
         Err(e) => return fail(&state, None, e),
     };
-    render(StatusCode::UNPROCESSABLE_ENTITY, &SignupPage { email: form.email, errors })
+    render(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        &SignupPage { email: form.email, errors, rules: state.config.settings.password_rules.hint() },
+    )
 }
 
 pub async fn forgot_page() -> Response {
@@ -157,8 +168,8 @@ pub async fn forgot(
 
 pub async fn reset_page(State(state): State<AppState>, Query(q): Query<TokenQuery>) -> Response {
     let page = match email::reset_link(&state, &q.token).await {
-        Ok(Some(methods)) => ResetPage::live(q.token, &methods, Vec::new()),
-        Ok(None) => ResetPage::dead(),
+        Ok(Some(methods)) => ResetPage::live(&state, q.token, &methods, Vec::new()),
+        Ok(None) => ResetPage::dead(&state),
         Err(e) => return fail(&state, None, e),
     };
     render(StatusCode::OK, &page)
@@ -207,9 +218,9 @@ pub async fn reset(
     };
     let again = async |errors: Vec<String>| match email::reset_link(&state, &form.token).await {
         Ok(Some(methods)) => {
-            render(StatusCode::UNPROCESSABLE_ENTITY, &ResetPage::live(form.token.clone(), &methods, errors))
+            render(StatusCode::UNPROCESSABLE_ENTITY, &ResetPage::live(&state, form.token.clone(), &methods, errors))
         }
-        Ok(None) => render(StatusCode::BAD_REQUEST, &ResetPage::dead()),
+        Ok(None) => render(StatusCode::BAD_REQUEST, &ResetPage::dead(&state)),
         Err(e) => fail(&state, None, e),
     };
     match email::reset(&state, &ctx, input).await {
@@ -234,7 +245,7 @@ pub async fn reset(
             again(vec![ask.into()]).await
         }
         Err(Error::InvalidCode) => again(vec!["That code or key did not work.".into()]).await,
-        Err(Error::InvalidToken) => render(StatusCode::BAD_REQUEST, &ResetPage::dead()),
+        Err(Error::InvalidToken) => render(StatusCode::BAD_REQUEST, &ResetPage::dead(&state)),
         Err(e) => fail(&state, None, e),
     }
 }

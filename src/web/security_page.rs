@@ -103,6 +103,8 @@ pub struct SecurityPage {
     pub(super) required_by_workspace: bool,
     /// The operator requires a second factor of every account (`LATCHKEY_REQUIRE_2FA`).
     pub(super) required_by_server: bool,
+    /// What the password form says the rules are.
+    pub(super) password_rules: &'static str,
     pub(super) totp_setup: Option<SetupView>,
     pub(super) sessions: Vec<SessionRow>,
     pub(super) history: Vec<HistoryRow>,
@@ -159,6 +161,7 @@ pub(super) async fn load(state: &AppState, caller: &Caller) -> Result<SecurityPa
         backup_codes_remaining: factors.backup_codes_remaining,
         required_by_workspace: policy.require_2fa,
         required_by_server: caller.require_enrolment(state).is_err(),
+        password_rules: state.config.settings.password_rules.hint(),
         totp_setup: None,
         sessions: sessions
             .into_iter()

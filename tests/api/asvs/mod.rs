@@ -2,4 +2,5 @@
 //! attack it stops where there is one.
 
 mod enrolment;
+mod password_rules;
 mod reauth;

@@ -74,6 +74,9 @@ pub struct Given {
     /// Origins besides the public URL's that sign-in may return a browser to (rd)
     #[arg(long = "return-origin", env = "LATCHKEY_RETURN_ORIGINS", value_delimiter = ',', global = true)]
     pub return_origins: Option<Vec<String>>,
+    /// A domain such as example.com whose subdomains' apps see the session cookie (default: host-only)
+    #[arg(long, env = "LATCHKEY_COOKIE_DOMAIN", global = true)]
+    pub cookie_domain: Option<String>,
     /// Password rules: classes (SPEC.md's) or length (NIST SP 800-63B rev 4: 15 characters, no composition rules)
     #[arg(long, env = "LATCHKEY_PASSWORD_RULES", value_parser = ["classes", "length"], global = true)]
     pub password_rules: Option<String>,

@@ -72,6 +72,8 @@ pub struct Config {
     pub database_url: String,
     pub data_dir: PathBuf,
     pub public_url: String,
+    /// `LATCHKEY_COOKIE_DOMAIN`: the session cookie is shared with this domain's subdomains.
+    pub cookie_domain: Option<String>,
     pub trusted_proxies: Vec<IpNet>,
     pub geoip_dbs: Vec<PathBuf>,
     /// `LATCHKEY_SECRET_KEY`; when absent a key is generated into the data dir.
@@ -115,6 +117,7 @@ impl Config {
             database_url: default_database_url(&data_dir),
             data_dir,
             public_url: format!("http://localhost:{}", listen.port()),
+            cookie_domain: None,
             trusted_proxies: Vec::new(),
             geoip_dbs: Vec::new(),
             secret_key: None,

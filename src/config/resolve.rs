@@ -30,6 +30,7 @@ pub fn resolve(g: Given, oauth: OAuthSection, secret_key: Option<SecretString>) 
         }
         _ => anyhow::bail!("public_url {:?} must be an http(s) URL with a host", c.public_url),
     }
+    c.cookie_domain = g.cookie_domain.map(|d| cookie_domain(&d, &c.public_url)).transpose()?;
     c.mail = MailConfig::for_public_url(&c.public_url);
     c.mail.smtp_url = g.smtp_url.map(SecretString::from);
     c.mail.ca_file = g.smtp_ca_file;
@@ -118,6 +119,18 @@ fn return_origin(text: &str) -> anyhow::Result<String> {
         anyhow::bail!("return origin {text:?} must be only a scheme and host, such as https://app.example.com");
     }
     Ok(origin)
+}
+
+/// A cookie domain must be the public URL's host or a parent of it, or browsers drop the
+/// cookie; a leading dot is the old spelling of the same.
+fn cookie_domain(text: &str, public_url: &str) -> anyhow::Result<String> {
+    let domain = text.trim().trim_start_matches('.').to_ascii_lowercase();
+    let host = url::Url::parse(public_url).ok().and_then(|u| u.domain().map(str::to_owned)).unwrap_or_default();
+    let covers = host == domain || host.ends_with(&format!(".{domain}"));
+    if domain.is_empty() || !domain.contains('.') && domain != "localhost" || !covers {
+        anyhow::bail!("cookie_domain {text:?} must be the public URL's host ({host}) or a domain above it");
+    }
+    Ok(domain)
 }
 
 /// `require_2fa` and its deadline (`require_2fa_from`, RFC 3339; without it, at once).
@@ -232,5 +245,21 @@ client_secret = "s3cret"
         let deadline_alone = Given { require_2fa_from: Some("2099-01-01T00:00:00Z".into()), ..Default::default() };
         assert!(resolve_given(deadline_alone).is_err());
         assert_eq!(resolve_given(Given::default()).unwrap().settings.required_enrolment, RequiredEnrolment::Off);
+    }
+
+    #[test]
+    fn a_cookie_domain_must_cover_the_public_urls_host() {
+        let at = |url: &str, domain: &str| {
+            resolve_given(Given {
+                public_url: Some(url.into()),
+                cookie_domain: Some(domain.into()),
+                ..Default::default()
+            })
+        };
+        assert_eq!(at("https://id.example.com", ".Example.com").unwrap().cookie_domain.as_deref(), Some("example.com"));
+        assert!(at("https://id.example.com", "id.example.com").is_ok());
+        for bad in ["other.com", "com", "ample.com", ""] {
+            assert!(at("https://id.example.com", bad).is_err(), "{bad}");
+        }
     }
 }

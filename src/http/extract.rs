@@ -18,23 +18,7 @@ use crate::state::AppState;
 
 use super::error::plain;
 
-pub const SESSION_COOKIE: CookieName = CookieName { plain: "latchkey_session", host_only: "__Host-latchkey_session" };
-pub const TRUSTED_COOKIE: CookieName = CookieName { plain: "latchkey_trusted", host_only: "__Host-latchkey_trusted" };
-
-/// A cookie's name: on an https public URL it takes the `__Host-` prefix, which browsers
-/// accept only from a secure origin, with `Path=/` and no `Domain`, so neither a sibling
-/// subdomain nor a plain-http page can plant or overwrite it.
-#[derive(Debug, Clone, Copy)]
-pub struct CookieName {
-    plain: &'static str,
-    host_only: &'static str,
-}
-
-impl CookieName {
-    pub fn name(self, https: bool) -> &'static str {
-        if https { self.host_only } else { self.plain }
-    }
-}
+pub use super::cookies::{SESSION_COOKIE, TRUSTED_COOKIE, read as cookie};
 
 /// A JSON body; malformed JSON or a wrong field type is 400 `invalid_request`.
 pub struct ApiJson<T>(pub T);
@@ -124,10 +108,7 @@ impl FromRequestParts<AppState> for Auth {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let (raw, by_cookie) = match bearer(&parts.headers) {
             Some(t) => (t.to_owned(), false),
-            None => (
-                cookie(&parts.headers, SESSION_COOKIE.name(state.config.is_https())).ok_or(Error::Unauthenticated)?,
-                true,
-            ),
+            None => (super::cookies::read_session(&parts.headers, &state.config).ok_or(Error::Unauthenticated)?, true),
         };
         let token = SecretToken::parse(&raw).ok_or(Error::Unauthenticated)?;
         if by_cookie && !is_safe(&parts.method) && !same_origin(&parts.headers, &state.config.public_origin()) {
@@ -171,10 +152,6 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 
 /// A request cookie's value, parsed by `cookie`'s rules (quoted values, several `Cookie`
 /// lines) rather than by hand.
-pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    axum_extra::extract::CookieJar::from_headers(headers).get(name).map(|c| c.value().to_owned())
-}
-
 fn is_safe(method: &Method) -> bool {
     matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }

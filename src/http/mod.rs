@@ -3,6 +3,7 @@
 mod access_log;
 mod api_tokens;
 mod auth;
+pub mod cookies;
 mod device;
 mod email;
 pub mod error;

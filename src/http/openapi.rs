@@ -14,7 +14,9 @@ Malformed JSON or a wrong field type is 400 `invalid_request`; a body over 64 Ki
 a body without `Content-Type: application/json` is 415 `unsupported_media_type`; \
 text with a NUL character (U+0000) anywhere (path, query, body) is 400 `invalid_request` on every database.\n\n\
 Authenticate with `Authorization: Bearer <token>`, or the browser cookie `latchkey_session` \
-(`__Host-latchkey_session` when the public URL is https). \
+(`__Host-latchkey_session` when the public URL is https; `__Secure-latchkey_session` with `Domain` when \
+`LATCHKEY_COOKIE_DOMAIN` is set). A 2FA account re-authenticates (`POST /auth/reauth`) with its factor: a password alone \
+is 401 `mfa_required`. Signing other sessions out needs a recent sign-in too. \
 New factors and credentials (TOTP setup and confirm, security-key registration, API tokens, a first password, \
 linking or unlinking a provider) need a sign-in from the re-auth window, else 403 `reauth_required`. \
 Per account: at most 100 sessions (the oldest is signed out), 20 trusted devices (the oldest is forgotten), \

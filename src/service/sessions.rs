@@ -47,6 +47,19 @@ pub async fn authenticate(state: &AppState, token: &SecretToken) -> Result<Calle
     })
 }
 
+/// Ends the session a browser's old cookie names, whichever account it belongs to: a new
+/// sign-in in that browser replaces it (ASVS 7.2.4), so a session fixed or left behind in
+/// the browser does not outlive the sign-in. Nothing for a dead or malformed token.
+pub async fn end_replaced(state: &AppState, raw: &str) -> Result<()> {
+    let Some(token) = SecretToken::parse(raw).filter(|t| t.is(TokenKind::Session)) else {
+        return Ok(());
+    };
+    if let Some(session) = state.store.session_by_token(&token.hash()).await? {
+        state.store.delete_session(&session.user_id, &session.id).await?;
+    }
+    Ok(())
+}
+
 pub async fn list(state: &AppState, caller: &Caller) -> Result<Vec<SessionRecord>> {
     Ok(state.store.sessions_of(&caller.user_id).await?)
 }

@@ -12,16 +12,16 @@ use serde::Deserialize;
 use crate::domain::device_grant::UserCode;
 use crate::domain::password::Password;
 use crate::error::Error;
+use crate::http::cookies::{self, DEVICE_COOKIE};
 use crate::http::extract::Client;
 use crate::service::{Caller, ClientContext, Credential, auth, device};
 use crate::state::AppState;
 
 use super::{Browser, CheckedForm, CsrfField, fail, render, when};
 
-/// Remembers, across a sign-in, that the browser came for `/device` (and with which code):
-/// signing in then lands back there. Only a code is kept and the URL is rebuilt from it, so
-/// the cookie cannot send anyone elsewhere.
-const RESUME_COOKIE: &str = "latchkey_device";
+/// How long the cookie that remembers, across a sign-in, that the browser came for
+/// `/device` (and with which code) lives: signing in then lands back there. Only a code is
+/// kept and the URL is rebuilt from it, so the cookie cannot send anyone elsewhere.
 const RESUME_SECONDS: i64 = 600;
 
 pub(super) fn resume_cookie(state: &AppState, query: Option<&str>) -> axum::http::HeaderValue {
@@ -29,16 +29,16 @@ pub(super) fn resume_cookie(state: &AppState, query: Option<&str>) -> axum::http
         .and_then(|q| url::form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "user_code"))
         .and_then(|(_, v)| UserCode::parse(&v))
         .map_or_else(|| "-".to_owned(), |c| c.as_str().to_owned());
-    super::cookie(RESUME_COOKIE, &code, RESUME_SECONDS, state.config.is_https())
+    cookies::set(&state.config, DEVICE_COOKIE, &code, RESUME_SECONDS)
 }
 
 pub(super) fn resume_cookie_cleared(state: &AppState) -> axum::http::HeaderValue {
-    super::cookie(RESUME_COOKIE, "", 0, state.config.is_https())
+    cookies::set(&state.config, DEVICE_COOKIE, "", 0)
 }
 
 /// Where a fresh sign-in should land instead of the Security page, if anywhere.
-pub(super) fn resume_target(request: &axum::http::HeaderMap) -> Option<String> {
-    let kept = crate::http::extract::cookie(request, RESUME_COOKIE)?;
+pub(super) fn resume_target(state: &AppState, request: &axum::http::HeaderMap) -> Option<String> {
+    let kept = cookies::read(request, DEVICE_COOKIE.name(state.config.is_https()))?;
     Some(match UserCode::parse(&kept) {
         Some(code) => format!("/device?user_code={code}"),
         None => "/device".to_owned(),

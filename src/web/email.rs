@@ -128,7 +128,7 @@ pub async fn signup(
                 device_name: None,
             };
             return match auth::login(&state, &ctx, input).await {
-                Ok(outcome) => super::sign_in::finish(&state, outcome, false, &headers, None),
+                Ok(outcome) => super::sign_in::finish(&state, outcome, false, &headers, None).await,
                 Err(e) => fail(&state, None, e),
             };
         }

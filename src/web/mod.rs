@@ -15,7 +15,7 @@ mod tokens;
 
 use askama::Template;
 use axum::Router;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
@@ -130,12 +130,7 @@ impl FromRequestParts<AppState> for Browser {
             Err(Error::Unauthenticated | Error::SessionRequired) => {
                 // Clear a stale cookie too, or `/` (which sends cookie holders here) would loop.
                 let mut response = Redirect::to("/").into_response();
-                let clear = cookie(
-                    crate::http::extract::SESSION_COOKIE.name(state.config.is_https()),
-                    "",
-                    0,
-                    state.config.is_https(),
-                );
+                let clear = crate::http::cookies::set_session(&state.config, "", 0);
                 response.headers_mut().append(header::SET_COOKIE, clear);
                 if parts.uri.path() == "/device" {
                     let resume = device::resume_cookie(state, parts.uri.query());
@@ -185,42 +180,9 @@ impl<T: serde::de::DeserializeOwned + CsrfField + Send> FromRequest<AppState> fo
     }
 }
 
-pub(crate) fn cookie(name: &str, value: &str, max_age_secs: i64, secure: bool) -> HeaderValue {
-    cookie_at(name, value, "/", max_age_secs, secure)
-}
-
-/// Lax, not Strict: an OpenID provider's redirect back is a cross-site navigation, and
-/// under Strict neither the binding cookie nor the new session would come along.
-fn cookie_at(name: &str, value: &str, path: &str, max_age_secs: i64, secure: bool) -> HeaderValue {
-    let cookie = axum_extra::extract::cookie::Cookie::build((name, value))
-        .path(path)
-        .http_only(true)
-        .same_site(axum_extra::extract::cookie::SameSite::Lax)
-        .max_age(time::Duration::seconds(max_age_secs))
-        .secure(secure)
-        .build();
-    HeaderValue::from_str(&cookie.encoded().to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
-}
-
 fn when(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
 /// What a password answers, in a re-authentication, on an account with a second factor.
 pub const SECOND_FACTOR_PLEASE: &str = "Your account has two-factor authentication: confirm with a code or your key.";
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cookies_are_host_wide_http_only_and_lax() {
-        let set = cookie("latchkey_session", "tok", 60, true);
-        let text = set.to_str().unwrap();
-        for part in ["latchkey_session=tok", "Path=/", "HttpOnly", "SameSite=Lax", "Max-Age=60", "Secure"] {
-            assert!(text.split("; ").any(|p| p == part), "{part} in {text}");
-        }
-        let plain = cookie("latchkey_session", "", 0, false);
-        assert!(!plain.to_str().unwrap().contains("Secure"));
-    }
-}

@@ -12,16 +12,14 @@ use axum::response::{IntoResponse, Redirect, Response};
 use crate::domain::oauth::Failure;
 use crate::domain::token::SecretToken;
 use crate::error::Error;
-use crate::http::extract::{Client, SESSION_COOKIE, TRUSTED_COOKIE, cookie as read_cookie};
+use crate::http::cookies::{self, OAUTH_COOKIE};
+use crate::http::extract::{Client, TRUSTED_COOKIE, cookie as read_cookie};
 use crate::service::oauth::{self, CallbackParams, FLOW_LIFETIME, Finished};
 use crate::service::sessions;
 use crate::state::AppState;
 
+use super::render;
 use super::sign_in::finish;
-use super::{cookie_at, render};
-
-/// Ties a provider sign-in to the browser that started it; only the callback reads it.
-pub const BROWSER_COOKIE: &str = "latchkey_oauth";
 
 #[derive(Template)]
 #[template(path = "oauth_error.html")]
@@ -36,7 +34,8 @@ pub async fn start(
     Path(provider): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    match oauth::start(&state, &ctx, &provider, read_cookie(&headers, BROWSER_COOKIE).as_deref()).await {
+    let binding = read_cookie(&headers, OAUTH_COOKIE.name(state.config.is_https()));
+    match oauth::start(&state, &ctx, &provider, binding.as_deref()).await {
         Ok(started) => to_provider(&state, &started),
         Err(e) => error_page(&state, &provider, e),
     }
@@ -47,7 +46,7 @@ pub(super) fn to_provider(state: &AppState, started: &oauth::Started) -> Respons
     let mut response = Redirect::to(&started.redirect_to).into_response();
     let binding = started.browser_binding.expose();
     let max_age = FLOW_LIFETIME.num_seconds();
-    let cookie = cookie_at(BROWSER_COOKIE, binding, "/auth/oauth/", max_age, state.config.is_https());
+    let cookie = cookies::set(&state.config, OAUTH_COOKIE, binding, max_age);
     response.headers_mut().append(header::SET_COOKIE, cookie);
     response
 }
@@ -63,18 +62,18 @@ pub async fn callback(
     let Ok(Query(params)) = params else {
         return error_page(&state, &provider, Failure::StateInvalid.into());
     };
-    let binding = read_cookie(&headers, BROWSER_COOKIE);
     let https = state.config.is_https();
+    let binding = read_cookie(&headers, OAUTH_COOKIE.name(https));
     let trusted = read_cookie(&headers, TRUSTED_COOKIE.name(https));
     // The browser's session, if any: a link flow finishes only in the account that started it.
-    let signed_in = match read_cookie(&headers, SESSION_COOKIE.name(https)).as_deref().and_then(SecretToken::parse) {
+    let signed_in = match cookies::read_session(&headers, &state.config).as_deref().and_then(SecretToken::parse) {
         Some(token) => sessions::authenticate(&state, &token).await.ok().map(|c| c.user_id),
         None => None,
     };
     match oauth::finish(&state, &ctx, &provider, params, binding.as_deref(), trusted.as_deref(), signed_in.as_deref())
         .await
     {
-        Ok(Finished::SignIn(outcome)) => finish(&state, *outcome, false, &headers, None),
+        Ok(Finished::SignIn(outcome)) => finish(&state, *outcome, false, &headers, None).await,
         Ok(Finished::Linked) => Redirect::to("/security?done=provider_linked").into_response(),
         Err(e) => error_page(&state, &provider, e),
     }

@@ -333,7 +333,8 @@ pub async fn link_provider(
     headers: axum::http::HeaderMap,
     CheckedForm(caller, _): CheckedForm<CsrfForm>,
 ) -> Response {
-    let binding = crate::http::extract::cookie(&headers, super::oauth::BROWSER_COOKIE);
+    let oauth_cookie = crate::http::cookies::OAUTH_COOKIE.name(state.config.is_https());
+    let binding = crate::http::cookies::read(&headers, oauth_cookie);
     let started = async { oauth::start_link(&state, &caller, &ctx, &provider, binding.as_deref()).await }.await;
     match started {
         Ok(started) => super::oauth::to_provider(&state, &started),

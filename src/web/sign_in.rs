@@ -11,13 +11,14 @@ use crate::domain::password::Password;
 use crate::domain::return_to;
 use crate::domain::token::SecretToken;
 use crate::error::Error;
-use crate::http::extract::{Client, SESSION_COOKIE, TRUSTED_COOKIE, cookie as read_cookie, same_origin};
+use crate::http::cookies::{self, MFA_COOKIE};
+use crate::http::extract::{Client, TRUSTED_COOKIE, cookie as read_cookie, same_origin};
 use crate::service::auth::{self, LoginInput};
 use crate::service::sign_in::LoginOutcome;
 use crate::service::{mfa, passkeys, sessions};
 use crate::state::AppState;
 
-use super::{CheckedForm, CsrfForm, cookie, fail, render};
+use super::{CheckedForm, CsrfForm, fail, render};
 
 #[derive(Template)]
 #[template(path = "sign_in.html")]
@@ -65,7 +66,6 @@ pub struct ReturnQuery {
 #[derive(Template)]
 #[template(path = "mfa.html")]
 struct MfaPage {
-    mfa_token: String,
     remember: bool,
     error: Option<String>,
     /// PublicKeyCredentialRequestOptions as JSON, for the security-key button.
@@ -75,7 +75,7 @@ struct MfaPage {
 
 pub async fn page(State(state): State<AppState>, Query(q): Query<ReturnQuery>, headers: HeaderMap) -> Response {
     let rd = return_to(&state, q.rd.as_deref());
-    if let Some(raw) = read_cookie(&headers, SESSION_COOKIE.name(state.config.is_https())) {
+    if let Some(raw) = cookies::read_session(&headers, &state.config) {
         // Already signed in: straight on. Only a live session counts, or a stale cookie
         // would bounce the browser between here and the app for ever.
         let live = match SecretToken::parse(&raw) {
@@ -117,7 +117,7 @@ pub async fn login(
         device_name: None,
     };
     match auth::login(&state, &ctx, input).await {
-        Ok(outcome) => finish(&state, outcome, remember, &headers, rd.as_deref()),
+        Ok(outcome) => finish(&state, outcome, remember, &headers, rd.as_deref()).await,
         Err(Error::InvalidCredentials) => {
             let page = SignInPage::new(&state, form.email, Some("Email or password is incorrect.".into()));
             render(StatusCode::UNAUTHORIZED, &page.returning_to(rd))
@@ -126,9 +126,9 @@ pub async fn login(
     }
 }
 
+/// The second step's form; its token comes from the browser's cookie, never the page.
 #[derive(Deserialize)]
 pub struct MfaForm {
-    mfa_token: String,
     #[serde(default)]
     code: String,
     /// A security key's assertion, as JSON, from the page's script.
@@ -148,6 +148,9 @@ pub async fn mfa(
     }
     let remember = form.remember_device.is_some();
     let rd = return_to(&state, form.rd.as_deref());
+    let Some(mfa_token) = read_cookie(&headers, MFA_COOKIE.name(state.config.is_https())) else {
+        return expired(&state);
+    };
     let credential = form.credential.as_deref().filter(|c| !c.is_empty()).and_then(|c| serde_json::from_str(c).ok());
     // A key's assertion, else six digits are an authenticator code and anything longer a backup code.
     let digits = form.code.chars().filter(char::is_ascii_digit).count();
@@ -158,19 +161,12 @@ pub async fn mfa(
     } else {
         mfa::Method::BackupCode
     };
-    let input = mfa::MfaInput {
-        mfa_token: form.mfa_token.clone(),
-        method,
-        code: Some(form.code),
-        credential,
-        remember_device: remember,
-    };
+    let input = mfa::MfaInput { mfa_token, method, code: Some(form.code), credential, remember_device: remember };
     match mfa::complete(&state, &ctx, input).await {
-        Ok(outcome) => finish(&state, outcome, remember, &headers, rd.as_deref()),
+        Ok(outcome) => finish(&state, outcome, remember, &headers, rd.as_deref()).await,
         Err(Error::InvalidCode) => {
             // Another security-key attempt needs a fresh sign-in: its challenge was used.
             let page = MfaPage {
-                mfa_token: form.mfa_token,
                 remember,
                 error: Some("That did not work. Try the next code, or sign in again to retry the key.".into()),
                 webauthn: None,
@@ -178,13 +174,17 @@ pub async fn mfa(
             };
             render(StatusCode::UNAUTHORIZED, &page)
         }
-        Err(Error::MfaTokenExpired) => {
-            let page =
-                SignInPage::new(&state, String::new(), Some("That sign-in expired. Please sign in again.".into()));
-            render(StatusCode::UNAUTHORIZED, &page)
-        }
+        Err(Error::MfaTokenExpired) => expired(&state),
         Err(e) => fail(&state, None, e),
     }
+}
+
+/// The second step's token is gone or spent: sign in again (and drop its cookie).
+fn expired(state: &AppState) -> Response {
+    let page = SignInPage::new(state, String::new(), Some("That sign-in expired. Please sign in again.".into()));
+    let mut response = render(StatusCode::UNAUTHORIZED, &page);
+    response.headers_mut().append(header::SET_COOKIE, cookies::set(&state.config, MFA_COOKIE, "", 0));
+    response
 }
 
 #[derive(Deserialize)]
@@ -221,7 +221,7 @@ pub async fn passkey(
         device_name: None,
     };
     match passkeys::finish(&state, &ctx, input).await {
-        Ok(outcome) => finish(&state, outcome, remember, &headers, rd.as_deref()),
+        Ok(outcome) => finish(&state, outcome, remember, &headers, rd.as_deref()).await,
         Err(Error::InvalidCredentials) => refused(),
         Err(e) => fail(&state, None, e),
     }
@@ -232,7 +232,7 @@ const ENROL_HERE: &str = "/security#twofa-h";
 
 /// Signed in: cookies and on to `rd` (an allowed return address), or back to the device
 /// page that sent the browser to sign in, or the Security page; or on to the second step.
-pub(super) fn finish(
+pub(super) async fn finish(
     state: &AppState,
     outcome: LoginOutcome,
     remember: bool,
@@ -241,9 +241,14 @@ pub(super) fn finish(
 ) -> Response {
     match outcome {
         LoginOutcome::SignedIn { token, trusted_device_token, enrolment_due, .. } => {
+            // The session the browser held before ends with this sign-in.
+            if let Some(old) = cookies::read_session(request, &state.config)
+                && let Err(e) = sessions::end_replaced(state, &old).await
+            {
+                return fail(state, None, e);
+            }
             let s = &state.config.settings;
-            let secure = state.config.is_https();
-            let resume = super::device::resume_target(request);
+            let resume = super::device::resume_target(state, request);
             let target = if enrolment_due { ENROL_HERE } else { rd.or(resume.as_deref()).unwrap_or("/security") };
             let mut response = Redirect::to(target).into_response();
             let headers = response.headers_mut();
@@ -252,19 +257,14 @@ pub(super) fn finish(
             }
             headers.append(
                 header::SET_COOKIE,
-                cookie(
-                    SESSION_COOKIE.name(state.config.is_https()),
-                    token.expose(),
-                    s.session.absolute.num_seconds(),
-                    secure,
-                ),
+                cookies::set_session(&state.config, token.expose(), s.session.absolute.num_seconds()),
             );
+            if read_cookie(request, MFA_COOKIE.name(state.config.is_https())).is_some() {
+                headers.append(header::SET_COOKIE, cookies::set(&state.config, MFA_COOKIE, "", 0));
+            }
             if let Some(t) = trusted_device_token {
                 let max_age = i64::from(s.trusted_device_days) * 86_400;
-                headers.append(
-                    header::SET_COOKIE,
-                    cookie(TRUSTED_COOKIE.name(state.config.is_https()), t.expose(), max_age, secure),
-                );
+                headers.append(header::SET_COOKIE, cookies::set(&state.config, TRUSTED_COOKIE, t.expose(), max_age));
             }
             response
         }
@@ -272,8 +272,12 @@ pub(super) fn finish(
             // Base64url and fixed keys only, but `</` is escaped anyway: it sits inside <script>.
             let webauthn = webauthn.and_then(|o| serde_json::to_string(&o).ok()).map(|j| j.replace("</", "<\\/"));
             let rd = rd.unwrap_or_default().to_owned();
-            let page = MfaPage { mfa_token: mfa_token.expose().to_owned(), remember, error: None, webauthn, rd };
-            render(StatusCode::OK, &page)
+            let page = MfaPage { remember, error: None, webauthn, rd };
+            let mut response = render(StatusCode::OK, &page);
+            let lifetime = mfa::CHALLENGE_LIFETIME.num_seconds();
+            let cookie = cookies::set(&state.config, MFA_COOKIE, mfa_token.expose(), lifetime);
+            response.headers_mut().append(header::SET_COOKIE, cookie);
+            response
         }
     }
 }
@@ -283,10 +287,7 @@ pub async fn logout(State(state): State<AppState>, CheckedForm(caller, _): Check
     match result {
         Ok(()) => {
             let mut response = Redirect::to("/").into_response();
-            response.headers_mut().append(
-                header::SET_COOKIE,
-                cookie(SESSION_COOKIE.name(state.config.is_https()), "", 0, state.config.is_https()),
-            );
+            response.headers_mut().append(header::SET_COOKIE, cookies::set_session(&state.config, "", 0));
             response
         }
         Err(e) => fail(&state, Some(&caller), e),

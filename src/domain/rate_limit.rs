@@ -76,6 +76,8 @@ pub const OAUTH_START: Policy = Policy::Window { max: 300, window: Duration::min
 pub const PASSKEY_START: Policy = Policy::Window { max: 300, window: Duration::minutes(15) };
 /// Password reset links asked for, per client address (each may mail someone).
 pub const FORGOT: Policy = Policy::Window { max: 30, window: Duration::minutes(15) };
+/// Alerts of one kind per account and UTC day (the key names the day): the first only.
+pub const DAILY_ALERT: Policy = Policy::Window { max: 1, window: Duration::days(1) };
 /// Password resets tried, per client address: each may cost a password hash.
 pub const RESET: Policy = Policy::Window { max: 30, window: Duration::minutes(15) };
 /// Device sign-ins asked for, per client address.

@@ -79,10 +79,15 @@ impl EventKind {
             Self::EmailChanged => "Your account's email address was changed",
             Self::NotificationsChanged => "Your new-sign-in alerts were switched",
             Self::DeviceApproved => "A device was signed in to your account with a code",
+            // Wrong passwords mail no one: anyone who knows the address could cause that.
+            Self::LockedOut if detail == Some(WRONG_CODES) => "Sign-in to your account was locked after wrong codes",
             _ => return None,
         })
     }
 }
+
+/// The detail of a lockout by wrong second-factor codes: someone holds the password.
+pub const WRONG_CODES: &str = "repeated wrong codes";
 
 #[cfg(test)]
 mod tests {

@@ -164,7 +164,7 @@ pub async fn reauth(state: &AppState, ctx: &ClientContext, caller: &Caller, proo
     // Wrong codes count with those of sign-in and reset (one progressive lock per account),
     // so a stolen session cannot add guesses past the sign-in's; passwords count apart.
     let key = match &proof {
-        Proof::Code(_) => format!("mfa:{}", caller.user_id),
+        Proof::Code(_) => mfa::code_limit_key(&caller.user_id),
         Proof::Password(_) | Proof::Passkey { .. } => format!("reauth:{}", caller.user_id),
     };
     let attempt = rate_limit::reserve_one(state, &key, rate_limit::ACCOUNT).await?;
@@ -193,9 +193,16 @@ pub async fn reauth(state: &AppState, ctx: &ClientContext, caller: &Caller, proo
             (!accepted).then_some(Error::InvalidCode)
         }
     };
-    if let Some(e) = refused {
-        attempt.failed();
-        return Err(e);
+    match refused {
+        Some(Error::InvalidCode) if key == mfa::code_limit_key(&caller.user_id) => {
+            mfa::wrong_code(state, ctx, &caller.user_id, attempt).await?;
+            return Err(Error::InvalidCode);
+        }
+        Some(e) => {
+            attempt.failed();
+            return Err(e);
+        }
+        None => {}
     }
     let session = caller.require_session()?;
     attempt.succeeded(state).await?;

@@ -228,7 +228,7 @@ pub async fn reset(state: &AppState, ctx: &ClientContext, input: ResetInput) -> 
     let hash = account::checked_new_password(state, &user, &input.new_password).await?;
     if let Some(method) = method {
         // Wrong codes count with those of sign-in and re-authentication.
-        let key = format!("mfa:{}", user.id);
+        let key = mfa::code_limit_key(&user.id);
         let attempt = rate_limit::reserve_one(state, &key, rate_limit::ACCOUNT).await?;
         let code = input.code.as_deref().unwrap_or_default();
         let accepted = match method {
@@ -244,7 +244,7 @@ pub async fn reset(state: &AppState, ctx: &ClientContext, input: ResetInput) -> 
             },
         };
         if !accepted {
-            attempt.failed();
+            mfa::wrong_code(state, ctx, &user.id, attempt).await?;
             return Err(Error::InvalidCode);
         }
         attempt.succeeded(state).await?;

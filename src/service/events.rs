@@ -36,6 +36,36 @@ pub async fn record(
     record_alerting(state, user_id, kind, ctx, detail, None).await
 }
 
+/// As [`record`], and never an alert, whatever the kind.
+pub async fn record_quietly(
+    state: &AppState,
+    user_id: &str,
+    kind: EventKind,
+    ctx: Option<&ClientContext>,
+    detail: Option<String>,
+) -> Result<()> {
+    state.store.record_security_event(&event(state, user_id, kind, ctx, detail), None).await?;
+    Ok(())
+}
+
+fn event(
+    state: &AppState,
+    user_id: &str,
+    kind: EventKind,
+    ctx: Option<&ClientContext>,
+    detail: Option<String>,
+) -> SecurityEvent {
+    SecurityEvent {
+        user_id: user_id.to_owned(),
+        at: state.clock.now(),
+        kind: kind.as_str(),
+        ip: ctx.map(|c| c.ip.to_string()),
+        user_agent: ctx.and_then(|c| c.user_agent.clone()),
+        location: ctx.map_or_else(crate::domain::location::Location::unknown, |c| c.location.clone()),
+        detail,
+    }
+}
+
 /// As [`record`], with the alert sent to `old_address` instead of the account's address:
 /// after an address change, the address that can say "this wasn't me" is the old one,
 /// and its lock link puts that address back.
@@ -47,15 +77,7 @@ pub async fn record_alerting(
     detail: Option<String>,
     old_address: Option<&str>,
 ) -> Result<()> {
-    let event = SecurityEvent {
-        user_id: user_id.to_owned(),
-        at: state.clock.now(),
-        kind: kind.as_str(),
-        ip: ctx.map(|c| c.ip.to_string()),
-        user_agent: ctx.and_then(|c| c.user_agent.clone()),
-        location: ctx.map_or_else(crate::domain::location::Location::unknown, |c| c.location.clone()),
-        detail,
-    };
+    let event = event(state, user_id, kind, ctx, detail);
     let Some(subject) = kind.alert_subject(event.detail.as_deref()) else {
         state.store.record_security_event(&event, None).await?;
         return Ok(());

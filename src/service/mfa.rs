@@ -7,7 +7,7 @@ use crate::domain::backup_codes::BackupCode;
 use crate::domain::device::{Device, DeviceKind};
 use crate::domain::factors::Factors;
 use crate::domain::proof::{self, Amr};
-use crate::domain::security_event::EventKind;
+use crate::domain::security_event::{EventKind, WRONG_CODES};
 use crate::domain::sign_in::{FailureReason, SignInMethod};
 use crate::domain::token::{SecretToken, TokenKind};
 use crate::error::{Error, Result};
@@ -22,6 +22,40 @@ use super::{ClientContext, events, rate_limit, trusted_devices};
 pub const CHALLENGE_LIFETIME: Duration = Duration::minutes(5);
 /// ...or until this many wrong codes.
 pub const MAX_FAILURES: u32 = 5;
+
+/// The key wrong second-factor codes count under, together across sign-in, password reset
+/// and re-authentication (one progressive lock per account).
+pub(super) fn code_limit_key(user_id: &str) -> String {
+    format!("mfa:{user_id}")
+}
+
+/// A wrong code, counted (`attempt` was reserved under [`code_limit_key`]). When it locks
+/// the account, the lockout is recorded; the first of a UTC day mails the owner the lock
+/// link, since whoever sends codes got past the password.
+pub(super) async fn wrong_code(
+    state: &AppState,
+    ctx: &ClientContext,
+    user_id: &str,
+    attempt: rate_limit::Reservation,
+) -> Result<()> {
+    let locked = attempt.locked(&code_limit_key(user_id));
+    attempt.failed();
+    if !locked {
+        return Ok(());
+    }
+    let detail = Some(WRONG_CODES.to_owned());
+    let day = format!("lockout-alert:{user_id}:{}", state.clock.now().date_naive());
+    match rate_limit::reserve_one(state, &day, rate_limit::DAILY_ALERT).await {
+        Ok(first) => {
+            first.failed();
+            events::record(state, user_id, EventKind::LockedOut, Some(ctx), detail).await
+        }
+        Err(Error::RateLimited { .. }) => {
+            events::record_quietly(state, user_id, EventKind::LockedOut, Some(ctx), detail).await
+        }
+        Err(e) => Err(e),
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
@@ -121,7 +155,7 @@ pub async fn complete(state: &AppState, ctx: &ClientContext, input: MfaInput) ->
     if !state.store.reserve_mfa_attempt(&challenge.id, MAX_FAILURES, now).await? {
         return Err(Error::MfaTokenExpired);
     }
-    let limit_key = format!("mfa:{}", challenge.user_id);
+    let limit_key = code_limit_key(&challenge.user_id);
     let attempt = match rate_limit::reserve_one(state, &limit_key, rate_limit::ACCOUNT).await {
         Ok(attempt) => attempt,
         Err(limited) => {
@@ -140,17 +174,7 @@ pub async fn complete(state: &AppState, ctx: &ClientContext, input: MfaInput) ->
         }
     };
     if !accepted {
-        if attempt.locked(&limit_key) {
-            events::record(
-                state,
-                &challenge.user_id,
-                EventKind::LockedOut,
-                Some(ctx),
-                Some("repeated wrong codes".into()),
-            )
-            .await?;
-        }
-        attempt.failed();
+        wrong_code(state, ctx, &challenge.user_id, attempt).await?;
         let failure = Some(FailureReason::InvalidCode);
         record_attempt(state, ctx, &challenge.user_id, &device, &method, true, failure).await?;
         return Err(Error::InvalidCode);

@@ -8,8 +8,8 @@ use chrono::Duration;
 
 use crate::domain::rate_limit::Forgive;
 pub use crate::domain::rate_limit::{
-    ACCOUNT, CLIENT, DEVICE_START, FORGOT, OAUTH_START, PASSKEY_START, Policy, REFUSAL_RECORDS, RESET, SIGNUP,
-    USER_CODE,
+    ACCOUNT, CLIENT, DAILY_ALERT, DEVICE_START, FORGOT, OAUTH_START, PASSKEY_START, Policy, REFUSAL_RECORDS, RESET,
+    SIGNUP, USER_CODE,
 };
 use crate::error::{Error, Result};
 use crate::state::AppState;

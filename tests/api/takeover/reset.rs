@@ -9,7 +9,7 @@ use super::*;
 use crate::email::confirm_address;
 use crate::helpers::{PASSWORD, TestApp, assert_error};
 use crate::mail::app_mailing_to;
-use crate::smtp::SmtpSink;
+use crate::smtp::{SmtpSink, link_token};
 use crate::soft_passkey::SoftPasskey;
 
 #[tokio::test]
@@ -193,7 +193,37 @@ async fn wrong_codes_spread_over_sign_in_reset_and_re_authentication_share_one_l
     // wherever it is tried; apart, re-authentication would have had five more.
     let r = app.post("/api/v1/auth/reauth", Some(&stolen), json!({"code": "111111"})).await;
     assert_error(&r, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+    // Whoever sent them got past the password: the owner hears of it, with the lock link.
+    let alert = sink.message(OWNER, LOCKED_BY_CODES).await;
+    link_token(&alert, "lock");
     // Once it ends, the owner's right code works.
     let r = app.post("/api/v1/auth/reauth", Some(&stolen), json!({"code": app.next_code(&auth)})).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert_eq!(events(&app, &stolen).await.iter().filter(|e| *e == "locked_out").count(), 1);
+
+    // A second lockout the same UTC day is recorded, and mails no one again.
+    let mfa = app.mfa_token(OWNER, PASSWORD).await;
+    for _ in 0..5 {
+        assert_error(&app.mfa(&mfa, "totp", "000000").await, StatusCode::UNAUTHORIZED, "invalid_code");
+    }
+    assert_eq!(events(&app, &stolen).await.iter().filter(|e| *e == "locked_out").count(), 2);
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(sink.with_subject(OWNER, LOCKED_BY_CODES).len(), 1, "one alert a day");
+}
+
+const LOCKED_BY_CODES: &str = "Sign-in to your account was locked after wrong codes";
+
+#[tokio::test]
+async fn a_lockout_by_wrong_passwords_mails_no_one() {
+    let sink = SmtpSink::start();
+    let app = app_mailing_to(&sink, None).await;
+    let token = app.signed_in_user(OWNER).await;
+    confirm_address(&app, &sink, OWNER).await;
+    for _ in 0..5 {
+        assert_error(&app.login(OWNER, "Wrong-Password-123!").await, StatusCode::UNAUTHORIZED, "invalid_credentials");
+    }
+    assert!(events(&app, &token).await.contains(&"locked_out".to_owned()));
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let subjects: Vec<_> = sink.wait_for(OWNER, 0).await.iter().map(|m| m["headers"]["subject"].clone()).collect();
+    assert!(!subjects.iter().any(|s| s.as_str().is_some_and(|s| s.contains("locked"))), "{subjects:?}");
 }

@@ -67,7 +67,8 @@ document.addEventListener("submit", async (event) => {
       status.textContent = `Could not add the ${passkey ? "passkey" : "key"}: ${e.message}`;
     }
   }
-  if (form.id === "reauth-passkey") {
+  // Re-authentication and step-up: the session proves one of its account's keys again.
+  if (form.id === "reauth-passkey" || form.id === "step-up-key") {
     event.preventDefault();
     try {
       const start = await postJson("/api/v1/auth/reauth/passkey/start", {});
@@ -76,7 +77,7 @@ document.addEventListener("submit", async (event) => {
       form.elements.credential.value = JSON.stringify(credentialJson(cred));
       form.submit();
     } catch (e) {
-      document.getElementById("reauth-passkey-status").textContent = `The passkey did not answer: ${e.message}`;
+      document.getElementById(`${form.id}-status`).textContent = `The key did not answer: ${e.message}`;
     }
   }
   if (form.id === "reset-form" && form.dataset.key && !(form.elements.code && form.elements.code.value.trim())) {

@@ -22,6 +22,10 @@ use super::{CheckedForm, CsrfField, fail, render};
 struct StepUpPage {
     csrf: String,
     has_2fa: bool,
+    /// The account has an authenticator app or backup codes: the code form.
+    codes: bool,
+    /// The account has security keys or passkeys (and this server can ask for them).
+    keys: bool,
     rd: String,
     error: Option<String>,
 }
@@ -31,6 +35,8 @@ impl StepUpPage {
         Self {
             csrf: state.secrets.csrf_token(caller.credential_id()),
             has_2fa: caller.account.factors.enabled(),
+            codes: caller.account.factors.second_step_methods().iter().any(|m| *m != "webauthn"),
+            keys: caller.account.factors.webauthn_keys > 0 && state.webauthn.is_some(),
             rd: rd.unwrap_or_default(),
             error,
         }
@@ -58,7 +64,12 @@ pub async fn page(
 #[derive(Deserialize)]
 pub struct StepUpForm {
     csrf: String,
+    /// An authenticator or backup code...
+    #[serde(default)]
     code: String,
+    /// ...or a key's answer (from the page's script) to the ceremony `challenge_id`.
+    challenge_id: Option<String>,
+    credential: Option<String>,
     rd: Option<String>,
 }
 
@@ -74,10 +85,17 @@ pub async fn verify(
     CheckedForm(caller, form): CheckedForm<StepUpForm>,
 ) -> Response {
     let rd = return_to(&state, form.rd.as_deref());
-    match auth::reauth(&state, &ctx, &caller, Proof::Code(form.code.trim().to_owned())).await {
+    let key = match (form.challenge_id.filter(|c| !c.is_empty()), form.credential.as_deref()) {
+        (Some(challenge_id), Some(json)) => {
+            serde_json::from_str(json).ok().map(|credential| Proof::Passkey { challenge_id, credential })
+        }
+        _ => None,
+    };
+    let proof = key.unwrap_or_else(|| Proof::Code(form.code.trim().to_owned()));
+    match auth::reauth(&state, &ctx, &caller, proof).await {
         Ok(()) => Redirect::to(rd.as_deref().unwrap_or("/security")).into_response(),
         Err(Error::InvalidCode) => {
-            let page = StepUpPage::of(&state, &caller, rd, Some("That code did not work. Try the next one.".into()));
+            let page = StepUpPage::of(&state, &caller, rd, Some("That did not work. Try the next code, or the key again.".into()));
             render(StatusCode::UNAUTHORIZED, &page)
         }
         Err(e) => fail(&state, Some(&caller), e),

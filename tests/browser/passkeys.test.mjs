@@ -154,3 +154,22 @@ test("a stale session confirms with the passkey itself before removing a key", a
     quick.kill();
   }
 });
+
+test("step-up with a key proves it on the current session and returns to rd", async () => {
+  const email = "stella@example.com";
+  const { context, page } = await accountWithPasskey(email, { autofill: false });
+  const token = (await context.cookies()).find((c) => c.name.includes("session")).value;
+  const before = await api("/api/v1/me/sessions", { method: "GET", token });
+  assert.deepEqual(before.body[0].amr, ["pwd"], "a password sign-in so far");
+
+  await page.goto(`${base}/step-up?rd=${encodeURIComponent("/tokens")}`);
+  await assertAccessible(page, "/step-up with a key");
+  await assertFitsPhone(page, "/step-up with a key");
+  // The key came with backup codes: they stay the other way to step up.
+  assert.equal(await page.getByLabel("Authentication code").count(), 1);
+  await page.getByRole("button", { name: "Use a security key or passkey" }).click();
+  await page.waitForURL(`${base}/tokens`);
+  const after = await api("/api/v1/me/sessions", { method: "GET", token });
+  assert.ok(after.body[0].amr.includes("hwk") && after.body[0].amr.includes("mfa"), JSON.stringify(after.body[0].amr));
+  await context.close();
+});

@@ -224,9 +224,21 @@ pub(super) async fn accept_backup_code(
     let Some(code) = BackupCode::parse(code) else {
         return Ok(false);
     };
-    let hash = state.secrets.code_hash(user_id, code.normalized());
-    if !state.store.use_backup_code(user_id, &hash, state.clock.now()).await? {
-        return Ok(false);
+    let now = state.clock.now();
+    // Codes from before they were slow-hashed match by their keyed hash, in one statement.
+    let legacy = state.secrets.code_hash(user_id, code.normalized());
+    if !state.store.use_backup_code(user_id, &legacy, now).await? {
+        let hint = state.secrets.code_hint(user_id, code.normalized());
+        let Some((id, phc)) = state.store.backup_code_by_hint(user_id, &hint).await? else {
+            return Ok(false);
+        };
+        if !state.hasher.verify_code(code.normalized(), &phc).await? {
+            return Ok(false);
+        }
+        // Of two requests racing with one code, both may verify it; one burns it.
+        if !state.store.use_backup_code_id(user_id, &id, now).await? {
+            return Ok(false);
+        }
     }
     let left = state.store.factors(user_id).await?.backup_codes_remaining;
     events::record(state, user_id, EventKind::BackupCodeUsed, Some(ctx), Some(format!("{left} left"))).await?;

@@ -11,7 +11,7 @@ use crate::domain::token::random_bytes;
 use crate::domain::totp::{SECRET_BYTES, TotpSecret};
 use crate::error::{Error, Result};
 use crate::state::AppState;
-use crate::store::{FactorRef, Removal};
+use crate::store::{FactorRef, Removal, StoredCode};
 
 use super::{Caller, ClientContext, account, events};
 
@@ -76,7 +76,7 @@ pub async fn confirm_totp(
     let now = state.clock.now();
     let step = secret.verify(code, unix_seconds(now), None).ok_or(Error::CodeRejected)?;
     let turning_on = !state.store.factors(user_id).await?.enabled();
-    let codes = if turning_on { Some(new_backup_codes(state, user_id)?) } else { None };
+    let codes = if turning_on { Some(new_backup_codes(state, user_id).await?) } else { None };
     let hashes = codes.as_ref().map(|(_, h)| h.as_slice());
     if !state.store.confirm_totp(user_id, &sealed, step, hashes, now).await? {
         return Err(Error::SetupRequired);
@@ -108,7 +108,7 @@ pub async fn regenerate_backup_codes(state: &AppState, caller: &Caller, ctx: &Cl
     if !state.store.factors(&caller.user_id).await?.enabled() {
         return Err(Error::TwoFactorNotEnabled);
     }
-    let (shown, hashes) = new_backup_codes(state, &caller.user_id)?;
+    let (shown, hashes) = new_backup_codes(state, &caller.user_id).await?;
     state.store.replace_backup_codes(&caller.user_id, &hashes, state.clock.now()).await?;
     events::record(state, &caller.user_id, EventKind::BackupCodesRegenerated, Some(ctx), None).await?;
     Ok(shown)
@@ -142,20 +142,22 @@ pub(super) fn removed(removal: Removal) -> Result<()> {
     }
 }
 
-/// Ten fresh codes: as shown (`xxxxx-xxxxx`) and as stored (keyed hashes).
-pub(super) fn new_backup_codes(state: &AppState, user_id: &str) -> Result<(Vec<String>, Vec<String>)> {
+/// Ten fresh codes: as shown (`xxxxx-xxxxx`) and as stored (salted Argon2id, with a hint
+/// that no two of them share, so that checking a typed code costs one slow hash at most).
+pub(super) async fn new_backup_codes(state: &AppState, user_id: &str) -> Result<(Vec<String>, Vec<StoredCode>)> {
     let mut shown = Vec::with_capacity(backup_codes::COUNT);
-    let mut hashes = Vec::with_capacity(backup_codes::COUNT);
+    let mut stored: Vec<StoredCode> = Vec::with_capacity(backup_codes::COUNT);
     while shown.len() < backup_codes::COUNT {
         let code = BackupCode::from_random(random_bytes()?);
-        let hash = state.secrets.code_hash(user_id, code.normalized());
-        // A repeat among ten 50-bit codes is all but impossible; the unique index would refuse it anyway.
-        if !hashes.contains(&hash) {
-            shown.push(code.display());
-            hashes.push(hash);
+        let hint = state.secrets.code_hint(user_id, code.normalized());
+        if stored.iter().any(|s| s.hint == hint) {
+            continue;
         }
+        let hash = state.hasher.hash_code(code.normalized()).await?;
+        shown.push(code.display());
+        stored.push(StoredCode { hint, hash });
     }
-    Ok((shown, hashes))
+    Ok((shown, stored))
 }
 
 pub fn unix_seconds(t: chrono::DateTime<chrono::Utc>) -> u64 {

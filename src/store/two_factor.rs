@@ -16,6 +16,13 @@ pub struct TotpRecord {
     pub last_used_step: u64,
 }
 
+/// A backup code as stored: its Argon2id PHC string and its hint (see `Secrets::code_hint`).
+#[derive(Debug, Clone)]
+pub struct StoredCode {
+    pub hint: String,
+    pub hash: String,
+}
+
 impl Store {
     pub async fn factors(&self, user_id: &str) -> StoreResult<Factors> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {FACTOR_COLUMNS} FROM users WHERE id = $1")))
@@ -73,7 +80,7 @@ impl Store {
         user_id: &str,
         secret_sealed: &str,
         step: u64,
-        backup_code_hashes: Option<&[String]>,
+        backup_code_hashes: Option<&[StoredCode]>,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
@@ -171,7 +178,12 @@ impl Store {
     }
 
     /// New backup codes void the old ones and the account's trusted devices.
-    pub async fn replace_backup_codes(&self, user_id: &str, hashes: &[String], now: DateTime<Utc>) -> StoreResult<()> {
+    pub async fn replace_backup_codes(
+        &self,
+        user_id: &str,
+        hashes: &[StoredCode],
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
         replace_codes(&mut tx, user_id, hashes, now).await?;
         forget_trusted_devices(&mut tx, user_id).await?;
@@ -179,7 +191,32 @@ impl Store {
         Ok(())
     }
 
-    /// Burns one backup code; exactly one of several racing requests gets true.
+    /// The unused code of `user_id` with `hint`: its id and Argon2 PHC string.
+    pub async fn backup_code_by_hint(&self, user_id: &str, hint: &str) -> StoreResult<Option<(String, String)>> {
+        let row =
+            sqlx::query("SELECT id, code_hash FROM backup_codes WHERE user_id = $1 AND hint = $2 AND used_at IS NULL")
+                .bind(user_id)
+                .bind(hint)
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(|r| Ok((r.try_get("id")?, r.try_get("code_hash")?))).transpose()
+    }
+
+    /// Burns the code `id` once its hash matched; exactly one of several racing requests
+    /// gets true.
+    pub async fn use_backup_code_id(&self, user_id: &str, id: &str, now: DateTime<Utc>) -> StoreResult<bool> {
+        let done =
+            sqlx::query("UPDATE backup_codes SET used_at = $1 WHERE user_id = $2 AND id = $3 AND used_at IS NULL")
+                .bind(to_millis(now))
+                .bind(user_id)
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Burns one backup code stored before codes were slow-hashed (by its keyed hash);
+    /// exactly one of several racing requests gets true.
     pub async fn use_backup_code(&self, user_id: &str, hash: &str, now: DateTime<Utc>) -> StoreResult<bool> {
         let done = sqlx::query(
             "UPDATE backup_codes SET used_at = $1 WHERE user_id = $2 AND code_hash = $3 AND used_at IS NULL",
@@ -280,15 +317,16 @@ async fn forget_trusted_devices(tx: &mut sqlx::Transaction<'_, sqlx::Any>, user_
 pub(super) async fn replace_codes(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     user_id: &str,
-    hashes: &[String],
+    hashes: &[StoredCode],
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
     sqlx::query("DELETE FROM backup_codes WHERE user_id = $1").bind(user_id).execute(&mut **tx).await?;
-    for hash in hashes {
-        sqlx::query("INSERT INTO backup_codes (id, user_id, code_hash, created_at) VALUES ($1, $2, $3, $4)")
+    for code in hashes {
+        sqlx::query("INSERT INTO backup_codes (id, user_id, code_hash, hint, created_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(new_id())
             .bind(user_id)
-            .bind(hash)
+            .bind(&code.hash)
+            .bind(&code.hint)
             .bind(to_millis(now))
             .execute(&mut **tx)
             .await?;

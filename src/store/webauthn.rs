@@ -24,7 +24,7 @@ pub struct NewWebauthnKey<'a> {
     pub credential_id: &'a str,
     pub credential: &'a str,
     pub passkey: bool,
-    pub backup_code_hashes: Option<&'a [String]>,
+    pub backup_code_hashes: Option<&'a [super::StoredCode]>,
     pub now: DateTime<Utc>,
 }
 

@@ -95,7 +95,12 @@ pub async fn verify(
     match auth::reauth(&state, &ctx, &caller, proof).await {
         Ok(()) => Redirect::to(rd.as_deref().unwrap_or("/security")).into_response(),
         Err(Error::InvalidCode) => {
-            let page = StepUpPage::of(&state, &caller, rd, Some("That did not work. Try the next code, or the key again.".into()));
+            let page = StepUpPage::of(
+                &state,
+                &caller,
+                rd,
+                Some("That did not work. Try the next code, or the key again.".into()),
+            );
             render(StatusCode::UNAUTHORIZED, &page)
         }
         Err(e) => fail(&state, Some(&caller), e),

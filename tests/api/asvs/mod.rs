@@ -5,3 +5,4 @@ mod browser_sessions;
 mod enrolment;
 mod password_rules;
 mod reauth;
+mod secrets_at_rest;

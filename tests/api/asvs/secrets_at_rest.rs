@@ -15,7 +15,7 @@ const OWNER: &str = "owner@example.com";
 async fn codes(app: &TestApp, user_id: &str) -> Vec<(String, Option<String>)> {
     let url = app.state.config.database_url.clone();
     let sql = "SELECT code_hash, hint FROM backup_codes WHERE user_id = $1 ORDER BY id";
-    let rows = if url.starts_with("postgres") {
+    if url.starts_with("postgres") {
         let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
         let rows = sqlx::query(sql).bind(user_id).fetch_all(&mut conn).await.unwrap();
         rows.iter().map(|r| (r.get::<String, _>("code_hash"), r.get::<Option<String>, _>("hint"))).collect()
@@ -23,8 +23,7 @@ async fn codes(app: &TestApp, user_id: &str) -> Vec<(String, Option<String>)> {
         let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
         let rows = sqlx::query(sql).bind(user_id).fetch_all(&mut conn).await.unwrap();
         rows.iter().map(|r| (r.get::<String, _>("code_hash"), r.get::<Option<String>, _>("hint"))).collect()
-    };
-    rows
+    }
 }
 
 async fn insert_legacy(app: &TestApp, user_id: &str, hmac: &str) {

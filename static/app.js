@@ -58,11 +58,12 @@ document.addEventListener("submit", async (event) => {
       if (passkey && name === "Security key") name = "Passkey";
       const start = await postJson("/api/v1/me/2fa/webauthn/register/start", { name, passkey });
       const cred = await navigator.credentials.create(creationOptions(start.options));
-      const done = await postJson("/api/v1/me/2fa/webauthn/register/finish", { challenge_id: start.challenge_id, credential: credentialJson(cred) });
-      if (done.backup_codes) {
-        sessionStorage.setItem("latchkey-new-codes", done.backup_codes.join("\n"));
-      }
-      window.location.assign(`/security?done=${passkey ? "passkey_added" : "key_added"}`);
+      // The server finishes it and shows any first backup codes on the page it answers:
+      // they never pass through the browser's storage.
+      const finish = document.getElementById("finish-key");
+      finish.elements.challenge_id.value = start.challenge_id;
+      finish.elements.credential.value = JSON.stringify(credentialJson(cred));
+      finish.submit();
     } catch (e) {
       status.textContent = `Could not add the ${passkey ? "passkey" : "key"}: ${e.message}`;
     }
@@ -153,11 +154,4 @@ function signalRemovedPasskey() {
 document.addEventListener("DOMContentLoaded", () => {
   setUpPasskeySignIn();
   signalRemovedPasskey();
-  const codes = sessionStorage.getItem("latchkey-new-codes");
-  const target = document.getElementById("new-key-codes");
-  if (codes && target) {
-    sessionStorage.removeItem("latchkey-new-codes");
-    target.hidden = false;
-    target.querySelector("ol").replaceChildren(...codes.split("\n").map((c) => Object.assign(document.createElement("li"), { textContent: c })));
-  }
 });

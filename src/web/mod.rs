@@ -8,6 +8,7 @@ mod device;
 mod email;
 mod oauth;
 mod security;
+mod security_keys;
 mod security_page;
 mod sign_in;
 mod step_up;
@@ -55,6 +56,7 @@ pub fn router() -> Router<AppState> {
         .route("/security/sessions/{id}/revoke", post(security::revoke_session))
         .route("/security/trusted-devices/revoke-all", post(security::revoke_all_devices))
         .route("/security/trusted-devices/{id}/revoke", post(security::revoke_device))
+        .route("/security/keys/finish", post(security_keys::finish))
         .route("/security/keys/{id}/remove", post(security::remove_key))
         .route("/security/providers/{provider}/unlink", post(security::unlink_provider))
         .route("/security/providers/{provider}/link", post(security::link_provider))

@@ -34,7 +34,7 @@ struct BackupCodesPage {
     download: String,
 }
 
-async fn show(state: &AppState, caller: &Caller, status: StatusCode, edit: impl FnOnce(&mut SecurityPage)) -> Response {
+pub(super) async fn show(state: &AppState, caller: &Caller, status: StatusCode, edit: impl FnOnce(&mut SecurityPage)) -> Response {
     match load(state, caller).await {
         Ok(mut page) => {
             edit(&mut page);
@@ -52,7 +52,7 @@ pub struct PageQuery {
 }
 
 /// Fixed texts for `?done=`, so nothing from the URL is echoed into the page.
-fn notice(done: &str) -> Option<&'static str> {
+pub(super) fn notice(done: &str) -> Option<&'static str> {
     Some(match done {
         "password_changed" => "Password changed. Every other session was signed out.",
         "2fa_disabled" => "Two-factor authentication is off.",

@@ -96,6 +96,9 @@ pub struct SecurityPage {
     /// Configured providers not linked yet: (id, name), each with a "Link {name}" button.
     pub(super) linkable: Vec<(String, String)>,
     pub(super) notice: Option<String>,
+    /// The backup codes of a first key, shown on the page this once (never kept in the
+    /// browser's storage).
+    pub(super) new_key_codes: Vec<String>,
     pub(super) password_errors: Vec<String>,
     pub(super) two_factor_enabled: bool,
     pub(super) totp_since: Option<String>,
@@ -153,6 +156,7 @@ pub(super) async fn load(state: &AppState, caller: &Caller) -> Result<SecurityPa
         email: account.email.clone(),
         has_password: account.has_password,
         notice: None,
+        new_key_codes: Vec::new(),
         password_errors: Vec::new(),
         two_factor_enabled: factors.enabled(),
         email_verified: account.email_verified,

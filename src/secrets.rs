@@ -97,11 +97,6 @@ impl Secrets {
         mac_hex(&self.code_mac_key, &[user_id.as_bytes(), b"\0", normalized_code.as_bytes()])
     }
 
-    /// 16 bits of [`Self::code_hash`]: which stored code a typed one can be (the slow hash
-    /// decides). Too short to help a search even with the key: 34 bits are left to Argon2.
-    pub fn code_hint(&self, user_id: &str, normalized_code: &str) -> String {
-        self.code_hash(user_id, normalized_code)[..4].to_owned()
-    }
 
     /// The anti-forgery token of a browser session: stable for the session, unguessable
     /// without the server key, so forms carry it without storing anything.

@@ -228,8 +228,7 @@ pub(super) async fn accept_backup_code(
     // Codes from before they were slow-hashed match by their keyed hash, in one statement.
     let legacy = state.secrets.code_hash(user_id, code.normalized());
     if !state.store.use_backup_code(user_id, &legacy, now).await? {
-        let hint = state.secrets.code_hint(user_id, code.normalized());
-        let Some((id, phc)) = state.store.backup_code_by_hint(user_id, &hint).await? else {
+        let Some((id, phc)) = state.store.backup_code_by_hint(user_id, code.hint()).await? else {
             return Ok(false);
         };
         if !state.hasher.verify_code(code.normalized(), &phc).await? {

@@ -76,7 +76,7 @@ pub async fn confirm_totp(
     let now = state.clock.now();
     let step = secret.verify(code, unix_seconds(now), None).ok_or(Error::CodeRejected)?;
     let turning_on = !state.store.factors(user_id).await?.enabled();
-    let codes = if turning_on { Some(new_backup_codes(state, user_id).await?) } else { None };
+    let codes = if turning_on { Some(new_backup_codes(state).await?) } else { None };
     let hashes = codes.as_ref().map(|(_, h)| h.as_slice());
     if !state.store.confirm_totp(user_id, &sealed, step, hashes, now).await? {
         return Err(Error::SetupRequired);
@@ -108,7 +108,7 @@ pub async fn regenerate_backup_codes(state: &AppState, caller: &Caller, ctx: &Cl
     if !state.store.factors(&caller.user_id).await?.enabled() {
         return Err(Error::TwoFactorNotEnabled);
     }
-    let (shown, hashes) = new_backup_codes(state, &caller.user_id).await?;
+    let (shown, hashes) = new_backup_codes(state).await?;
     state.store.replace_backup_codes(&caller.user_id, &hashes, state.clock.now()).await?;
     events::record(state, &caller.user_id, EventKind::BackupCodesRegenerated, Some(ctx), None).await?;
     Ok(shown)
@@ -143,13 +143,14 @@ pub(super) fn removed(removal: Removal) -> Result<()> {
 }
 
 /// Ten fresh codes: as shown (`xxxxx-xxxxx`) and as stored (salted Argon2id, with a hint
-/// that no two of them share, so that checking a typed code costs one slow hash at most).
-pub(super) async fn new_backup_codes(state: &AppState, user_id: &str) -> Result<(Vec<String>, Vec<StoredCode>)> {
+/// that no two of them share, so that checking a typed code costs one slow hash at most:
+/// see `BackupCode::hint`).
+pub(super) async fn new_backup_codes(state: &AppState) -> Result<(Vec<String>, Vec<StoredCode>)> {
     let mut shown = Vec::with_capacity(backup_codes::COUNT);
     let mut stored: Vec<StoredCode> = Vec::with_capacity(backup_codes::COUNT);
     while shown.len() < backup_codes::COUNT {
         let code = BackupCode::from_random(random_bytes()?);
-        let hint = state.secrets.code_hint(user_id, code.normalized());
+        let hint = code.hint().to_owned();
         if stored.iter().any(|s| s.hint == hint) {
             continue;
         }

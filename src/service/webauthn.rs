@@ -184,7 +184,7 @@ pub async fn finish_registration(
         rp.finish_securitykey_registration(credential, &registration).map_err(refused)?.into()
     };
     let turning_on = !state.store.factors(&caller.user_id).await?.enabled();
-    let codes = if turning_on { Some(two_factor::new_backup_codes(state, &caller.user_id).await?) } else { None };
+    let codes = if turning_on { Some(two_factor::new_backup_codes(state).await?) } else { None };
     let name = ceremony.name.unwrap_or_else(|| if passkey { "Passkey" } else { "Security key" }.to_owned());
     let cred_id = credential_id(&key.cred_id);
     let saved = save_credential(key)?;

@@ -16,7 +16,7 @@ pub struct TotpRecord {
     pub last_used_step: u64,
 }
 
-/// A backup code as stored: its Argon2id PHC string and its hint (see `Secrets::code_hint`).
+/// A backup code as stored: its Argon2id PHC string and its hint (see `BackupCode::hint`).
 #[derive(Debug, Clone)]
 pub struct StoredCode {
     pub hint: String,

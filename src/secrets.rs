@@ -2,8 +2,12 @@
 //!
 //! One 256-bit master key (from `LATCHKEY_SECRET_KEY`, or generated once into the data
 //! dir with mode 0600) is split by HKDF into a key that encrypts TOTP secrets
-//! (XChaCha20-Poly1305, bound to their account) and a key that MACs backup codes, so a
-//! database dump alone reveals neither.
+//! (XChaCha20-Poly1305, bound to their account), a key that MACed backup codes before they
+//! were slow-hashed, and the CSRF key, so a database dump alone reveals none of them.
+//!
+//! `LATCHKEY_SECRET_KEY` may list several keys, comma-separated, to rotate: the first
+//! seals, every one opens, and `latchkey secret-key reencrypt` moves what the others
+//! sealed to the first, after which they can be dropped.
 
 use std::io::Write;
 use std::path::Path;
@@ -23,8 +27,9 @@ const KEY_FILE: &str = "secret.key";
 const NONCE_LEN: usize = 24;
 
 pub struct Secrets {
-    cipher: XChaCha20Poly1305,
-    code_mac_key: [u8; 32],
+    /// One per key, the sealing one first.
+    ciphers: Vec<XChaCha20Poly1305>,
+    code_mac_keys: Vec<[u8; 32]>,
     csrf_key: [u8; 32],
 }
 
@@ -36,34 +41,48 @@ impl Secrets {
     /// Derives the keys; an error (which HKDF gives only past 255 × 32 bytes) stops
     /// start-up rather than leave a key at zero.
     pub fn from_master_key(master: &[u8; 32]) -> anyhow::Result<Self> {
-        let hk = Hkdf::<Sha256>::new(Some(b"latchkey"), master);
-        let derive = |info: &[u8]| -> anyhow::Result<[u8; 32]> {
-            let mut key = [0u8; 32];
-            hk.expand(info, &mut key).map_err(|e| anyhow::anyhow!("key derivation failed: {e}"))?;
-            Ok(key)
-        };
-        let enc = derive(b"totp-secret-encryption v1")?;
-        Ok(Self {
-            cipher: XChaCha20Poly1305::new(&Key::from(enc)),
-            code_mac_key: derive(b"backup-code-mac v1")?,
-            csrf_key: derive(b"csrf-token v1")?,
-        })
+        Self::from_master_keys(&[*master])
     }
 
-    /// The key from the environment, else from the data dir (made on first use).
+    /// The keys of a rotation: the first seals, every one opens.
+    pub fn from_master_keys(masters: &[[u8; 32]]) -> anyhow::Result<Self> {
+        let mut ciphers = Vec::with_capacity(masters.len());
+        let mut code_mac_keys = Vec::with_capacity(masters.len());
+        let mut csrf_key = None;
+        for master in masters {
+            let hk = Hkdf::<Sha256>::new(Some(b"latchkey"), master);
+            let derive = |info: &[u8]| -> anyhow::Result<[u8; 32]> {
+                let mut key = [0u8; 32];
+                hk.expand(info, &mut key).map_err(|e| anyhow::anyhow!("key derivation failed: {e}"))?;
+                Ok(key)
+            };
+            ciphers.push(XChaCha20Poly1305::new(&Key::from(derive(b"totp-secret-encryption v1")?)));
+            code_mac_keys.push(derive(b"backup-code-mac v1")?);
+            csrf_key = csrf_key.or(Some(derive(b"csrf-token v1")?));
+        }
+        let csrf_key = csrf_key.ok_or_else(|| anyhow::anyhow!("no secret key given"))?;
+        Ok(Self { ciphers, code_mac_keys, csrf_key })
+    }
+
+    /// The keys from the environment (comma-separated, the sealing one first), else the
+    /// one in the data dir (made on first use).
     pub fn load(from_env: Option<&str>, data_dir: &Path) -> anyhow::Result<Self> {
-        let master = match from_env {
-            Some(text) => parse_key(text).map_err(|e| anyhow::anyhow!("LATCHKEY_SECRET_KEY {e}"))?,
-            None => key_from_file(&data_dir.join(KEY_FILE))?,
+        let masters = match from_env {
+            Some(text) => text
+                .split(',')
+                .filter(|k| !k.trim().is_empty())
+                .enumerate()
+                .map(|(i, k)| parse_key(k).map_err(|e| anyhow::anyhow!("LATCHKEY_SECRET_KEY (key {}) {e}", i + 1)))
+                .collect::<anyhow::Result<Vec<_>>>()?,
+            None => vec![key_from_file(&data_dir.join(KEY_FILE))?],
         };
-        Self::from_master_key(&master)
+        Self::from_master_keys(&masters)
     }
 
     /// Encrypts `plaintext` for one row; `context` (the account id) must match on opening.
     pub fn seal(&self, plaintext: &[u8], context: &str) -> anyhow::Result<String> {
         let nonce: [u8; NONCE_LEN] = random_bytes()?;
-        let sealed = self
-            .cipher
+        let sealed = self.ciphers[0]
             .encrypt(&XNonce::from(nonce), Payload { msg: plaintext, aad: context.as_bytes() })
             .map_err(|_| anyhow::anyhow!("encryption failed"))?;
         let mut out = nonce.to_vec();
@@ -71,14 +90,31 @@ impl Secrets {
         Ok(STANDARD.encode(out))
     }
 
+    /// Opens with whichever key sealed it.
     pub fn open(&self, sealed: &str, context: &str) -> Result<Vec<u8>, OpenError> {
+        self.open_with_index(sealed, context).map(|(plain, _)| plain)
+    }
+
+    /// What `sealed` holds, if a key other than the sealing one sealed it: the value to
+    /// seal again (`latchkey secret-key reencrypt`).
+    pub fn sealed_by_older_key(&self, sealed: &str, context: &str) -> Result<Option<Vec<u8>>, OpenError> {
+        let (plain, index) = self.open_with_index(sealed, context)?;
+        Ok((index > 0).then_some(plain))
+    }
+
+    fn open_with_index(&self, sealed: &str, context: &str) -> Result<(Vec<u8>, usize), OpenError> {
         let raw = STANDARD.decode(sealed).map_err(|_| OpenError)?;
         if raw.len() < NONCE_LEN {
             return Err(OpenError);
         }
         let (nonce, body) = raw.split_at(NONCE_LEN);
         let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| OpenError)?;
-        self.cipher.decrypt(&XNonce::from(nonce), Payload { msg: body, aad: context.as_bytes() }).map_err(|_| OpenError)
+        let payload = || Payload { msg: body, aad: context.as_bytes() };
+        self.ciphers
+            .iter()
+            .enumerate()
+            .find_map(|(i, c)| c.decrypt(&XNonce::from(nonce), payload()).ok().map(|p| (p, i)))
+            .ok_or(OpenError)
     }
 
     /// An authenticator's secret, sealed for its account.
@@ -94,9 +130,14 @@ impl Secrets {
 
     /// A keyed hash of a normalised backup code, as stored before codes were slow-hashed.
     pub fn code_hash(&self, user_id: &str, normalized_code: &str) -> String {
-        mac_hex(&self.code_mac_key, &[user_id.as_bytes(), b"\0", normalized_code.as_bytes()])
+        mac_hex(&self.code_mac_keys[0], &[user_id.as_bytes(), b"\0", normalized_code.as_bytes()])
     }
 
+    /// [`Self::code_hash`] under every key: such a code was stored under one of them.
+    pub fn code_hashes(&self, user_id: &str, normalized_code: &str) -> Vec<String> {
+        let message = [user_id.as_bytes(), b"\0", normalized_code.as_bytes()];
+        self.code_mac_keys.iter().map(|key| mac_hex(key, &message)).collect()
+    }
 
     /// The anti-forgery token of a browser session: stable for the session, unguessable
     /// without the server key, so forms carry it without storing anything.

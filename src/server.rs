@@ -48,8 +48,9 @@ pub async fn build_state(config: Config, clock: Clock) -> anyhow::Result<AppStat
 /// key stops the server with a clear message instead of failing every 2FA sign-in.
 async fn check_key(store: &Store, secrets: &Secrets) -> anyhow::Result<()> {
     const SAMPLE: &[u8] = b"latchkey key check";
-    let sealed = store.key_check(&secrets.seal(SAMPLE, "key-check")?).await?;
-    match secrets.open(&sealed, "key-check") {
+    let context = crate::service::key_rotation::KEY_CHECK_CONTEXT;
+    let sealed = store.key_check(&secrets.seal(SAMPLE, context)?).await?;
+    match secrets.open(&sealed, context) {
         Ok(v) if v == SAMPLE => Ok(()),
         _ => anyhow::bail!(
             "the secret key does not match the one this database was set up with \

@@ -52,6 +52,9 @@ enum Command {
     /// The apps allowed to introspect tokens (POST /api/v1/introspect)
     #[command(subcommand)]
     Client(client::ClientCommand),
+    /// Rotating the secret key (LATCHKEY_SECRET_KEY="NEW,OLD")
+    #[command(subcommand, name = "secret-key")]
+    SecretKey(SecretKeyCommand),
     /// Apply the retention of login history and expired sessions
     Prune,
     /// Write a consistent copy of the embedded SQLite database to PATH while it serves
@@ -61,6 +64,12 @@ enum Command {
         /// The file to write; it appears whole or not at all
         path: PathBuf,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum SecretKeyCommand {
+    /// Seal again with the first key everything the other keys sealed; then they can go
+    Reencrypt,
 }
 
 #[derive(Debug, Subcommand)]
@@ -219,6 +228,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let state = server::build_state(config, Clock::default()).await?;
             let bytes = service::maintenance::backup(&state, &path).await.map_err(describe)?;
             println!("wrote {} ({bytes} bytes); restore it with the data dir's secret.key", path.display());
+            Ok(())
+        }
+        Command::SecretKey(SecretKeyCommand::Reencrypt) => {
+            let state = server::build_state(config, Clock::default()).await?;
+            let n = service::key_rotation::reencrypt(&state).await.map_err(describe)?;
+            println!(
+                "rewrote {n} secrets with the first key of LATCHKEY_SECRET_KEY; the other keys can now be removed"
+            );
             Ok(())
         }
         Command::Prune => {

@@ -225,9 +225,15 @@ pub(super) async fn accept_backup_code(
         return Ok(false);
     };
     let now = state.clock.now();
-    // Codes from before they were slow-hashed match by their keyed hash, in one statement.
-    let legacy = state.secrets.code_hash(user_id, code.normalized());
-    if !state.store.use_backup_code(user_id, &legacy, now).await? {
+    // Codes from before they were slow-hashed match by their keyed hash (under any key).
+    let mut legacy = false;
+    for hash in state.secrets.code_hashes(user_id, code.normalized()) {
+        if state.store.use_backup_code(user_id, &hash, now).await? {
+            legacy = true;
+            break;
+        }
+    }
+    if !legacy {
         let Some((id, phc)) = state.store.backup_code_by_hint(user_id, code.hint()).await? else {
             return Ok(false);
         };

@@ -11,6 +11,7 @@ pub mod events;
 pub mod forward_auth;
 pub mod history;
 pub mod introspection;
+pub mod key_rotation;
 pub mod mail_delivery;
 pub mod maintenance;
 pub mod mfa;

@@ -54,7 +54,7 @@ pub use recovery::ResetDone;
 pub use security_events::{SecurityEvent, SecurityEventRecord};
 pub use sessions::{ActiveSession, HistoryRow, NewDeviceAlert, NewSession, SessionRecord, Started};
 pub use trusted_devices::{NewTrustedDevice, TrustedDeviceRecord};
-pub use two_factor::{FactorRef, Removal, StoredCode, TotpRecord};
+pub use two_factor::{FactorRef, Removal, SealedSource, SealedValue, StoredCode, TotpRecord};
 pub use users::{AccountSummary, Welcome};
 pub use webauthn::{Ceremony, NewWebauthnKey, PasskeyOwner, WebauthnKeyRecord};
 

@@ -34,7 +34,12 @@ struct BackupCodesPage {
     download: String,
 }
 
-pub(super) async fn show(state: &AppState, caller: &Caller, status: StatusCode, edit: impl FnOnce(&mut SecurityPage)) -> Response {
+pub(super) async fn show(
+    state: &AppState,
+    caller: &Caller,
+    status: StatusCode,
+    edit: impl FnOnce(&mut SecurityPage),
+) -> Response {
     match load(state, caller).await {
         Ok(mut page) => {
             edit(&mut page);

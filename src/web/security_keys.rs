@@ -40,11 +40,11 @@ pub async fn finish(
         Ok(c) => c,
         Err(e) => return fail(&state, Some(&caller), Error::InvalidRequest(format!("credential: {e}"))),
     };
-    let (key, codes) =
-        match webauthn::finish_registration(&state, &caller, &ctx, &form.challenge_id, &credential).await {
-            Ok(done) => done,
-            Err(e) => return fail(&state, Some(&caller), e),
-        };
+    let (key, codes) = match webauthn::finish_registration(&state, &caller, &ctx, &form.challenge_id, &credential).await
+    {
+        Ok(done) => done,
+        Err(e) => return fail(&state, Some(&caller), e),
+    };
     let done = if key.passkey { "passkey_added" } else { "key_added" };
     match codes {
         // Shown this once, in the answer itself: no redirect could carry them.

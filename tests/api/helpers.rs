@@ -211,10 +211,16 @@ impl TestApp {
     /// Another server on the same database and data dir, as a second instance behind a
     /// load balancer would be. It shares nothing with this one but the database.
     pub async fn second_instance(&self) -> TestApp {
+        self.second_instance_with(|_| {}).await
+    }
+
+    /// [`Self::second_instance`], with its configuration changed by `configure`.
+    pub async fn second_instance_with(&self, configure: impl FnOnce(&mut Config)) -> TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let mut config = (*self.state.config).clone();
         config.listen = addr;
+        configure(&mut config);
         let state = latchkey::server::build_state(config, Clock::default()).await.expect("state");
         state.clock.advance(self.state.clock.now() - chrono::Utc::now());
         tokio::spawn(latchkey::server::run(state.clone(), listener));

@@ -3,6 +3,7 @@
 
 mod browser_sessions;
 mod enrolment;
+mod key_rotation;
 mod password_rules;
 mod reauth;
 mod secrets_at_rest;

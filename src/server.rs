@@ -41,6 +41,7 @@ pub async fn build_state(config: Config, clock: Clock) -> anyhow::Result<AppStat
         mail_wake: Arc::default(),
         clock,
         refusals: Default::default(),
+        breached: Default::default(),
     }))
 }
 
@@ -69,6 +70,7 @@ pub fn app(state: AppState) -> axum::Router {
 /// Serves until the listener fails; the caller decides when to stop (tests drop the task).
 pub async fn run(state: AppState, listener: TcpListener) -> std::io::Result<()> {
     tokio::spawn(crate::service::mail_delivery::run(state.clone()));
+    tokio::spawn(crate::service::breached::keep_current(state.clone()));
     let app = app(state);
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await
 }
@@ -87,6 +89,7 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
     let public_url = state.config.public_url.clone();
     tokio::spawn(prune_periodically(state.clone()));
     tokio::spawn(crate::service::mail_delivery::run(state.clone()));
+    tokio::spawn(crate::service::breached::keep_current(state.clone()));
     tracing::info!(transport = %state.mailer.describe(), "mail goes out");
     let app = app(state.clone());
     // The public URL is the address to open: pages refuse forms sent from any other. One

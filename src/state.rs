@@ -49,4 +49,6 @@ pub struct Services {
     pub clock: Clock,
     /// Keys this instance saw locked, refused without a database round trip until then.
     pub refusals: crate::refusals::Refusals,
+    /// The breached-password list this instance checks against.
+    pub breached: crate::domain::breached::LoadedList,
 }

@@ -52,6 +52,9 @@ enum Command {
     /// The apps allowed to introspect tokens (POST /api/v1/introspect)
     #[command(subcommand)]
     Client(client::ClientCommand),
+    /// The breached-password list that new passwords are checked against
+    #[command(subcommand)]
+    Breached(BreachedCommand),
     /// Rotating the secret key (LATCHKEY_SECRET_KEY="NEW,OLD")
     #[command(subcommand, name = "secret-key")]
     SecretKey(SecretKeyCommand),
@@ -64,6 +67,14 @@ enum Command {
         /// The file to write; it appears whole or not at all
         path: PathBuf,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum BreachedCommand {
+    /// Replace the list with Have I Been Pwned's SHA-1 HASH:COUNT lines from PATH
+    Import { path: PathBuf },
+    /// How many hashes the list holds, and since when
+    Status,
 }
 
 #[derive(Debug, Subcommand)]
@@ -228,6 +239,32 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let state = server::build_state(config, Clock::default()).await?;
             let bytes = service::maintenance::backup(&state, &path).await.map_err(describe)?;
             println!("wrote {} ({bytes} bytes); restore it with the data dir's secret.key", path.display());
+            Ok(())
+        }
+        Command::Breached(BreachedCommand::Import { path }) => {
+            let state = server::build_state(config, Clock::default()).await?;
+            let started = std::time::Instant::now();
+            let done = service::breached::import(&state, &path).await.map_err(describe)?;
+            println!(
+                "imported {} distinct hashes from {} lines of {} in {:.1} s ({} bytes); running servers use it within a minute",
+                done.hashes,
+                done.lines,
+                path.display(),
+                started.elapsed().as_secs_f64(),
+                done.bytes
+            );
+            Ok(())
+        }
+        Command::Breached(BreachedCommand::Status) => {
+            let state = server::build_state(config, Clock::default()).await?;
+            match service::breached::status(&state).await.map_err(describe)? {
+                Some(s) => println!(
+                    "{} breached-password hashes, imported {}",
+                    s.hashes,
+                    s.imported_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                ),
+                None => println!("no breached-password list imported: latchkey breached import PATH"),
+            }
             Ok(())
         }
         Command::SecretKey(SecretKeyCommand::Reencrypt) => {

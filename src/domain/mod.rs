@@ -6,6 +6,7 @@ pub mod account;
 pub mod api_token;
 pub mod authenticator_data;
 pub mod backup_codes;
+pub mod breached;
 pub mod client_ip;
 pub mod device;
 pub mod device_grant;

@@ -78,6 +78,8 @@ pub enum Violation {
     Reused,
     TooCommon,
     ContainsEmail,
+    /// In the breached-password list (`latchkey breached import`).
+    Breached,
 }
 
 impl Violation {
@@ -93,6 +95,7 @@ impl Violation {
             Self::Reused => "must not be one of your last 5 passwords",
             Self::TooCommon => "is too common or easy to guess",
             Self::ContainsEmail => "must not contain your email address",
+            Self::Breached => "appears in a list of passwords exposed in data breaches",
         }
     }
 }

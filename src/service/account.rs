@@ -50,6 +50,7 @@ pub(super) async fn checked_new_password(state: &AppState, user: &Account, new: 
     let email =
         Email::parse(&user.email).map_err(|e| Error::internal(anyhow::anyhow!("stored email is invalid: {e}")))?;
     let mut violations = password::check(new, &email, state.config.settings.password_rules);
+    violations.extend(super::breached::violation(state, new));
     let recent = state.store.recent_password_hashes(&user.id, HISTORY_DEPTH).await?;
     if state.hasher.matches_any(new, &recent).await? {
         violations.push(Violation::Reused);

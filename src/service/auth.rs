@@ -52,7 +52,8 @@ pub async fn signup(state: &AppState, ctx: &ClientContext, email: &str, password
 }
 
 async fn checked_hash(state: &AppState, email: &Email, password: &Password) -> Result<String> {
-    let violations = password::check(password, email, state.config.settings.password_rules);
+    let mut violations = password::check(password, email, state.config.settings.password_rules);
+    violations.extend(super::breached::violation(state, password));
     if !violations.is_empty() {
         return Err(Error::PasswordPolicy(violations));
     }

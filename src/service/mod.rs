@@ -5,6 +5,7 @@ pub mod account;
 mod alerts;
 pub mod api_tokens;
 pub mod auth;
+pub mod breached;
 pub mod device;
 pub mod email;
 pub mod events;

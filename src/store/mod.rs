@@ -13,6 +13,7 @@
 mod account_lock;
 mod api_tokens;
 mod batch;
+mod breached;
 mod columns;
 mod device_grants;
 mod email_tokens;
@@ -43,6 +44,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Connection, Executor};
 
 pub use api_tokens::ActiveApiToken;
+pub use breached::BreachedStatus;
 pub use device_grants::{Approval, DeviceGrant, NewDeviceGrant};
 pub use email_tokens::{Confirmed, Issued, LinkPurpose, NewLink, UsedLink};
 pub use introspection_clients::IntrospectionClient;
@@ -75,6 +77,9 @@ pub enum StoreError {
     Batch(std::sync::Arc<StoreError>),
     #[error("the store is shutting down")]
     Closed,
+    /// A stored value that does not fit its type (a number out of range, say).
+    #[error("stored value out of range: {0}")]
+    Other(#[source] anyhow::Error),
 }
 
 impl From<sqlx::Error> for StoreError {

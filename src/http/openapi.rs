@@ -17,6 +17,9 @@ Authenticate with `Authorization: Bearer <token>`, or the browser cookie `latchk
 (`__Host-latchkey_session` when the public URL is https; `__Secure-latchkey_session` with `Domain` when \
 `LATCHKEY_COOKIE_DOMAIN` is set). A 2FA account re-authenticates (`POST /auth/reauth`) with its factor: a password alone \
 is 401 `mfa_required`. Signing other sessions out needs a recent sign-in too. \
+With `LATCHKEY_REQUIRE_2FA`, past its deadline an account without a second factor gets 403 \
+`2fa_enrolment_required` from workspace routes and `/auth/verify` (its `/me` and `/auth` routes stay open). \
+Password policy violations may include `breached` once a breached-password list was imported. \
 New factors and credentials (TOTP setup and confirm, security-key registration, API tokens, a first password, \
 linking or unlinking a provider) need a sign-in from the re-auth window, else 403 `reauth_required`. \
 Per account: at most 100 sessions (the oldest is signed out), 20 trusted devices (the oldest is forgotten), \

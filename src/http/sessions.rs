@@ -65,10 +65,14 @@ async fn list(State(state): State<AppState>, Auth(caller): Auth) -> Result<axum:
     ))
 }
 
-/// Signs one session out; its token is refused from the next request on.
+/// Signs one session out; its token is refused from the next request on. Another session
+/// than the caller's own needs a recent sign-in (a stale stolen session must not sign the
+/// owner out).
 #[utoipa::path(delete, path = "/me/sessions/{id}", tag = "sessions", security(("bearer" = [])),
     params(("id" = String, Path)), responses(
-    (status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+    (status = 204), (status = 401, body = ErrorBody),
+    (status = 403, description = "`reauth_required` for another session without a recent sign-in", body = ErrorBody),
+    (status = 404, body = ErrorBody),
 ))]
 async fn revoke(
     State(state): State<AppState>,
@@ -85,9 +89,10 @@ pub struct RevokedCount {
     revoked: u64,
 }
 
-/// Signs out every session but the calling one.
+/// Signs out every session but the calling one; needs a recent sign-in.
 #[utoipa::path(post, path = "/me/sessions/revoke-others", tag = "sessions", security(("bearer" = [])), responses(
     (status = 200, body = RevokedCount), (status = 401, body = ErrorBody),
+    (status = 403, description = "`reauth_required`", body = ErrorBody),
 ))]
 async fn revoke_others(
     State(state): State<AppState>,

@@ -26,6 +26,7 @@ mod outbox;
 mod pending;
 mod rate_limits;
 mod recovery;
+mod sealed;
 mod security_events;
 mod sessions;
 mod sqlite_reader;
@@ -53,10 +54,11 @@ pub use oauth::{IdentityRef, Linked, LinkedIdentity, NewOAuthFlow, OAuthFlow, Ta
 pub use outbox::QueuedMail;
 pub use pending::{KEPT_TABLES, SignedOut, VOIDED_TABLES};
 pub use recovery::ResetDone;
+pub use sealed::{SealedSource, SealedValue};
 pub use security_events::{SecurityEvent, SecurityEventRecord};
 pub use sessions::{ActiveSession, HistoryRow, NewDeviceAlert, NewSession, SessionRecord, Started};
 pub use trusted_devices::{NewTrustedDevice, TrustedDeviceRecord};
-pub use two_factor::{FactorRef, Removal, SealedSource, SealedValue, StoredCode, TotpRecord};
+pub use two_factor::{FactorRef, Removal, StoredCode, TotpRecord};
 pub use users::{AccountSummary, Welcome};
 pub use webauthn::{Ceremony, NewWebauthnKey, PasskeyOwner, WebauthnKeyRecord};
 

@@ -57,7 +57,7 @@ pub fn router() -> Router<AppState> {
         .route("/security/trusted-devices/revoke-all", post(security::revoke_all_devices))
         .route("/security/trusted-devices/{id}/revoke", post(security::revoke_device))
         .route("/security/keys/finish", post(security_keys::finish))
-        .route("/security/keys/{id}/remove", post(security::remove_key))
+        .route("/security/keys/{id}/remove", post(security_keys::remove_key))
         .route("/security/providers/{provider}/unlink", post(security::unlink_provider))
         .route("/security/providers/{provider}/link", post(security::link_provider))
         .route("/security/reauth", post(security::reauth))

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use crate::domain::password::Password;
 use crate::error::{Error, Result};
 use crate::http::extract::Client;
-use crate::service::{Caller, account, auth, oauth, sessions, trusted_devices, two_factor, webauthn};
+use crate::service::{Caller, account, auth, oauth, sessions, trusted_devices, two_factor};
 use crate::state::AppState;
 
 use super::security_page::{SecurityPage, SetupView, load};
@@ -90,7 +90,7 @@ pub async fn page(State(state): State<AppState>, Browser(caller): Browser, Query
 
 /// The AEAD context of a removed passkey's id: a link cannot make a browser forget a
 /// passkey unless this account's removal made it.
-fn forget_context(user_id: &str) -> String {
+pub(super) fn forget_context(user_id: &str) -> String {
     format!("forget-credential\0{user_id}")
 }
 
@@ -298,26 +298,6 @@ pub async fn revoke_device(
     CheckedForm(caller, _): CheckedForm<CsrfForm>,
 ) -> Response {
     act(&state, &caller, "device_revoked", trusted_devices::revoke(&state, &caller, &ctx, &id)).await
-}
-
-pub async fn remove_key(
-    State(state): State<AppState>,
-    Client(ctx): Client,
-    Path(id): Path<String>,
-    CheckedForm(caller, _): CheckedForm<CsrfForm>,
-) -> Response {
-    let removed = match webauthn::delete(&state, &caller, &ctx, &id).await {
-        Ok(key) => key,
-        Err(e) => return fail(&state, Some(&caller), e),
-    };
-    if !removed.passkey {
-        return Redirect::to("/security?done=key_removed").into_response();
-    }
-    // Tell the browser, so its password manager stops offering a passkey that is gone.
-    let sealed = state.secrets.seal(removed.credential_id.as_bytes(), &forget_context(&caller.user_id));
-    let forget =
-        sealed.map(|s| format!("&forget={}", url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>()));
-    Redirect::to(&format!("/security?done=passkey_removed{}", forget.unwrap_or_default())).into_response()
 }
 
 pub async fn unlink_provider(

@@ -1,9 +1,10 @@
-//! `POST /security/keys/finish`: the page's script got the new key's answer from the
-//! browser; the server finishes adding it and answers the Security page itself, with the
-//! first backup codes on it when the key turned 2FA on, so that the codes never pass
-//! through the browser's storage (ASVS 14.3.3).
+//! Security keys and passkeys on the Security page. `POST /security/keys/finish`: the
+//! page's script got the new key's answer from the browser; the server finishes adding it
+//! and answers the Security page itself, with the first backup codes on it when the key
+//! turned 2FA on, so that the codes never pass through the browser's storage (ASVS
+//! 14.3.3). `POST /security/keys/{id}/remove` removes one.
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -14,8 +15,8 @@ use crate::http::extract::Client;
 use crate::service::webauthn;
 use crate::state::AppState;
 
-use super::security::{notice, show};
-use super::{CheckedForm, CsrfField, fail};
+use super::security::{forget_context, notice, show};
+use super::{CheckedForm, CsrfField, CsrfForm, fail};
 
 #[derive(Deserialize)]
 pub struct FinishForm {
@@ -57,4 +58,24 @@ pub async fn finish(
         }
         None => Redirect::to(&format!("/security?done={done}")).into_response(),
     }
+}
+
+pub async fn remove_key(
+    State(state): State<AppState>,
+    Client(ctx): Client,
+    Path(id): Path<String>,
+    CheckedForm(caller, _): CheckedForm<CsrfForm>,
+) -> Response {
+    let removed = match webauthn::delete(&state, &caller, &ctx, &id).await {
+        Ok(key) => key,
+        Err(e) => return fail(&state, Some(&caller), e),
+    };
+    if !removed.passkey {
+        return Redirect::to("/security?done=key_removed").into_response();
+    }
+    // Tell the browser, so its password manager stops offering a passkey that is gone.
+    let sealed = state.secrets.seal(removed.credential_id.as_bytes(), &forget_context(&caller.user_id));
+    let forget =
+        sealed.map(|s| format!("&forget={}", url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>()));
+    Redirect::to(&format!("/security?done=passkey_removed{}", forget.unwrap_or_default())).into_response()
 }

@@ -162,3 +162,41 @@ test("security headers forbid inline script and framing", async () => {
   assert.match(r.headers.get("content-security-policy"), /frame-ancestors 'none'/);
   assert.equal(r.headers.get("referrer-policy"), "same-origin");
 });
+
+test("the browser's cookies: HttpOnly, the second step in its own cookie, a sign-in ends the old session", async () => {
+  const email = "cookie@example.com";
+  assert.equal((await api("/api/v1/auth/signup", { body: { email, password: PASSWORD } })).status, 201);
+  const setupToken = (await api("/api/v1/auth/login", { body: { email, password: PASSWORD } })).body.token;
+  const setup = await api("/api/v1/me/2fa/totp/setup", { token: setupToken });
+  const totp = new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(setup.body.secret), digits: 6, period: 30 });
+  assert.equal((await api("/api/v1/me/2fa/totp/confirm", { token: setupToken, body: { code: totp.generate() } })).status, 200);
+
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  const page = await context.newPage();
+  // A session someone left in this browser: another account's.
+  assert.equal((await api("/api/v1/auth/signup", { body: { email: "left@example.com", password: PASSWORD } })).status, 201);
+  await signIn(page, { email: "left@example.com" });
+  await page.getByRole("heading", { name: "Security & 2FA" }).waitFor();
+  const left = (await context.cookies()).find((c) => c.name === "latchkey_session");
+  assert.ok(left.httpOnly && left.sameSite === "Lax", JSON.stringify(left));
+
+  // The next person signs in from the same browser (its cookie jar: page.request shares it).
+  const form = (data) => ({ form: data, headers: { origin: base }, maxRedirects: 0 });
+  const first = await page.request.post(base + "/login", form({ email, password: PASSWORD }));
+  assert.equal(first.status(), 200, "the second step");
+  const step = (await context.cookies()).find((c) => c.name === "latchkey_mfa");
+  assert.ok(step && step.httpOnly, JSON.stringify(await context.cookies()));
+  assert.ok(!(await first.text()).includes(step.value), "the step's token is not in the page");
+
+  const now = Math.floor(Date.now() / 30000);
+  while (Math.floor(Date.now() / 30000) === now) await new Promise((r) => setTimeout(r, 500));
+  const done = await page.request.post(base + "/login/mfa", form({ code: totp.generate() }));
+  assert.equal(done.status(), 303);
+  const cookies = await context.cookies();
+  assert.equal(cookies.find((c) => c.name === "latchkey_mfa"), undefined, "the step's cookie is cleared");
+  const session = cookies.find((c) => c.name === "latchkey_session");
+  assert.ok(session.httpOnly && session.value !== left.value);
+  assert.equal((await api("/api/v1/me", { method: "GET", token: left.value })).status, 401, "the old session ended");
+  assert.equal((await api("/api/v1/me", { method: "GET", token: session.value })).body.email, email);
+  await context.close();
+});

@@ -128,12 +128,8 @@ impl Secrets {
         TotpSecret::from_bytes(bytes).ok_or_else(|| anyhow::anyhow!("stored TOTP secret is too short"))
     }
 
-    /// A keyed hash of a normalised backup code, as stored before codes were slow-hashed.
-    pub fn code_hash(&self, user_id: &str, normalized_code: &str) -> String {
-        mac_hex(&self.code_mac_keys[0], &[user_id.as_bytes(), b"\0", normalized_code.as_bytes()])
-    }
-
-    /// [`Self::code_hash`] under every key: such a code was stored under one of them.
+    /// The keyed hashes of a normalised backup code under every key, the sealing key's
+    /// first: codes stored before they were slow-hashed were stored as one of these.
     pub fn code_hashes(&self, user_id: &str, normalized_code: &str) -> Vec<String> {
         let message = [user_id.as_bytes(), b"\0", normalized_code.as_bytes()];
         self.code_mac_keys.iter().map(|key| mac_hex(key, &message)).collect()
@@ -217,11 +213,11 @@ mod tests {
     fn code_hashes_depend_on_key_account_and_code() {
         let a = Secrets::from_master_key(&[1; 32]).unwrap();
         let b = Secrets::from_master_key(&[2; 32]).unwrap();
-        let h = a.code_hash("u1", "abcdefghjk");
-        assert_eq!(h, a.code_hash("u1", "abcdefghjk"));
-        assert_ne!(h, a.code_hash("u2", "abcdefghjk"));
-        assert_ne!(h, a.code_hash("u1", "abcdefghjm"));
-        assert_ne!(h, b.code_hash("u1", "abcdefghjk"));
+        let h = a.code_hashes("u1", "abcdefghjk")[0].clone();
+        assert_eq!(h, a.code_hashes("u1", "abcdefghjk")[0]);
+        assert_ne!(h, a.code_hashes("u2", "abcdefghjk")[0]);
+        assert_ne!(h, a.code_hashes("u1", "abcdefghjm")[0]);
+        assert_ne!(h, b.code_hashes("u1", "abcdefghjk")[0]);
     }
 
     #[test]

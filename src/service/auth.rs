@@ -164,6 +164,7 @@ pub async fn reauth(state: &AppState, ctx: &ClientContext, caller: &Caller, proo
     }
     // Wrong codes count with those of sign-in and reset (one progressive lock per account),
     // so a stolen session cannot add guesses past the sign-in's; passwords count apart.
+    let by_code = matches!(proof, Proof::Code(_));
     let key = match &proof {
         Proof::Code(_) => mfa::code_limit_key(&caller.user_id),
         Proof::Password(_) | Proof::Passkey { .. } => format!("reauth:{}", caller.user_id),
@@ -195,7 +196,7 @@ pub async fn reauth(state: &AppState, ctx: &ClientContext, caller: &Caller, proo
         }
     };
     match refused {
-        Some(Error::InvalidCode) if key == mfa::code_limit_key(&caller.user_id) => {
+        Some(Error::InvalidCode) if by_code => {
             mfa::wrong_code(state, ctx, &caller.user_id, attempt).await?;
             return Err(Error::InvalidCode);
         }

@@ -10,7 +10,6 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use crate::domain::device_grant::UserCode;
-use crate::domain::password::Password;
 use crate::error::Error;
 use crate::http::cookies::{self, DEVICE_COOKIE};
 use crate::http::extract::Client;
@@ -178,11 +177,7 @@ pub async fn approve(
     CheckedForm(caller, form): CheckedForm<CodeForm>,
 ) -> Response {
     // The re-auth asked for in place, when the sign-in was not recent.
-    let proof = match (form.password.filter(|p| !p.is_empty()), form.code.filter(|c| !c.trim().is_empty())) {
-        (Some(p), _) => Some(auth::Proof::Password(Password::new(p))),
-        (None, Some(c)) => Some(auth::Proof::Code(c)),
-        (None, None) => None,
-    };
+    let proof = super::form_proof(form.password, form.code, None, None);
     let mut caller = caller;
     if let Some(proof) = proof {
         match auth::reauth(&state, &ctx, &caller, proof).await {

@@ -186,5 +186,26 @@ fn when(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
+/// What a re-authentication form (the re-auth prompt, `/step-up`, the device approval)
+/// proves: the password, else a code, else a key's answer (from the page's script) to the
+/// ceremony `challenge_id`. Empty fields count as absent.
+fn form_proof(
+    password: Option<String>,
+    code: Option<String>,
+    challenge_id: Option<String>,
+    credential: Option<&str>,
+) -> Option<crate::service::auth::Proof> {
+    use crate::service::auth::Proof;
+    if let Some(p) = password.filter(|p| !p.is_empty()) {
+        return Some(Proof::Password(crate::domain::password::Password::new(p)));
+    }
+    if let Some(c) = code.filter(|c| !c.trim().is_empty()) {
+        return Some(Proof::Code(c));
+    }
+    let challenge_id = challenge_id.filter(|c| !c.is_empty())?;
+    let credential = serde_json::from_str(credential?).ok()?;
+    Some(Proof::Passkey { challenge_id, credential })
+}
+
 /// What a password answers, in a re-authentication, on an account with a second factor.
 pub const SECOND_FACTOR_PLEASE: &str = "Your account has two-factor authentication: confirm with a code or your key.";

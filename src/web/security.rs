@@ -371,17 +371,8 @@ pub async fn reauth(
     Client(ctx): Client,
     CheckedForm(caller, form): CheckedForm<ReauthForm>,
 ) -> Response {
-    let passkey = match (form.challenge_id.filter(|c| !c.is_empty()), form.credential.as_deref()) {
-        (Some(challenge_id), Some(json)) => {
-            serde_json::from_str(json).ok().map(|credential| auth::Proof::Passkey { challenge_id, credential })
-        }
-        _ => None,
-    };
-    let proof = match (form.password.filter(|p| !p.is_empty()), form.code.filter(|c| !c.trim().is_empty()), passkey) {
-        (Some(p), ..) => auth::Proof::Password(Password::new(p)),
-        (None, Some(c), _) => auth::Proof::Code(c),
-        (None, None, Some(passkey)) => passkey,
-        (None, None, None) => return reauth_prompt(&state, &caller, Some("Enter your password or a code.".into())),
+    let Some(proof) = super::form_proof(form.password, form.code, form.challenge_id, form.credential.as_deref()) else {
+        return reauth_prompt(&state, &caller, Some("Enter your password or a code.".into()));
     };
     match auth::reauth(&state, &ctx, &caller, proof).await {
         Ok(()) => Redirect::to("/security?done=reauthenticated").into_response(),

@@ -85,13 +85,10 @@ pub async fn verify(
     CheckedForm(caller, form): CheckedForm<StepUpForm>,
 ) -> Response {
     let rd = return_to(&state, form.rd.as_deref());
-    let key = match (form.challenge_id.filter(|c| !c.is_empty()), form.credential.as_deref()) {
-        (Some(challenge_id), Some(json)) => {
-            serde_json::from_str(json).ok().map(|credential| Proof::Passkey { challenge_id, credential })
-        }
-        _ => None,
-    };
-    let proof = key.unwrap_or_else(|| Proof::Code(form.code.trim().to_owned()));
+    // Nothing usable is a wrong code, counted as one.
+    let code = Some(form.code.trim().to_owned());
+    let proof = super::form_proof(None, code, form.challenge_id, form.credential.as_deref())
+        .unwrap_or_else(|| Proof::Code(String::new()));
     match auth::reauth(&state, &ctx, &caller, proof).await {
         Ok(()) => Redirect::to(rd.as_deref().unwrap_or("/security")).into_response(),
         Err(Error::InvalidCode) => {

@@ -50,6 +50,10 @@ pub enum Error {
     Enable2faFirst,
     #[error("that account is already a member of this workspace")]
     AlreadyMember,
+    #[error("a workspace must keep at least one owner: make someone else an owner first")]
+    LastOwner,
+    #[error("this invitation is for another address; sign in with the invited address and confirm it first")]
+    InvitationMismatch,
     #[error("security keys are available on team plans")]
     PlanRequired,
     #[error("workspaces are created on the server's default plan; the operator changes plans")]

@@ -95,6 +95,8 @@ enum WorkspaceCommand {
     },
     /// Id, name, plan and owner of each workspace
     List,
+    /// Make an account an owner: the recovery for a workspace whose owners are gone or locked out
+    AddOwner { workspace_id: String, email: String },
     /// Change a workspace's plan (the API cannot)
     SetPlan {
         workspace_id: String,
@@ -224,6 +226,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let plan = Plan::parse(&plan).ok_or_else(|| anyhow::anyhow!("plan must be free or team"))?;
             service::workspaces::set_plan(&state, &workspace_id, plan).await.map_err(describe)?;
             println!("workspace {workspace_id} is on the {} plan", plan.as_str());
+            Ok(())
+        }
+        Command::Workspace(WorkspaceCommand::AddOwner { workspace_id, email }) => {
+            let state = server::build_state(config, Clock::default()).await?;
+            let email = parse_email(&email)?;
+            let user = account_of(&state, &email).await?;
+            service::workspaces::add_owner(&state, &workspace_id, &user.id, &user.email).await.map_err(
+                |e| match e {
+                    Error::NotFound => anyhow::anyhow!("no workspace has the id {workspace_id}"),
+                    other => describe(other),
+                },
+            )?;
+            println!("{email} is an owner of workspace {workspace_id}");
             Ok(())
         }
         Command::Workspace(WorkspaceCommand::Add { name, owner, plan }) => {

@@ -123,6 +123,7 @@ pub fn json(o: &AccountOverview) -> Value {
         "workspaces": o.workspaces.iter().map(|m| json!({
             "id": m.workspace.id, "name": m.workspace.name, "role": m.role.as_str(), "plan": m.workspace.plan.as_str(),
             "require_2fa": m.workspace.policy.require_2fa,
+            "accepted_methods": m.workspace.policy.accepted_methods.as_str(), "enforce_at": m.workspace.policy.enforce_at,
         })).collect::<Vec<_>>(),
         "recent_sign_ins": o.sign_ins.iter().map(|r| json!({
             "at": r.event.at, "success": r.event.success, "method": r.event.method, "failure": r.event.failure,

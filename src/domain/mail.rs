@@ -152,6 +152,39 @@ pub fn alert(to: &str, subject: &str, what: &str, circumstances: &Circumstances,
     .letter(to, subject)
 }
 
+/// An invitation to join `workspace` as `role`. Says nothing of whether the address has
+/// an account: the same letter goes out either way.
+pub fn invitation(to: &str, workspace: &str, role: &str, link: &str) -> Letter {
+    Draft {
+        paragraphs: vec![format!(
+            "You are invited to join the workspace \"{workspace}\" on Latchkey as {role}. Sign in (or create \
+             an account) with this address, confirm the address, then accept."
+        )],
+        action: Some(("Accept invitation", link)),
+        after: vec!["The link works once, for 7 days. If you do not know this workspace, ignore this message.".into()],
+    }
+    .letter(to, &format!("You are invited to join {workspace}"))
+}
+
+/// To a member a workspace's new policy holds back: what it accepts and from when.
+pub fn workspace_policy_notice(
+    to: &str,
+    workspace: &str,
+    accepts: &str,
+    deadline: &str,
+    security_page: &str,
+) -> Letter {
+    Draft {
+        paragraphs: vec![format!(
+            "The workspace \"{workspace}\" now requires two-factor authentication with {accepts}. \
+             From {deadline} you cannot use the workspace until you add one."
+        )],
+        action: Some(("Set up two-factor authentication", security_page)),
+        after: vec!["Your own account pages stay open to you in any case.".into()],
+    }
+    .letter(to, &format!("{workspace} requires two-factor authentication"))
+}
+
 pub fn test_message(to: &str) -> Letter {
     Draft {
         paragraphs: vec!["This is a test message from Latchkey: mail delivery works.".into()],
@@ -209,6 +242,22 @@ mod tests {
         assert_eq!(waits, [2, 4, 8, 16, 32, 64, 128, 256, 512, 900, 900, 900]);
         assert_eq!(retry_delay(0).num_seconds(), 2);
         assert_eq!(retry_delay(i64::MAX).num_seconds(), 900);
+    }
+
+    #[test]
+    fn workspace_letters_name_the_workspace_and_escape_it() {
+        let l = invitation("a@example.com", "Engines <&>", "admin", "https://x/invite?token=t");
+        assert_eq!(l.subject, "You are invited to join Engines <&>");
+        assert!(l.text.contains("https://x/invite?token=t") && l.text.contains("as admin"));
+        assert!(l.html.contains("Engines &lt;&amp;&gt;"));
+        let n = workspace_policy_notice(
+            "a@example.com",
+            "Engines",
+            "a security key or a passkey",
+            "2026-12-08 00:00 UTC",
+            "https://x/security",
+        );
+        assert!(n.text.contains("a security key or a passkey") && n.text.contains("From 2026-12-08 00:00 UTC"));
     }
 
     #[test]

@@ -84,6 +84,10 @@ pub const RESET: Policy = Policy::Window { max: 30, window: Duration::minutes(15
 pub const DEVICE_START: Policy = Policy::Window { max: 60, window: Duration::minutes(15) };
 /// Wrong user codes typed on `/device`, per session and per address: 5, then a wait.
 pub const USER_CODE: Policy = Policy::Window { max: 5, window: Duration::minutes(15) };
+/// Invitations sent per workspace and day.
+pub const WORKSPACE_INVITATIONS: Policy = Policy::Window { max: 50, window: Duration::days(1) };
+/// Messages of one kind (confirmation, reset, invitation) an address gets per hour.
+pub const MAILS_PER_RECIPIENT: Policy = Policy::Window { max: 5, window: Duration::hours(1) };
 
 #[cfg(test)]
 mod tests {

@@ -26,6 +26,8 @@ pub enum TokenKind {
     AccountLock,
     /// The secret an app introspects tokens with (`latchkey client add`).
     ClientSecret,
+    /// The link of a workspace invitation.
+    Invitation,
 }
 
 impl TokenKind {
@@ -41,6 +43,7 @@ impl TokenKind {
             Self::PasswordReset => "lk_rst_",
             Self::AccountLock => "lk_lck_",
             Self::ClientSecret => "lk_cli_",
+            Self::Invitation => "lk_inv_",
         }
     }
 }

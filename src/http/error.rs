@@ -49,6 +49,8 @@ impl Error {
             Self::EnrolmentRequired => (StatusCode::FORBIDDEN, "2fa_enrolment_required"),
             Self::Enable2faFirst => (StatusCode::CONFLICT, "enable_2fa_first"),
             Self::AlreadyMember => (StatusCode::CONFLICT, "already_member"),
+            Self::LastOwner => (StatusCode::CONFLICT, "last_owner"),
+            Self::InvitationMismatch => (StatusCode::FORBIDDEN, "invitation_mismatch"),
             Self::PlanRequired => (StatusCode::FORBIDDEN, "plan_required"),
             Self::PlanNotAllowed => (StatusCode::FORBIDDEN, "plan_not_allowed"),
             Self::TooMany(_) => (StatusCode::CONFLICT, "limit_reached"),

@@ -4,7 +4,7 @@
 //! token through); a `workspace` requirement adds one membership query.
 
 use crate::domain::forward_auth::{Requirements, unmet};
-use crate::domain::workspace::{self, Access};
+use crate::domain::workspace::Access;
 use crate::error::{Error, Result};
 use crate::state::AppState;
 
@@ -39,7 +39,7 @@ pub async fn verify<'a>(
     }
     if let Some(id) = workspace_id {
         let member = state.store.membership(id, &caller.user_id).await?.ok_or(Error::NotAMember)?;
-        if workspace::access(member.workspace.policy, caller.account.factors.enabled()) != Access::Ok {
+        if member.workspace.policy.access(&caller.account.factors, state.clock.now()) == Access::TwoFactorRequired {
             return Err(Error::InsufficientUserAuthentication("the workspace requires two-factor authentication"));
         }
     }

@@ -8,8 +8,8 @@ use chrono::Duration;
 
 use crate::domain::rate_limit::Forgive;
 pub use crate::domain::rate_limit::{
-    ACCOUNT, CLIENT, DAILY_ALERT, DEVICE_START, FORGOT, OAUTH_START, PASSKEY_START, Policy, REFUSAL_RECORDS, RESET,
-    SIGNUP, USER_CODE,
+    ACCOUNT, CLIENT, DAILY_ALERT, DEVICE_START, FORGOT, MAILS_PER_RECIPIENT, OAUTH_START, PASSKEY_START, Policy,
+    REFUSAL_RECORDS, RESET, SIGNUP, USER_CODE, WORKSPACE_INVITATIONS,
 };
 use crate::error::{Error, Result};
 use crate::state::AppState;

@@ -34,6 +34,8 @@ mod trusted_devices;
 mod two_factor;
 mod users;
 mod webauthn;
+mod workspace_events;
+mod workspace_invitations;
 mod workspaces;
 
 use std::path::{Path, PathBuf};
@@ -61,6 +63,8 @@ pub use trusted_devices::{NewTrustedDevice, TrustedDeviceRecord};
 pub use two_factor::{FactorRef, Removal, StoredCode, TotpRecord};
 pub use users::{AccountSummary, Welcome};
 pub use webauthn::{Ceremony, NewWebauthnKey, PasskeyOwner, WebauthnKeyRecord};
+pub use workspace_invitations::NewInvitation;
+pub use workspaces::{MemberChanged, PolicyUpdate};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -291,6 +295,11 @@ pub(crate) fn corrupt(what: String) -> StoreError {
 
 /// An id for a WebAuthn ceremony, handed to the client.
 pub fn new_ceremony_id() -> String {
+    new_id()
+}
+
+/// The id of a new invitation, known before it is stored (the answer carries it).
+pub fn new_invitation_id() -> String {
     new_id()
 }
 

@@ -6,6 +6,7 @@
 
 mod device;
 mod email;
+mod invitation;
 mod oauth;
 mod security;
 mod security_keys;
@@ -13,6 +14,7 @@ mod security_page;
 mod sign_in;
 mod step_up;
 mod tokens;
+mod workspace_console;
 
 use askama::Template;
 use axum::Router;
@@ -66,6 +68,13 @@ pub fn router() -> Router<AppState> {
         .route("/device/deny", post(device::deny))
         .route("/tokens", get(tokens::page).post(tokens::create))
         .route("/tokens/{id}/delete", post(tokens::delete))
+        .route("/workspaces/{id}", get(workspace_console::page))
+        .route("/workspaces/{id}/invitations", post(workspace_console::invite))
+        .route("/workspaces/{id}/invitations/{invitation}/revoke", post(workspace_console::revoke))
+        .route("/workspaces/{id}/members/{user}/role", post(workspace_console::set_role))
+        .route("/workspaces/{id}/members/{user}/remove", post(workspace_console::remove))
+        .route("/workspaces/{id}/policy", post(workspace_console::set_policy))
+        .route("/invite", get(invitation::page).post(invitation::accept))
         .route(
             "/static/app.css",
             get(|| async { asset("text/css; charset=utf-8", include_str!("../../static/app.css")) }),

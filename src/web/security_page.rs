@@ -2,7 +2,7 @@
 
 use askama::Template;
 
-use crate::domain::workspace::Access;
+use crate::domain::workspace::{Access, AccountPolicy};
 use crate::error::Result;
 use crate::service::{Caller, account, events, history, oauth, sessions, trusted_devices, webauthn, workspaces};
 use crate::state::AppState;
@@ -59,11 +59,18 @@ pub struct KeyRow {
 }
 
 pub struct WorkspaceRow {
+    pub id: String,
     pub name: String,
     pub role: &'static str,
     pub plan: &'static str,
     pub require_2fa: bool,
-    pub locked: bool,
+    /// What the policy accepts, in words.
+    pub accepts: &'static str,
+    /// `ok`, `grace` or `locked`.
+    pub access: &'static str,
+    pub deadline: Option<String>,
+    /// Owners and admins get a link to the console.
+    pub manages: bool,
 }
 
 pub struct ProviderRow {
@@ -103,7 +110,6 @@ pub struct SecurityPage {
     pub(super) two_factor_enabled: bool,
     pub(super) totp_since: Option<String>,
     pub(super) backup_codes_remaining: u64,
-    pub(super) required_by_workspace: bool,
     /// The operator requires a second factor of every account (`LATCHKEY_REQUIRE_2FA`).
     pub(super) required_by_server: bool,
     /// What the password form says the rules are.
@@ -125,11 +131,11 @@ pub struct SecurityPage {
 pub(super) async fn load(state: &AppState, caller: &Caller) -> Result<SecurityPage> {
     let account = &caller.account;
     let factors = &account.factors;
-    let policy = workspaces::account_policy(state, &caller.user_id).await?;
     let sessions = sessions::list(state, caller).await?;
     let logins = history::list(state, caller, Some(20)).await?;
     let devices = trusted_devices::list(state, caller).await?;
     let spaces = workspaces::list_mine(state, caller).await?;
+    let policy = AccountPolicy::fold_from(spaces.iter().map(|w| w.membership.workspace.plan));
     let events = events::list(state, caller, 10, None).await?;
     let keys = webauthn::list(state, caller).await?;
     let linked = oauth::linked(state, caller).await?;
@@ -163,7 +169,6 @@ pub(super) async fn load(state: &AppState, caller: &Caller) -> Result<SecurityPa
         new_sign_in_alerts: account::new_sign_in_alerts(state, caller).await?,
         totp_since: factors.totp_created_at.map(when),
         backup_codes_remaining: factors.backup_codes_remaining,
-        required_by_workspace: policy.require_2fa,
         required_by_server: caller.require_enrolment(state).is_err(),
         password_rules: state.config.settings.password_rules.hint(),
         totp_setup: None,
@@ -228,12 +233,20 @@ pub(super) async fn load(state: &AppState, caller: &Caller) -> Result<SecurityPa
         forget_credential: None,
         workspaces: spaces
             .into_iter()
-            .map(|(m, access)| WorkspaceRow {
-                name: m.workspace.name,
-                role: m.role.as_str(),
-                plan: m.workspace.plan.as_str(),
-                require_2fa: m.workspace.policy.require_2fa,
-                locked: access != Access::Ok,
+            .map(|w| WorkspaceRow {
+                id: w.membership.workspace.id,
+                name: w.membership.workspace.name,
+                role: w.membership.role.as_str(),
+                plan: w.membership.workspace.plan.as_str(),
+                require_2fa: w.membership.workspace.policy.require_2fa,
+                accepts: w.membership.workspace.policy.accepted_methods.describe(),
+                access: match w.access {
+                    Access::Ok => "ok",
+                    Access::Grace => "grace",
+                    Access::TwoFactorRequired => "locked",
+                },
+                deadline: w.deadline.map(when),
+                manages: w.membership.role.manages(),
             })
             .collect(),
         events: events

@@ -43,4 +43,5 @@ mod store;
 mod takeover;
 mod two_factor;
 mod webauthn;
+mod workspace_console;
 mod workspaces;

@@ -36,7 +36,7 @@ async fn creating_a_workspace_makes_the_caller_its_owner() {
     let mine = app.get("/api/v1/me/workspaces", &token).await.body;
     assert_eq!(
         mine,
-        json!([{"id": id, "name": "Analytical Engines", "role": "owner", "plan": "free", "require_2fa": false, "access": "ok"}])
+        json!([{"id": id, "name": "Analytical Engines", "role": "owner", "plan": "free", "require_2fa": false, "access": "ok", "deadline": null}])
     );
     let ws = app.get(&format!("/api/v1/workspaces/{id}"), &token).await;
     assert_eq!(ws.status, StatusCode::OK);

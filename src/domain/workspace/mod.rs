@@ -1,7 +1,18 @@
 //! Workspaces: plans, roles, and the 2FA policy that locks a workspace (never the
 //! person's own pages) until they enrol.
 
+pub mod events;
+pub mod policy;
+pub mod roles;
+
+use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
+
+use crate::domain::factors::Factors;
+pub use policy::{AcceptedMethods, Access, PolicyError, PolicyRequest, WorkspacePolicy};
+
+/// How long an invitation's link stays good.
+pub const INVITATION_LIFETIME: Duration = Duration::days(7);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -64,39 +75,16 @@ impl Role {
     }
 }
 
-/// What a workspace demands of its members.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct WorkspacePolicy {
-    pub require_2fa: bool,
-}
-
-/// Whether a member may use the workspace now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Access {
-    Ok,
-    #[serde(rename = "2fa_required")]
-    TwoFactorRequired,
-}
-
-pub fn access(policy: WorkspacePolicy, has_2fa: bool) -> Access {
-    if policy.require_2fa && !has_2fa { Access::TwoFactorRequired } else { Access::Ok }
-}
-
-/// The policy that binds a person: the strictest of every workspace they belong to,
-/// and the best plan among them (which unlocks team features such as security keys).
+/// What a person's workspaces unlock for them: the best plan among them (team features
+/// such as security keys).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct AccountPolicy {
-    pub require_2fa: bool,
     pub best_plan: Option<Plan>,
 }
 
 impl AccountPolicy {
-    pub fn fold_from(workspaces: impl IntoIterator<Item = (WorkspacePolicy, Plan)>) -> Self {
-        workspaces.into_iter().fold(Self::default(), |acc, (policy, plan)| Self {
-            require_2fa: acc.require_2fa || policy.require_2fa,
-            best_plan: acc.best_plan.max(Some(plan)),
-        })
+    pub fn fold_from(plans: impl IntoIterator<Item = Plan>) -> Self {
+        Self { best_plan: plans.into_iter().max() }
     }
 
     pub fn has_team_plan(&self) -> bool {
@@ -147,31 +135,31 @@ pub struct WorkspaceMember {
     pub user_id: String,
     pub email: String,
     pub role: Role,
-    pub two_factor_enabled: bool,
+    pub factors: Factors,
+}
+
+/// A pending invitation, as the console lists it.
+#[derive(Debug, Clone)]
+pub struct Invitation {
+    pub id: String,
+    pub workspace_id: String,
+    pub email: String,
+    pub role: Role,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const ON: WorkspacePolicy = WorkspacePolicy { require_2fa: true };
-    const OFF: WorkspacePolicy = WorkspacePolicy { require_2fa: false };
-
     #[test]
-    fn the_policy_locks_only_members_without_2fa() {
-        assert_eq!(access(ON, false), Access::TwoFactorRequired);
-        assert_eq!(access(ON, true), Access::Ok);
-        assert_eq!(access(OFF, false), Access::Ok);
-    }
-
-    #[test]
-    fn the_strictest_policy_and_best_plan_win() {
-        assert_eq!(AccountPolicy::fold_from([]), AccountPolicy { require_2fa: false, best_plan: None });
-        let folded = AccountPolicy::fold_from([(OFF, Plan::Team), (ON, Plan::Free), (OFF, Plan::Free)]);
-        assert!(folded.require_2fa);
+    fn the_best_plan_wins() {
+        assert_eq!(AccountPolicy::fold_from([]), AccountPolicy { best_plan: None });
+        let folded = AccountPolicy::fold_from([Plan::Team, Plan::Free]);
         assert!(folded.has_team_plan());
-        assert!(!AccountPolicy::fold_from([(OFF, Plan::Free)]).has_team_plan());
-        let free = AccountPolicy::fold_from([(OFF, Plan::Free)]);
+        let free = AccountPolicy::fold_from([Plan::Free]);
+        assert!(!free.has_team_plan());
         assert!(!free.may_use_webauthn(WebauthnPlans::Team));
         assert!(free.may_use_webauthn(WebauthnPlans::All));
         assert!(folded.may_use_webauthn(WebauthnPlans::Team));
@@ -190,6 +178,7 @@ mod tests {
     #[test]
     fn access_serialises_as_the_contract_says() {
         assert_eq!(serde_json::to_value(Access::TwoFactorRequired).unwrap(), "2fa_required");
+        assert_eq!(serde_json::to_value(Access::Grace).unwrap(), "grace");
         assert_eq!(serde_json::to_value(Access::Ok).unwrap(), "ok");
     }
 }

@@ -1,5 +1,11 @@
 //! `/workspaces` and `/me/workspaces`. Every `/workspaces/{id}` route sits behind one
 //! layer, [`require_access`], so no route — present or future — can forget the 2FA policy.
+//! Its one exception is written there: a member may always leave.
+
+mod activity;
+mod invitations;
+mod members;
+mod policy;
 
 use std::collections::HashMap;
 
@@ -13,8 +19,9 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::domain::workspace::{Access, Plan, Role, WorkspacePolicy};
-use crate::domain::workspace::{Membership, Workspace};
+use chrono::{DateTime, Utc};
+
+use crate::domain::workspace::{AcceptedMethods, Access, Membership, Plan, Role, Workspace};
 use crate::error::{Error, Result};
 use crate::service::{Caller, workspaces};
 use crate::state::AppState;
@@ -25,15 +32,21 @@ use super::extract::{ApiJson, Auth};
 pub fn router(state: AppState) -> OpenApiRouter<AppState> {
     let scoped = OpenApiRouter::new()
         .routes(routes!(get_workspace))
-        .routes(routes!(add_member, list_members))
-        .routes(routes!(set_policy))
+        .merge(members::routes())
+        .merge(policy::routes())
+        .merge(invitations::routes())
+        .merge(activity::routes())
         .route_layer(from_fn_with_state(state, require_access));
-    OpenApiRouter::new().routes(routes!(create_workspace)).routes(routes!(my_workspaces)).merge(scoped)
+    OpenApiRouter::new()
+        .routes(routes!(create_workspace))
+        .routes(routes!(my_workspaces))
+        .merge(invitations::accept_routes())
+        .merge(scoped)
 }
 
 /// The member a `/workspaces/{id}` request comes from, once the gate let them through.
 #[derive(Clone)]
-struct Scope {
+pub(super) struct Scope {
     caller: Caller,
     member: Membership,
 }
@@ -51,7 +64,14 @@ async fn require_access(State(state): State<AppState>, req: Request, next: Next)
     let Some(id) = params.get("id") else {
         return Error::NotFound.into_response();
     };
-    match workspaces::authorize(&state, &caller, id).await {
+    // A member may leave even while the policy locks them out: that is their way out.
+    let leaving = parts.method == axum::http::Method::DELETE && params.get("user_id") == Some(&caller.user_id);
+    let gate = if leaving {
+        workspaces::membership(&state, &caller, id).await
+    } else {
+        workspaces::authorize(&state, &caller, id).await
+    };
+    match gate {
         Ok(member) => {
             parts.extensions.insert(Scope { caller, member });
             next.run(Request::from_parts(parts, body)).await
@@ -104,8 +124,11 @@ pub struct MyWorkspace {
     role: Role,
     plan: Plan,
     require_2fa: bool,
-    /// `2fa_required` while the policy locks the caller out: enrol on the security page.
+    /// `grace` until the policy's deadline, then `2fa_required` while the policy locks the
+    /// caller out: enrol on the security page.
     access: Access,
+    /// When a member in `grace` loses access; null otherwise.
+    deadline: Option<DateTime<Utc>>,
 }
 
 /// The caller's workspaces and whether they may use each now. Always open, even to a
@@ -117,13 +140,14 @@ async fn my_workspaces(State(state): State<AppState>, Auth(caller): Auth) -> Res
     let rows = workspaces::list_mine(&state, &caller).await?;
     Ok(axum::Json(
         rows.into_iter()
-            .map(|(m, access)| MyWorkspace {
-                id: m.workspace.id,
-                name: m.workspace.name,
-                role: m.role,
-                plan: m.workspace.plan,
-                require_2fa: m.workspace.policy.require_2fa,
-                access,
+            .map(|w| MyWorkspace {
+                id: w.membership.workspace.id,
+                name: w.membership.workspace.name,
+                role: w.membership.role,
+                plan: w.membership.workspace.plan,
+                require_2fa: w.membership.workspace.policy.require_2fa,
+                access: w.access,
+                deadline: w.deadline,
             })
             .collect(),
     ))
@@ -135,6 +159,8 @@ pub struct WorkspaceDetail {
     name: String,
     plan: Plan,
     require_2fa: bool,
+    accepted_methods: AcceptedMethods,
+    enforce_at: Option<DateTime<Utc>>,
     /// The caller's role.
     role: Role,
 }
@@ -153,84 +179,8 @@ async fn get_workspace(Extension(scope): Extension<Scope>) -> axum::Json<Workspa
         name: w.name,
         plan: w.plan,
         require_2fa: w.policy.require_2fa,
+        accepted_methods: w.policy.accepted_methods,
+        enforce_at: w.policy.enforce_at,
         role: scope.member.role,
     })
-}
-
-#[derive(Deserialize, ToSchema)]
-pub struct AddMemberBody {
-    email: String,
-    role: Role,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct MemberView {
-    user_id: String,
-    email: String,
-    role: Role,
-    two_factor_enabled: bool,
-}
-
-/// Adds an existing account to the workspace. Owners and admins only; only an owner
-/// may add another owner.
-#[utoipa::path(post, path = "/workspaces/{id}/members", tag = "workspaces", security(("bearer" = [])), params(("id" = String, Path)),
-    request_body = AddMemberBody, responses(
-    (status = 201, body = MemberView),
-    (status = 403, description = "`forbidden` or `workspace_requires_2fa`", body = ErrorBody),
-    (status = 404, description = "no such workspace, or no account with that email", body = ErrorBody),
-    (status = 409, description = "`already_member`", body = ErrorBody),
-))]
-async fn add_member(
-    State(state): State<AppState>,
-    Extension(scope): Extension<Scope>,
-    ApiJson(body): ApiJson<AddMemberBody>,
-) -> Result<(StatusCode, axum::Json<MemberView>)> {
-    let m = workspaces::add_member(&state, &scope.member, &body.email, body.role).await?;
-    let view =
-        MemberView { user_id: m.user_id, email: m.email, role: m.role, two_factor_enabled: m.two_factor_enabled };
-    Ok((StatusCode::CREATED, axum::Json(view)))
-}
-
-/// Members with their 2FA state, so admins see who is not compliant. Owners and admins only.
-#[utoipa::path(get, path = "/workspaces/{id}/members", tag = "workspaces", security(("bearer" = [])), params(("id" = String, Path)), responses(
-    (status = 200, body = [MemberView]), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-))]
-async fn list_members(
-    State(state): State<AppState>,
-    Extension(scope): Extension<Scope>,
-) -> Result<axum::Json<Vec<MemberView>>> {
-    let rows = workspaces::members(&state, &scope.member).await?;
-    Ok(axum::Json(
-        rows.into_iter()
-            .map(|m| MemberView {
-                user_id: m.user_id,
-                email: m.email,
-                role: m.role,
-                two_factor_enabled: m.two_factor_enabled,
-            })
-            .collect(),
-    ))
-}
-
-#[derive(Deserialize, ToSchema)]
-pub struct PolicyBody {
-    require_2fa: bool,
-}
-
-/// Sets the workspace's 2FA policy. Owners and admins only, and only once they have 2FA themselves.
-#[utoipa::path(put, path = "/workspaces/{id}/policy", tag = "workspaces", security(("bearer" = [])), params(("id" = String, Path)),
-    request_body = PolicyBody, responses(
-    (status = 200, body = WorkspaceView),
-    (status = 403, description = "`forbidden` or `workspace_requires_2fa`", body = ErrorBody),
-    (status = 404, body = ErrorBody),
-    (status = 409, description = "`enable_2fa_first`", body = ErrorBody),
-))]
-async fn set_policy(
-    State(state): State<AppState>,
-    Extension(scope): Extension<Scope>,
-    ApiJson(body): ApiJson<PolicyBody>,
-) -> Result<axum::Json<WorkspaceView>> {
-    let policy = WorkspacePolicy { require_2fa: body.require_2fa };
-    let w = workspaces::set_policy(&state, &scope.caller, &scope.member, policy).await?;
-    Ok(axum::Json(w.into()))
 }

@@ -1,0 +1,115 @@
+// The workspace console at a phone's width in headless Chromium: an owner invites by
+// email from the console, the invitee accepts on /invite, and the owner sees them in
+// the members table, filters those without 2FA, saves the policy and removes them.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ROOT, PASSWORD, startServer, launchBrowser, signIn, api as apiAt, assertAccessible, assertFitsPhone } from "./lib.mjs";
+
+let sink, mailDir, server, base, browser;
+const api = (path, options) => apiAt(base, path, options);
+
+before(async () => {
+  mailDir = mkdtempSync(join(tmpdir(), "latchkey-mail-"));
+  sink = spawn("python3", [join(ROOT, "tests/smtp/sink.py"), "--dir", mailDir, "--port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
+  const port = await new Promise((ok, fail) => {
+    sink.stdout.on("data", (d) => { const m = d.toString().match(/listening (\d+)/); if (m) ok(m[1]); });
+    sink.on("exit", (code) => fail(new Error(`the SMTP sink exited with ${code} (pip install aiosmtpd)`)));
+  });
+  ({ server, base } = await startServer(["--smtp-url", `smtp://127.0.0.1:${port}`]));
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  server?.kill();
+  sink?.kill();
+});
+
+async function mailedToken(to, subject, page) {
+  for (let i = 0; i < 200; i++) {
+    const found = readdirSync(mailDir).filter((f) => f.endsWith(".json")).sort()
+      .map((f) => JSON.parse(readFileSync(join(mailDir, f), "utf8")))
+      .filter((m) => m.headers.to === to && m.headers.subject === subject);
+    if (found.length) {
+      const m = found[found.length - 1].text.match(new RegExp(`/${page}\\?token=(\\S+)`));
+      assert.ok(m, `no /${page} link`);
+      return m[1];
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail(`no message "${subject}" to ${to}`);
+}
+
+async function verifiedAccount(email) {
+  assert.equal((await api("/api/v1/auth/signup", { body: { email, password: PASSWORD } })).status, 201);
+  const token = await mailedToken(email, "Confirm your email address", "verify-email");
+  assert.equal((await api("/api/v1/auth/email/verify", { body: { token } })).status, 204);
+}
+
+test("an owner invites from the console and the invitee accepts in the browser", async () => {
+  await verifiedAccount("ada@example.com");
+  await verifiedAccount("bob@example.com");
+  const login = await api("/api/v1/auth/login", { body: { email: "ada@example.com", password: PASSWORD } });
+  const ws = await api("/api/v1/workspaces", { token: login.body.token, body: { name: "Engines" } });
+  assert.equal(ws.status, 201);
+
+  const owner = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  const page = await owner.newPage();
+  await signIn(page, base, "ada@example.com");
+  await page.waitForURL(/\/security/);
+  await page.getByRole("link", { name: "Engines" }).click();
+  await page.waitForURL(new RegExp(`/workspaces/${ws.body.id}`));
+  assert.equal(await page.getByRole("heading", { level: 1 }).textContent(), "Engines");
+  for (const name of ["Members", "Invitations", "Two-factor requirement", "Activity"]) {
+    assert.equal(await page.getByRole("heading", { level: 2, name }).count(), 1, name);
+  }
+  await page.getByLabel("Email").fill("bob@example.com");
+  await page.getByLabel("Role", { exact: true }).selectOption("member");
+  await page.getByRole("button", { name: "Send invitation" }).click();
+  await page.getByText("Invitation sent.").waitFor();
+  assert.equal(await page.getByRole("button", { name: "Revoke" }).count(), 1);
+  await assertAccessible(page, "the workspace console");
+  await assertFitsPhone(page, "the workspace console");
+
+  const invitee = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  const other = await invitee.newPage();
+  await signIn(other, base, "bob@example.com");
+  await other.waitForURL(/\/security/);
+  const token = await mailedToken("bob@example.com", "You are invited to join Engines", "invite");
+  await other.goto(`${base}/invite?token=${token}`);
+  await other.getByRole("heading", { name: "Join Engines" }).waitFor();
+  await assertAccessible(other, "the invitation page");
+  await assertFitsPhone(other, "the invitation page");
+  await other.getByRole("button", { name: "Accept invitation" }).click();
+  await other.waitForURL(/\/security/);
+  const status = other.locator("section", { has: other.getByRole("heading", { name: "Workspace 2FA status" }) });
+  assert.match(await status.textContent(), /Engines \(member, free plan\)/);
+
+  await page.reload();
+  const members = page.getByRole("table").first();
+  assert.match(await members.textContent(), /bob@example\.com/);
+  await page.getByRole("link", { name: "Members without 2FA" }).click();
+  await page.getByText("Showing members without 2FA.").waitFor();
+  assert.equal(await page.getByRole("button", { name: "Remove" }).count(), 2, "neither has 2FA yet");
+  await page.getByRole("button", { name: "Save policy" }).click();
+  await page.getByText("Policy saved.").waitFor();
+  assert.match(await page.locator("section", { has: page.getByRole("heading", { name: "Activity" }) }).textContent(), /invitation accepted/);
+  await page.getByRole("row", { name: /bob@example\.com/ }).getByRole("button", { name: "Remove" }).click();
+  await page.getByText("Member removed.").waitFor();
+  assert.doesNotMatch(await page.getByRole("table").first().textContent(), /bob@example\.com/);
+  await assertAccessible(page, "the console after changes");
+
+  // A member who is not an owner or admin gets a page, not the console.
+  const join = await api(`/api/v1/workspaces/${ws.body.id}/members`, { token: login.body.token, body: { email: "bob@example.com", role: "member" } });
+  assert.equal(join.status, 201);
+  const refused = await other.goto(`${base}/workspaces/${ws.body.id}`);
+  assert.equal(refused.status(), 403);
+  await other.getByRole("heading", { name: "Owners and admins only" }).waitFor();
+  await assertAccessible(other, "the console's refusal");
+  await owner.close();
+  await invitee.close();
+});

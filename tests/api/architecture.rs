@@ -30,6 +30,19 @@ fn files(dir: &str) -> Vec<PathBuf> {
     out
 }
 
+/// The `.rs` files under `dir`, its folders' too, sorted.
+fn all_files(dir: &str) -> Vec<PathBuf> {
+    let mut out = files(dir);
+    for entry in std::fs::read_dir(root().join(dir)).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(all_files(&format!("{dir}/{}", stem(&path))));
+        }
+    }
+    out.sort();
+    out
+}
+
 fn stem(path: &Path) -> String {
     path.file_stem().unwrap().to_str().unwrap().to_owned()
 }
@@ -51,15 +64,40 @@ fn names_after(text: &str, prefix: &str) -> BTreeSet<String> {
     found
 }
 
-/// Which sibling modules each module of the layer `dir` names through `super::`.
+/// Which sibling modules each module of the layer `dir` names: a file through `super::`,
+/// a folder module (`x/mod.rs` and `x/*.rs`) through `super::` in its `mod.rs` and
+/// `super::super::` in the files beside it.
 fn layer_graph(dir: &str) -> Graph {
-    let modules: BTreeSet<String> = files(dir).iter().map(|p| stem(p)).filter(|m| m != "mod").collect();
+    let mut sources: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for file in files(dir) {
+        if stem(&file) != "mod" {
+            sources.entry(stem(&file)).or_default().push(source(&file));
+        }
+    }
+    for entry in std::fs::read_dir(root().join(dir)).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            let name = stem(&path);
+            for file in files(&format!("{dir}/{name}")) {
+                let text = source(&file);
+                let seen = if stem(&file) == "mod" { text } else { keep_outer(&text) };
+                sources.entry(name.clone()).or_default().push(seen);
+            }
+        }
+    }
+    let modules: BTreeSet<String> = sources.keys().cloned().collect();
     let mut graph = Graph::new();
-    for m in &modules {
-        let used = names_after(&source(&root().join(dir).join(format!("{m}.rs"))), "super::");
+    for (m, texts) in &sources {
+        let used: BTreeSet<String> = texts.iter().flat_map(|t| names_after(t, "super::")).collect();
         graph.insert(m.clone(), used.into_iter().filter(|n| modules.contains(n) && n != m).collect());
     }
     graph
+}
+
+/// A nested file's references to the layer above its folder, written as `super::x`:
+/// `super::super::x` becomes `super::x`, and its own `super::` (the folder) is dropped.
+fn keep_outer(text: &str) -> String {
+    text.replace("super::super::", "\u{1}").replace("super::", "folder::").replace('\u{1}', "super::")
 }
 
 /// The crate's top-level modules (a file or a folder under `src/`) and which others each
@@ -72,7 +110,7 @@ fn crate_graph() -> Graph {
         if name == "main" || name == "lib" {
             continue;
         }
-        let sources = if path.is_dir() { files(&format!("src/{name}")) } else { vec![path.clone()] };
+        let sources = if path.is_dir() { all_files(&format!("src/{name}")) } else { vec![path.clone()] };
         let used: BTreeSet<String> =
             sources.iter().flat_map(|p| names_after(&source(p), "crate::")).filter(|n| *n != name).collect();
         graph.insert(name, used);
@@ -110,6 +148,12 @@ fn no_layer_has_an_import_cycle_among_its_modules() {
         let graph = layer_graph(dir);
         assert_eq!(find_cycle(&graph), None, "{dir}: {graph:#?}");
     }
+    // Folder modules count as one module of their layer, and their insides are checked too.
+    for dir in ["src/domain/workspace", "src/service/workspaces", "src/http/workspaces"] {
+        let graph = layer_graph(dir);
+        assert_eq!(find_cycle(&graph), None, "{dir}: {graph:#?}");
+    }
+    assert!(layer_graph("src/service")["workspaces"].contains("rate_limit"), "a nested file's super::super:: counts");
     // The parser sees imports.
     assert!(layer_graph("src/store")["recovery"].contains("pending"));
     assert!(layer_graph("src/service")["auth"].contains("sign_in"));
@@ -148,7 +192,7 @@ fn lower_layers_never_reach_up() {
             assert!(!graph[below].contains(up), "{below} names {up}");
         }
     }
-    for file in files("src/domain") {
+    for file in all_files("src/domain") {
         for io in ["sqlx", "tokio", "reqwest", "std::fs", "std::net::TcpStream"] {
             assert!(!source(&file).contains(io), "{} (the domain, no I/O) uses {io}", file.display());
         }
@@ -158,7 +202,7 @@ fn lower_layers_never_reach_up() {
 #[test]
 fn the_surfaces_reach_storage_and_its_types_only_through_the_services() {
     for dir in ["src/http", "src/web", "src/cli"] {
-        for file in files(dir) {
+        for file in all_files(dir) {
             let text = source(&file);
             assert!(!text.contains(".store."), "{} calls the store directly", file.display());
             assert!(!text.contains("crate::store"), "{} handles the store's own types", file.display());

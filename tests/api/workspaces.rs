@@ -234,4 +234,26 @@ async fn the_cli_creates_workspaces_for_an_owner() {
     assert_eq!(String::from_utf8_lossy(&missing.stderr).trim().lines().count(), 1);
     let bad = run(&["workspace", "set-plan", &side, "enterprise"]);
     assert!(!bad.status.success());
+
+    // A workspace whose only owner is locked out gets a new one from the operator, who is
+    // named in its activity as nobody (the command line).
+    let bob = app.signed_in_user("bob@example.com").await;
+    let made = run(&["workspace", "add-owner", &side, "bob@example.com"]);
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    assert_eq!(app.get(&format!("/api/v1/workspaces/{side}"), &bob).await.body["role"], "owner");
+    let again = run(&["workspace", "add-owner", &side, "bob@example.com"]);
+    assert!(again.status.success(), "making an owner an owner is no error");
+    let log = app.get(&format!("/api/v1/workspaces/{side}/events"), &bob).await.body;
+    assert_eq!(
+        (log.as_array().unwrap().len(), &log[0]["kind"], &log[0]["actor_email"]),
+        (1, &json!("member_added"), &json!(null))
+    );
+    for (args, why) in [
+        (["workspace", "add-owner", "no-such-workspace", "bob@example.com"], "no workspace has the id"),
+        (["workspace", "add-owner", side.as_str(), "nobody@example.com"], "nobody@example.com"),
+    ] {
+        let failed = run(&args);
+        let err = String::from_utf8_lossy(&failed.stderr);
+        assert!(!failed.status.success() && err.contains(why) && err.trim().lines().count() == 1, "{err}");
+    }
 }

@@ -25,7 +25,7 @@ pub async fn build_state(config: Config, clock: Clock) -> anyhow::Result<AppStat
     let secrets = Secrets::load(secret_key, &config.data_dir)?;
     check_key(&store, &secrets).await?;
     let geo = GeoLookup::open(&config.geoip_dbs);
-    let webauthn = crate::service::webauthn::relying_party(&config.public_url);
+    let webauthn = crate::service::second_factor::security_keys::relying_party(&config.public_url);
     let oauth = crate::oidc::Providers::new(&config.oauth_providers, &config.public_url)?;
     let mailer = crate::mail::Mailer::new(&config.mail, &config.data_dir)?;
     Ok(AppState::new(Services {

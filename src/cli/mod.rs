@@ -329,7 +329,7 @@ async fn user_list(state: &crate::state::AppState) -> anyhow::Result<()> {
 async fn user_reset_2fa(state: &crate::state::AppState, email: &str) -> anyhow::Result<()> {
     let email = parse_email(email)?;
     let user = account_of(state, &email).await?;
-    service::two_factor::admin_reset(state, &user.id).await.map_err(describe)?;
+    service::second_factor::admin_reset(state, &user.id).await.map_err(describe)?;
     println!("removed every second factor of {email} and signed it out everywhere");
     Ok(())
 }

@@ -3,6 +3,8 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::domain::factors::Factors;
+
 /// An account. `password_hash` is an Argon2id PHC string, or none for provider-only accounts.
 #[derive(Debug, Clone)]
 pub struct Account {
@@ -15,4 +17,18 @@ pub struct Account {
     pub last_login_at: Option<DateTime<Utc>>,
     /// Set by an operator (`latchkey user disable`): nothing signs in until it is cleared.
     pub disabled_at: Option<DateTime<Utc>>,
+}
+
+/// Who a signed-in caller is, read together with their session or token in one query:
+/// all that `GET /me` answers.
+#[derive(Debug, Clone)]
+pub struct AccountSummary {
+    pub email: String,
+    /// False for accounts made through OAuth that never set a password.
+    pub has_password: bool,
+    pub email_verified: bool,
+    /// Disabled by an operator: its sessions and tokens are refused.
+    pub disabled: bool,
+    pub created_at: DateTime<Utc>,
+    pub factors: Factors,
 }

@@ -25,6 +25,7 @@ mod properties;
 pub mod rate_limit;
 pub mod return_to;
 pub mod security_event;
+pub mod session;
 pub mod session_policy;
 pub mod sign_in;
 pub mod token;

@@ -12,7 +12,7 @@ use crate::domain::device::DeviceKind;
 use crate::domain::password::Password;
 use crate::error::{Error, Result};
 use crate::service::auth::{self, LoginInput};
-use crate::service::mfa;
+use crate::service::second_factor::challenge;
 use crate::service::sign_in::LoginOutcome;
 use crate::state::AppState;
 
@@ -189,18 +189,18 @@ async fn mfa(
     ApiJson(body): ApiJson<MfaBody>,
 ) -> Result<axum::Json<LoginResponse>> {
     let method = match body.method {
-        MfaMethod::Totp => mfa::Method::Totp,
-        MfaMethod::BackupCode => mfa::Method::BackupCode,
-        MfaMethod::Webauthn => mfa::Method::Webauthn,
+        MfaMethod::Totp => challenge::Method::Totp,
+        MfaMethod::BackupCode => challenge::Method::BackupCode,
+        MfaMethod::Webauthn => challenge::Method::Webauthn,
     };
-    let input = mfa::MfaInput {
+    let input = challenge::MfaInput {
         mfa_token: body.mfa_token,
         method,
         code: body.code,
         credential: body.credential,
         remember_device: body.remember_device,
     };
-    Ok(axum::Json(mfa::complete(&state, &ctx, input).await?.into()))
+    Ok(axum::Json(challenge::complete(&state, &ctx, input).await?.into()))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -4,7 +4,7 @@ mod access_log;
 mod api_tokens;
 mod auth;
 pub mod cookies;
-mod device;
+mod device_grant;
 mod email;
 pub mod error;
 pub mod extract;
@@ -20,10 +20,10 @@ mod ops;
 mod passkeys;
 mod security_events;
 mod security_headers;
+mod security_keys;
 mod sessions;
 mod trusted_devices;
 mod two_factor;
-mod webauthn;
 mod workspaces;
 
 use axum::Router;
@@ -75,12 +75,12 @@ pub fn api_router(state: AppState) -> OpenApiRouter<AppState> {
         .merge(auth::router())
         .merge(passkeys::router())
         .merge(email::router())
-        .merge(device::router())
+        .merge(device_grant::router())
         .merge(me::router())
         .merge(sessions::router())
         .merge(history::router())
         .merge(two_factor::router())
-        .merge(webauthn::router())
+        .merge(security_keys::router())
         .merge(security_events::router())
         .merge(trusted_devices::router())
         .merge(linked_providers::router())

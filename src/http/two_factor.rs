@@ -10,7 +10,7 @@ use utoipa_axum::routes;
 
 use crate::domain::password::Password;
 use crate::error::Result;
-use crate::service::two_factor;
+use crate::service::second_factor::{self, backup_codes, totp};
 use crate::state::AppState;
 
 use super::error::ErrorBody;
@@ -44,7 +44,7 @@ pub struct TwoFactorStatus {
     (status = 200, body = TwoFactorStatus), (status = 401, body = ErrorBody),
 ))]
 async fn status(State(state): State<AppState>, Auth(caller): Auth) -> Result<axum::Json<TwoFactorStatus>> {
-    let f = two_factor::status(&state, &caller).await?;
+    let f = second_factor::status(&state, &caller).await?;
     Ok(axum::Json(TwoFactorStatus {
         enabled: f.enabled(),
         totp: f.totp_created_at.map(|created_at| TotpInfo { created_at }),
@@ -72,7 +72,7 @@ async fn setup_totp(
     State(state): State<AppState>,
     SessionAuth(caller): SessionAuth,
 ) -> Result<axum::Json<TotpSetupResponse>> {
-    let s = two_factor::setup_totp(&state, &caller).await?;
+    let s = totp::setup_totp(&state, &caller).await?;
     Ok(axum::Json(TotpSetupResponse { secret: s.secret.base32(), otpauth_uri: s.otpauth_uri, qr_svg: s.qr_svg }))
 }
 
@@ -103,7 +103,7 @@ async fn confirm_totp(
     Client(ctx): Client,
     ApiJson(body): ApiJson<CodeBody>,
 ) -> Result<axum::Json<BackupCodesResponse>> {
-    let backup_codes = two_factor::confirm_totp(&state, &caller, &ctx, &body.code).await?;
+    let backup_codes = totp::confirm_totp(&state, &caller, &ctx, &body.code).await?;
     Ok(axum::Json(BackupCodesResponse { backup_codes }))
 }
 
@@ -119,7 +119,7 @@ async fn delete_totp(
     SessionAuth(caller): SessionAuth,
     Client(ctx): Client,
 ) -> Result<StatusCode> {
-    two_factor::delete_totp(&state, &caller, &ctx).await?;
+    totp::delete_totp(&state, &caller, &ctx).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -139,7 +139,7 @@ async fn regenerate_backup_codes(
     SessionAuth(caller): SessionAuth,
     Client(ctx): Client,
 ) -> Result<axum::Json<NewBackupCodes>> {
-    let backup_codes = two_factor::regenerate_backup_codes(&state, &caller, &ctx).await?;
+    let backup_codes = backup_codes::regenerate_backup_codes(&state, &caller, &ctx).await?;
     Ok(axum::Json(NewBackupCodes { backup_codes }))
 }
 
@@ -163,6 +163,6 @@ async fn disable(
     Client(ctx): Client,
     ApiJson(body): ApiJson<DisableBody>,
 ) -> Result<StatusCode> {
-    two_factor::disable(&state, &caller, &ctx, body.password.map(Password::new)).await?;
+    second_factor::disable(&state, &caller, &ctx, body.password.map(Password::new)).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -13,7 +13,8 @@ use crate::error::{Error, Result};
 use crate::state::AppState;
 use crate::store::{StoreError, Welcome};
 
-use super::mfa::{self, FirstFactor};
+use super::second_factor::challenge::{self, FirstFactor};
+use super::second_factor::codes;
 use super::sign_in::{LoginOutcome, record_attempt};
 use super::{Caller, ClientContext, events, rate_limit};
 
@@ -143,7 +144,7 @@ pub async fn login(state: &AppState, ctx: &ClientContext, input: LoginInput) -> 
         trusted_device_token: input.trusted_device_token.as_deref(),
         password_hash: user.password_hash.as_deref(),
     };
-    mfa::after_first_factor(state, ctx, &user.id, &device, first).await
+    challenge::after_first_factor(state, ctx, &user.id, &device, first).await
 }
 
 /// What a re-authentication proves: the password, a fresh authenticator or backup code,
@@ -166,7 +167,7 @@ pub async fn reauth(state: &AppState, ctx: &ClientContext, caller: &Caller, proo
     // so a stolen session cannot add guesses past the sign-in's; passwords count apart.
     let by_code = matches!(proof, Proof::Code(_));
     let key = match &proof {
-        Proof::Code(_) => mfa::code_limit_key(&caller.user_id),
+        Proof::Code(_) => codes::code_limit_key(&caller.user_id),
         Proof::Password(_) | Proof::Passkey { .. } => format!("reauth:{}", caller.user_id),
     };
     let attempt = rate_limit::reserve_one(state, &key, rate_limit::ACCOUNT).await?;
@@ -183,9 +184,9 @@ pub async fn reauth(state: &AppState, ctx: &ClientContext, caller: &Caller, proo
         Proof::Code(code) => {
             // A backup code only beside a factor, as at sign-in; it is used up.
             let accepted = if BackupCode::parse(&code).is_some() {
-                factors.enabled() && mfa::accept_backup_code(state, ctx, &caller.user_id, &code).await?
+                factors.enabled() && codes::accept_backup_code(state, ctx, &caller.user_id, &code).await?
             } else {
-                mfa::accept_totp(state, &caller.user_id, &code).await?
+                codes::accept_totp(state, &caller.user_id, &code).await?
             };
             (!accepted).then_some(Error::InvalidCode)
         }
@@ -197,7 +198,7 @@ pub async fn reauth(state: &AppState, ctx: &ClientContext, caller: &Caller, proo
     };
     match refused {
         Some(Error::InvalidCode) if by_code => {
-            mfa::wrong_code(state, ctx, &caller.user_id, attempt).await?;
+            codes::wrong_code(state, ctx, &caller.user_id, attempt).await?;
             return Err(Error::InvalidCode);
         }
         Some(e) => {

@@ -20,8 +20,9 @@ use crate::error::{Error, Result};
 use crate::state::AppState;
 use crate::store::{Issued, LinkPurpose, NewLink, ResetDone, StoreError};
 
-use super::alerts::{LockLink, link};
-use super::{Caller, ClientContext, account, events, mfa, rate_limit};
+use super::events::alerts::{LockLink, link};
+use super::second_factor::codes;
+use super::{Caller, ClientContext, account, events, rate_limit};
 
 pub(super) const VERIFY_LIFETIME: Duration = Duration::hours(24);
 const RESET_LIFETIME: Duration = Duration::minutes(30);
@@ -206,7 +207,7 @@ pub async fn start_reset_webauthn(
         return Err(Error::InvalidRequest("this account has no security key or passkey to confirm with".into()));
     }
     let id = crate::store::new_ceremony_id();
-    let options = super::webauthn::start_authentication(state, &user.id, &id).await?;
+    let options = super::second_factor::security_keys::start_authentication(state, &user.id, &id).await?;
     let options = options.ok_or_else(|| Error::InvalidRequest("security keys are not available here".into()))?;
     Ok((id, options))
 }
@@ -228,23 +229,30 @@ pub async fn reset(state: &AppState, ctx: &ClientContext, input: ResetInput) -> 
     let hash = account::checked_new_password(state, &user, &input.new_password).await?;
     if let Some(method) = method {
         // Wrong codes count with those of sign-in and re-authentication.
-        let key = mfa::code_limit_key(&user.id);
+        let key = codes::code_limit_key(&user.id);
         let attempt = rate_limit::reserve_one(state, &key, rate_limit::ACCOUNT).await?;
         let code = input.code.as_deref().unwrap_or_default();
         let accepted = match method {
-            "totp" => mfa::accept_totp(state, &user.id, code).await?,
+            "totp" => codes::accept_totp(state, &user.id, code).await?,
             "backup_code" => {
-                BackupCode::parse(code).is_some() && mfa::accept_backup_code(state, ctx, &user.id, code).await?
+                BackupCode::parse(code).is_some() && codes::accept_backup_code(state, ctx, &user.id, code).await?
             }
             _ => match input.challenge_id.as_deref() {
                 Some(id) => {
-                    super::webauthn::accept_assertion(state, ctx, &user.id, id, input.credential.as_ref()).await?
+                    super::second_factor::security_keys::accept_assertion(
+                        state,
+                        ctx,
+                        &user.id,
+                        id,
+                        input.credential.as_ref(),
+                    )
+                    .await?
                 }
                 None => false,
             },
         };
         if !accepted {
-            mfa::wrong_code(state, ctx, &user.id, attempt).await?;
+            codes::wrong_code(state, ctx, &user.id, attempt).await?;
             return Err(Error::InvalidCode);
         }
         attempt.succeeded(state).await?;

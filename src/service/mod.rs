@@ -2,11 +2,10 @@
 //! line both call in here, so the rules are enforced the same way on every surface.
 
 pub mod account;
-mod alerts;
 pub mod api_tokens;
 pub mod auth;
 pub mod breached;
-pub mod device;
+pub mod device_grant;
 pub mod email;
 pub mod events;
 pub mod forward_auth;
@@ -15,26 +14,24 @@ pub mod introspection;
 pub mod key_rotation;
 pub mod mail_delivery;
 pub mod maintenance;
-pub mod mfa;
 pub mod oauth;
 pub mod operator;
 pub mod passkeys;
 pub mod rate_limit;
+pub mod second_factor;
 pub mod sessions;
 pub mod sign_in;
 pub mod trusted_devices;
-pub mod two_factor;
-pub mod webauthn;
 pub mod workspaces;
 
 use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
 
+use crate::domain::account::AccountSummary;
 use crate::domain::location::Location;
 use crate::error::{Error, Result};
 use crate::state::AppState;
-use crate::store::AccountSummary;
 
 /// Who is asking, as far as the network can tell.
 #[derive(Debug, Clone)]

@@ -13,7 +13,7 @@ use crate::oidc::OidcError;
 use crate::state::AppState;
 use crate::store::{IdentityRef, Linked, LinkedIdentity, NewOAuthFlow, StoreError, TakenFlow, Unlinked};
 
-use super::mfa::{self, FirstFactor};
+use super::second_factor::challenge::{self, FirstFactor};
 use super::sign_in::{LoginOutcome, record_attempt};
 use super::{Caller, ClientContext, events, rate_limit};
 
@@ -167,7 +167,7 @@ pub async fn finish(
         trusted_device_token,
         password_hash: None,
     };
-    let outcome = mfa::after_first_factor(state, ctx, &user.id, &device, first).await?;
+    let outcome = challenge::after_first_factor(state, ctx, &user.id, &device, first).await?;
     Ok(Finished::SignIn(Box::new(outcome)))
 }
 

@@ -6,11 +6,12 @@ use crate::domain::api_token::ApiToken;
 use crate::domain::email::Email;
 use crate::domain::factors::Factors;
 use crate::domain::security_event::EventKind;
+use crate::domain::session::SessionRecord;
 use crate::domain::sign_in::SignInRecord;
 use crate::domain::workspace::Membership;
 use crate::error::{Error, Result};
 use crate::state::AppState;
-use crate::store::{LinkedIdentity, SecurityEventRecord, SessionRecord, SignedOut, WebauthnKeyRecord};
+use crate::store::{LinkedIdentity, SecurityEventRecord, SignedOut, WebauthnKeyRecord};
 
 use super::events;
 

@@ -23,8 +23,8 @@ use crate::error::{Error, Result};
 use crate::state::AppState;
 use crate::store::PasskeyOwner;
 
+use super::second_factor::security_keys::{CEREMONY_LIFETIME, credential_id, parse_credential, rp, save_credential};
 use super::sign_in::{self, Ending, LoginOutcome, SessionOrigin, record_attempt, record_refusal};
-use super::webauthn::{CEREMONY_LIFETIME, credential_id, parse_credential, rp, save_credential};
 use super::{ClientContext, events, rate_limit, trusted_devices};
 
 pub struct PasskeyInput {

@@ -1,10 +1,10 @@
 //! Validating bearer tokens and managing the account's sessions.
 
 use crate::domain::security_event::EventKind;
+use crate::domain::session::SessionRecord;
 use crate::domain::token::{SecretToken, TokenKind};
 use crate::error::{Error, Result};
 use crate::state::AppState;
-use crate::store::SessionRecord;
 
 use super::{Caller, ClientContext, Credential, SessionCredential, events};
 

@@ -13,7 +13,8 @@ use crate::error::{Error, Result};
 use crate::state::AppState;
 use crate::store::{HistoryRow, NewDeviceAlert, NewSession, StoreError};
 
-use super::{ClientContext, alerts, rate_limit};
+use super::events::alerts;
+use super::{ClientContext, rate_limit};
 
 pub enum LoginOutcome {
     SignedIn {

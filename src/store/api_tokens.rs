@@ -7,8 +7,9 @@ use sqlx::Row;
 use super::batch::Lookup;
 use super::columns::Columns;
 use super::factors::FACTOR_COLUMNS;
-use super::users::{ACCOUNT_COLUMNS, AccountSummary};
+use super::users::{ACCOUNT_COLUMNS, account_summary};
 use super::{Store, StoreResult, from_millis, new_id, to_millis};
+use crate::domain::account::AccountSummary;
 use crate::domain::api_token::ApiToken;
 use crate::domain::token::TokenHash;
 
@@ -44,7 +45,7 @@ impl Lookup for ActiveApiToken {
     }
 
     fn decode<R: Columns>(row: &R) -> StoreResult<Self> {
-        Ok(Self { token: ApiToken::from_row(row)?, account: AccountSummary::from_row(row)? })
+        Ok(Self { token: ApiToken::from_row(row)?, account: account_summary(row)? })
     }
 }
 

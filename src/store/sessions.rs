@@ -8,16 +8,18 @@ use super::batch::Lookup;
 use super::columns::Columns;
 use super::email_tokens::{NewLink, insert_link};
 use super::factors::FACTOR_COLUMNS;
-use super::users::{ACCOUNT_COLUMNS, AccountSummary};
+use super::users::{ACCOUNT_COLUMNS, account_summary};
 use super::{
     LinkPurpose, Store, StoreError, StoreResult, device_from_row, flag, from_millis, location_from_row, new_id,
     to_millis,
 };
+use crate::domain::account::AccountSummary;
 use crate::domain::device::Device;
 use crate::domain::limits::MAX_SESSIONS;
 use crate::domain::location::Location;
 use crate::domain::mail::Letter;
 use crate::domain::proof::Amr;
+use crate::domain::session::SessionRecord;
 use crate::domain::sign_in::{SignInAttempt, is_new_device};
 use crate::domain::token::TokenHash;
 
@@ -77,43 +79,26 @@ pub struct Started {
     pub alerted: bool,
 }
 
-#[derive(Debug, Clone)]
-pub struct SessionRecord {
-    pub id: String,
-    pub user_id: String,
-    pub device: Device,
-    pub ip: String,
-    pub location: Location,
-    pub created_at: DateTime<Utc>,
-    pub last_activity_at: DateTime<Utc>,
-    pub expires_at: DateTime<Utc>,
-    pub auth_at: DateTime<Utc>,
-    pub trusted_device_id: Option<String>,
-    pub amr: Amr,
-}
-
 const SESSION_COLUMNS: &str = "id, user_id, device_kind, device_name, ip, country, city, location_label, created_at, last_activity_at, expires_at, auth_at, trusted_device_id, amr";
 
 fn amr_from(stored: String) -> StoreResult<Amr> {
     Amr::parse_stored(&stored).ok_or_else(|| super::corrupt(format!("an amr of {stored:?}")))
 }
 
-impl SessionRecord {
-    fn from_row(row: &sqlx::any::AnyRow) -> StoreResult<Self> {
-        Ok(Self {
-            id: row.try_get("id")?,
-            user_id: row.try_get("user_id")?,
-            device: device_from_row(row)?,
-            ip: row.try_get("ip")?,
-            location: location_from_row(row)?,
-            created_at: from_millis(row.try_get("created_at")?)?,
-            last_activity_at: from_millis(row.try_get("last_activity_at")?)?,
-            expires_at: from_millis(row.try_get("expires_at")?)?,
-            auth_at: from_millis(row.try_get("auth_at")?)?,
-            trusted_device_id: row.try_get("trusted_device_id")?,
-            amr: amr_from(row.try_get("amr")?)?,
-        })
-    }
+fn session_record(row: &sqlx::any::AnyRow) -> StoreResult<SessionRecord> {
+    Ok(SessionRecord {
+        id: row.try_get("id")?,
+        user_id: row.try_get("user_id")?,
+        device: device_from_row(row)?,
+        ip: row.try_get("ip")?,
+        location: location_from_row(row)?,
+        created_at: from_millis(row.try_get("created_at")?)?,
+        last_activity_at: from_millis(row.try_get("last_activity_at")?)?,
+        expires_at: from_millis(row.try_get("expires_at")?)?,
+        auth_at: from_millis(row.try_get("auth_at")?)?,
+        trusted_device_id: row.try_get("trusted_device_id")?,
+        amr: amr_from(row.try_get("amr")?)?,
+    })
 }
 
 /// A live session as authentication reads it, with its account.
@@ -149,7 +134,7 @@ impl Lookup for ActiveSession {
             auth_at: from_millis(row.int("auth_at")?)?,
             trusted_device_id: row.opt_text("trusted_device_id")?,
             amr: amr_from(row.text("amr")?)?,
-            account: AccountSummary::from_row(row)?,
+            account: account_summary(row)?,
         })
     }
 }
@@ -262,7 +247,7 @@ impl Store {
         .bind(user_id)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(SessionRecord::from_row).collect()
+        rows.iter().map(session_record).collect()
     }
 
     /// When a session was issued (RFC 7662 `iat`).

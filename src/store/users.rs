@@ -7,7 +7,7 @@ use super::columns::Columns;
 use super::factors::FACTOR_COLUMNS;
 use super::factors::factors_from_row;
 use super::{Store, StoreResult, flag, from_millis, new_id, to_millis};
-use crate::domain::account::Account;
+use crate::domain::account::{Account, AccountSummary};
 use crate::domain::email::Email;
 use crate::domain::factors::Factors;
 
@@ -28,35 +28,20 @@ impl Account {
 pub(super) const USER_COLUMNS: &str =
     "id, email, password_hash, email_verified, created_at, last_login_at, disabled_at";
 
-/// Who a signed-in caller is, read together with their session or token in one query:
-/// all that `GET /me` answers.
-#[derive(Debug, Clone)]
-pub struct AccountSummary {
-    pub email: String,
-    /// False for accounts made through OAuth that never set a password.
-    pub has_password: bool,
-    pub email_verified: bool,
-    /// Disabled by an operator: its sessions and tokens are refused.
-    pub disabled: bool,
-    pub created_at: DateTime<Utc>,
-    pub factors: Factors,
-}
-
 /// The `users` columns of an `AccountSummary`, for a query that joins `users`; it also
 /// selects `FACTOR_COLUMNS`.
 pub(super) const ACCOUNT_COLUMNS: &str = "users.email, CAST(CASE WHEN users.password_hash IS NULL THEN 0 ELSE 1 END AS BIGINT) AS has_password, users.email_verified, CAST(CASE WHEN users.disabled_at IS NULL THEN 0 ELSE 1 END AS BIGINT) AS disabled, users.created_at AS account_created_at";
 
-impl AccountSummary {
-    pub(super) fn from_row<R: Columns>(row: &R) -> StoreResult<Self> {
-        Ok(Self {
-            email: row.text("email")?,
-            has_password: flag(row.int("has_password")?)?,
-            email_verified: flag(row.int("email_verified")?)?,
-            disabled: flag(row.int("disabled")?)?,
-            created_at: from_millis(row.int("account_created_at")?)?,
-            factors: factors_from_row(row)?,
-        })
-    }
+/// The `AccountSummary` of a row that selected `ACCOUNT_COLUMNS` and `FACTOR_COLUMNS`.
+pub(super) fn account_summary<R: Columns>(row: &R) -> StoreResult<AccountSummary> {
+    Ok(AccountSummary {
+        email: row.text("email")?,
+        has_password: flag(row.int("has_password")?)?,
+        email_verified: flag(row.int("email_verified")?)?,
+        disabled: flag(row.int("disabled")?)?,
+        created_at: from_millis(row.int("account_created_at")?)?,
+        factors: factors_from_row(row)?,
+    })
 }
 
 impl Store {

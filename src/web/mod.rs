@@ -4,7 +4,7 @@
 //! on top of the API's same-origin check and SameSite=Lax cookies; the CSP allows no
 //! inline script.
 
-mod device;
+mod device_grant;
 mod email;
 mod invitation;
 mod oauth;
@@ -63,9 +63,9 @@ pub fn router() -> Router<AppState> {
         .route("/security/providers/{provider}/unlink", post(security::unlink_provider))
         .route("/security/providers/{provider}/link", post(security::link_provider))
         .route("/security/reauth", post(security::reauth))
-        .route("/device", get(device::page).post(device::lookup))
-        .route("/device/approve", post(device::approve))
-        .route("/device/deny", post(device::deny))
+        .route("/device", get(device_grant::page).post(device_grant::lookup))
+        .route("/device/approve", post(device_grant::approve))
+        .route("/device/deny", post(device_grant::deny))
         .route("/tokens", get(tokens::page).post(tokens::create))
         .route("/tokens/{id}/delete", post(tokens::delete))
         .route("/workspaces/{id}", get(workspace_console::page))
@@ -144,7 +144,7 @@ impl FromRequestParts<AppState> for Browser {
                 let clear = crate::http::cookies::set_session(&state.config, "", 0);
                 response.headers_mut().append(header::SET_COOKIE, clear);
                 if parts.uri.path() == "/device" {
-                    let resume = device::resume_cookie(state, parts.uri.query());
+                    let resume = device_grant::resume_cookie(state, parts.uri.query());
                     response.headers_mut().append(header::SET_COOKIE, resume);
                 }
                 Err(response)

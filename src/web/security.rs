@@ -9,7 +9,8 @@ use serde::Deserialize;
 use crate::domain::password::Password;
 use crate::error::{Error, Result};
 use crate::http::extract::Client;
-use crate::service::{Caller, account, auth, oauth, sessions, trusted_devices, two_factor};
+use crate::service::second_factor::{self, backup_codes, totp};
+use crate::service::{Caller, account, auth, oauth, sessions, trusted_devices};
 use crate::state::AppState;
 
 use super::security_page::{SecurityPage, SetupView, load};
@@ -139,7 +140,7 @@ pub async fn change_password(
 }
 
 pub async fn setup_totp(State(state): State<AppState>, CheckedForm(caller, _): CheckedForm<CsrfForm>) -> Response {
-    let result = async { two_factor::setup_totp(&state, &caller).await }.await;
+    let result = async { totp::setup_totp(&state, &caller).await }.await;
     match result {
         Ok(setup) => {
             let view = SetupView { secret: setup.secret.base32(), qr_svg: setup.qr_svg, error: None };
@@ -166,11 +167,11 @@ pub async fn confirm_totp(
     Client(ctx): Client,
     CheckedForm(caller, form): CheckedForm<CodeForm>,
 ) -> Response {
-    let result = async { two_factor::confirm_totp(&state, &caller, &ctx, &form.code).await }.await;
+    let result = async { totp::confirm_totp(&state, &caller, &ctx, &form.code).await }.await;
     match result {
         Ok(Some(codes)) => backup_codes_page(codes),
         Ok(None) => Redirect::to("/security").into_response(),
-        Err(Error::CodeRejected) => match two_factor::pending_setup(&state, &caller).await {
+        Err(Error::CodeRejected) => match totp::pending_setup(&state, &caller).await {
             Ok(Some(setup)) => {
                 let error =
                     Some("That code did not match. Check the app's clock and enter the current code.".to_owned());
@@ -196,7 +197,7 @@ pub async fn regenerate_backup_codes(
     Client(ctx): Client,
     CheckedForm(caller, _): CheckedForm<CsrfForm>,
 ) -> Response {
-    let result = async { two_factor::regenerate_backup_codes(&state, &caller, &ctx).await }.await;
+    let result = async { backup_codes::regenerate_backup_codes(&state, &caller, &ctx).await }.await;
     match result {
         Ok(codes) => backup_codes_page(codes),
         Err(e) => fail(&state, Some(&caller), e),
@@ -249,7 +250,7 @@ pub async fn disable_2fa(
     Client(ctx): Client,
     CheckedForm(caller, form): CheckedForm<DisableForm>,
 ) -> Response {
-    let result = async { two_factor::disable(&state, &caller, &ctx, form.password.map(Password::new)).await }.await;
+    let result = async { second_factor::disable(&state, &caller, &ctx, form.password.map(Password::new)).await }.await;
     match result {
         Ok(()) => Redirect::to("/security?done=2fa_disabled").into_response(),
         Err(Error::InvalidPassword) => {

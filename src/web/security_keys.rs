@@ -12,7 +12,7 @@ use webauthn_rs::prelude::RegisterPublicKeyCredential;
 
 use crate::error::Error;
 use crate::http::extract::Client;
-use crate::service::webauthn;
+use crate::service::second_factor::security_keys;
 use crate::state::AppState;
 
 use super::security::{forget_context, notice, show};
@@ -41,11 +41,11 @@ pub async fn finish(
         Ok(c) => c,
         Err(e) => return fail(&state, Some(&caller), Error::InvalidRequest(format!("credential: {e}"))),
     };
-    let (key, codes) = match webauthn::finish_registration(&state, &caller, &ctx, &form.challenge_id, &credential).await
-    {
-        Ok(done) => done,
-        Err(e) => return fail(&state, Some(&caller), e),
-    };
+    let (key, codes) =
+        match security_keys::finish_registration(&state, &caller, &ctx, &form.challenge_id, &credential).await {
+            Ok(done) => done,
+            Err(e) => return fail(&state, Some(&caller), e),
+        };
     let done = if key.passkey { "passkey_added" } else { "key_added" };
     match codes {
         // Shown this once, in the answer itself: no redirect could carry them.
@@ -66,7 +66,7 @@ pub async fn remove_key(
     Path(id): Path<String>,
     CheckedForm(caller, _): CheckedForm<CsrfForm>,
 ) -> Response {
-    let removed = match webauthn::delete(&state, &caller, &ctx, &id).await {
+    let removed = match security_keys::delete(&state, &caller, &ctx, &id).await {
         Ok(key) => key,
         Err(e) => return fail(&state, Some(&caller), e),
     };

@@ -4,7 +4,8 @@ use askama::Template;
 
 use crate::domain::workspace::{Access, AccountPolicy};
 use crate::error::Result;
-use crate::service::{Caller, account, events, history, oauth, sessions, trusted_devices, webauthn, workspaces};
+use crate::service::second_factor::security_keys;
+use crate::service::{Caller, account, events, history, oauth, sessions, trusted_devices, workspaces};
 use crate::state::AppState;
 
 use super::when;
@@ -137,7 +138,7 @@ pub(super) async fn load(state: &AppState, caller: &Caller) -> Result<SecurityPa
     let spaces = workspaces::list_mine(state, caller).await?;
     let policy = AccountPolicy::fold_from(spaces.iter().map(|w| w.membership.workspace.plan));
     let events = events::list(state, caller, 10, None).await?;
-    let keys = webauthn::list(state, caller).await?;
+    let keys = security_keys::list(state, caller).await?;
     let linked = oauth::linked(state, caller).await?;
     let can_unlink = account.has_password || linked.len() > 1 || keys.iter().any(|k| k.passkey);
     let linkable = state

@@ -14,8 +14,9 @@ use crate::error::Error;
 use crate::http::cookies::{self, MFA_COOKIE};
 use crate::http::extract::{Client, TRUSTED_COOKIE, cookie as read_cookie, same_origin};
 use crate::service::auth::{self, LoginInput};
+use crate::service::second_factor::challenge;
 use crate::service::sign_in::LoginOutcome;
-use crate::service::{mfa, passkeys, sessions};
+use crate::service::{passkeys, sessions};
 use crate::state::AppState;
 
 use super::{CheckedForm, CsrfForm, fail, render};
@@ -155,14 +156,14 @@ pub async fn mfa(
     // A key's assertion, else six digits are an authenticator code and anything longer a backup code.
     let digits = form.code.chars().filter(char::is_ascii_digit).count();
     let method = if credential.is_some() {
-        mfa::Method::Webauthn
+        challenge::Method::Webauthn
     } else if digits == form.code.trim().len() && digits <= 8 {
-        mfa::Method::Totp
+        challenge::Method::Totp
     } else {
-        mfa::Method::BackupCode
+        challenge::Method::BackupCode
     };
-    let input = mfa::MfaInput { mfa_token, method, code: Some(form.code), credential, remember_device: remember };
-    match mfa::complete(&state, &ctx, input).await {
+    let input = challenge::MfaInput { mfa_token, method, code: Some(form.code), credential, remember_device: remember };
+    match challenge::complete(&state, &ctx, input).await {
         Ok(outcome) => finish(&state, outcome, remember, &headers, rd.as_deref()).await,
         Err(Error::InvalidCode) => {
             // Another security-key attempt needs a fresh sign-in: its challenge was used.
@@ -248,12 +249,12 @@ pub(super) async fn finish(
                 return fail(state, None, e);
             }
             let s = &state.config.settings;
-            let resume = super::device::resume_target(state, request);
+            let resume = super::device_grant::resume_target(state, request);
             let target = if enrolment_due { ENROL_HERE } else { rd.or(resume.as_deref()).unwrap_or("/security") };
             let mut response = Redirect::to(target).into_response();
             let headers = response.headers_mut();
             if resume.is_some() {
-                headers.append(header::SET_COOKIE, super::device::resume_cookie_cleared(state));
+                headers.append(header::SET_COOKIE, super::device_grant::resume_cookie_cleared(state));
             }
             headers.append(
                 header::SET_COOKIE,
@@ -274,7 +275,7 @@ pub(super) async fn finish(
             let rd = rd.unwrap_or_default().to_owned();
             let page = MfaPage { remember, error: None, webauthn, rd };
             let mut response = render(StatusCode::OK, &page);
-            let lifetime = mfa::CHALLENGE_LIFETIME.num_seconds();
+            let lifetime = challenge::CHALLENGE_LIFETIME.num_seconds();
             let cookie = cookies::set(&state.config, MFA_COOKIE, mfa_token.expose(), lifetime);
             response.headers_mut().append(header::SET_COOKIE, cookie);
             response

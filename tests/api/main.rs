@@ -14,7 +14,7 @@ mod asvs;
 mod bursts;
 mod cli;
 mod crash;
-mod device;
+mod device_grant;
 mod email;
 mod errors;
 mod forward_auth;

@@ -185,7 +185,7 @@ async fn an_admin_reset_locks_the_member_out_again() {
     app.enable_totp(&member).await;
     set_policy(&app, &owner, &ws, true).await;
     let user_id = app.get("/api/v1/me", &member).await.body["id"].as_str().unwrap().to_owned();
-    latchkey::service::two_factor::admin_reset(&app.state, &user_id).await.unwrap();
+    latchkey::service::second_factor::admin_reset(&app.state, &user_id).await.unwrap();
     let fresh = app.token_for("bob@example.com", PASSWORD).await;
     assert_error(
         &app.get(&format!("/api/v1/workspaces/{ws}"), &fresh).await,

@@ -10,8 +10,9 @@ use crate::error::{Error, Result};
 use crate::state::AppState;
 use crate::store::NewInvitation;
 
+use super::super::Caller;
+use super::super::events::alerts;
 use super::super::rate_limit::{self, MAILS_PER_RECIPIENT, WORKSPACE_INVITATIONS};
-use super::super::{Caller, alerts};
 use super::require_manager;
 
 pub async fn send(state: &AppState, caller: &Caller, by: &Membership, email: &str, role: Role) -> Result<String> {

@@ -3,59 +3,23 @@
 
 use chrono::Duration;
 
-use crate::domain::backup_codes::BackupCode;
 use crate::domain::device::{Device, DeviceKind};
 use crate::domain::factors::Factors;
 use crate::domain::proof::{self, Amr};
-use crate::domain::security_event::{EventKind, WRONG_CODES};
 use crate::domain::sign_in::{FailureReason, SignInMethod};
 use crate::domain::token::{SecretToken, TokenKind};
 use crate::error::{Error, Result};
 use crate::state::AppState;
 use crate::store::NewMfaChallenge;
 
-use super::sign_in::{Ending, LoginOutcome, SessionOrigin, finish, record_attempt, record_refusal};
-use super::two_factor::unix_seconds;
-use super::{ClientContext, events, rate_limit, trusted_devices};
+use super::super::sign_in::{Ending, LoginOutcome, SessionOrigin, finish, record_attempt, record_refusal};
+use super::super::{ClientContext, rate_limit, trusted_devices};
+use super::codes::{accept_backup_code, accept_totp, code_limit_key, wrong_code};
 
 /// An mfa_token lives this long...
 pub const CHALLENGE_LIFETIME: Duration = Duration::minutes(5);
 /// ...or until this many wrong codes.
 pub const MAX_FAILURES: u32 = 5;
-
-/// The key wrong second-factor codes count under, together across sign-in, password reset
-/// and re-authentication (one progressive lock per account).
-pub(super) fn code_limit_key(user_id: &str) -> String {
-    format!("mfa:{user_id}")
-}
-
-/// A wrong code, counted (`attempt` was reserved under [`code_limit_key`]). When it locks
-/// the account, the lockout is recorded; the first of a UTC day mails the owner the lock
-/// link, since whoever sends codes got past the password.
-pub(super) async fn wrong_code(
-    state: &AppState,
-    ctx: &ClientContext,
-    user_id: &str,
-    attempt: rate_limit::Reservation,
-) -> Result<()> {
-    let locked = attempt.locked(&code_limit_key(user_id));
-    attempt.failed();
-    if !locked {
-        return Ok(());
-    }
-    let detail = Some(WRONG_CODES.to_owned());
-    let day = format!("lockout-alert:{user_id}:{}", state.clock.now().date_naive());
-    match rate_limit::reserve_one(state, &day, rate_limit::DAILY_ALERT).await {
-        Ok(first) => {
-            first.failed();
-            events::record(state, user_id, EventKind::LockedOut, Some(ctx), detail).await
-        }
-        Err(Error::RateLimited { .. }) => {
-            events::record_quietly(state, user_id, EventKind::LockedOut, Some(ctx), detail).await
-        }
-        Err(e) => Err(e),
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
@@ -132,7 +96,7 @@ async fn begin(state: &AppState, user_id: &str, factors: &Factors, first: &First
         .await?;
     let methods = factors.second_step_methods();
     let webauthn = if factors.webauthn_keys > 0 {
-        super::webauthn::start_authentication(state, user_id, &challenge_id).await?
+        super::security_keys::start_authentication(state, user_id, &challenge_id).await?
     } else {
         None
     };
@@ -169,8 +133,14 @@ pub async fn complete(state: &AppState, ctx: &ClientContext, input: MfaInput) ->
         Method::Totp => accept_totp(state, &challenge.user_id, code).await?,
         Method::BackupCode => accept_backup_code(state, ctx, &challenge.user_id, code).await?,
         Method::Webauthn => {
-            super::webauthn::accept_assertion(state, ctx, &challenge.user_id, &challenge.id, input.credential.as_ref())
-                .await?
+            super::security_keys::accept_assertion(
+                state,
+                ctx,
+                &challenge.user_id,
+                &challenge.id,
+                input.credential.as_ref(),
+            )
+            .await?
         }
     };
     if !accepted {
@@ -201,51 +171,4 @@ pub async fn complete(state: &AppState, ctx: &ClientContext, input: MfaInput) ->
     let (token, session_id) = finish(state, ctx, ending).await?;
     let trusted_device_token = remembered.map(|(t, _)| t);
     Ok(LoginOutcome::SignedIn { token, session_id, trusted_device_token, enrolment_due: false })
-}
-
-/// A TOTP code of the account's authenticator, never one already used.
-pub async fn accept_totp(state: &AppState, user_id: &str, code: &str) -> Result<bool> {
-    let Some(totp) = state.store.totp(user_id).await? else {
-        return Ok(false);
-    };
-    let secret = state.secrets.open_totp(&totp.secret_sealed, user_id).map_err(Error::Internal)?;
-    let Some(step) = secret.verify(code, unix_seconds(state.clock.now()), Some(totp.last_used_step)) else {
-        return Ok(false);
-    };
-    Ok(state.store.claim_totp_step(user_id, step).await?)
-}
-
-pub(super) async fn accept_backup_code(
-    state: &AppState,
-    ctx: &ClientContext,
-    user_id: &str,
-    code: &str,
-) -> Result<bool> {
-    let Some(code) = BackupCode::parse(code) else {
-        return Ok(false);
-    };
-    let now = state.clock.now();
-    // Codes from before they were slow-hashed match by their keyed hash (under any key).
-    let mut legacy = false;
-    for hash in state.secrets.code_hashes(user_id, code.normalized()) {
-        if state.store.use_backup_code(user_id, &hash, now).await? {
-            legacy = true;
-            break;
-        }
-    }
-    if !legacy {
-        let Some((id, phc)) = state.store.backup_code_by_hint(user_id, code.hint()).await? else {
-            return Ok(false);
-        };
-        if !state.hasher.verify_code(code.normalized(), &phc).await? {
-            return Ok(false);
-        }
-        // Of two requests racing with one code, both may verify it; one burns it.
-        if !state.store.use_backup_code_id(user_id, &id, now).await? {
-            return Ok(false);
-        }
-    }
-    let left = state.store.factors(user_id).await?.backup_codes_remaining;
-    events::record(state, user_id, EventKind::BackupCodeUsed, Some(ctx), Some(format!("{left} left"))).await?;
-    Ok(true)
 }

@@ -13,7 +13,7 @@ use utoipa_axum::routes;
 use crate::domain::device::Device;
 use crate::domain::location::Location;
 use crate::error::Result;
-use crate::service::device;
+use crate::service::device_grant;
 use crate::state::AppState;
 
 use super::auth::DeviceClaim;
@@ -66,7 +66,7 @@ async fn code(
     ApiJson(body): ApiJson<DeviceCodeBody>,
 ) -> Result<axum::Json<DeviceCodeResponse>> {
     let (kind, name) = body.device.map_or((None, None), |d| (d.kind, d.name));
-    let started = device::start(&state, &ctx, &body.client_name, kind, name.as_deref()).await?;
+    let started = device_grant::start(&state, &ctx, &body.client_name, kind, name.as_deref()).await?;
     let verification_uri = format!("{}/device", state.config.public_url);
     Ok(axum::Json(DeviceCodeResponse {
         device_code: started.device_code.expose().to_owned(),
@@ -105,7 +105,7 @@ async fn token(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<DeviceTokenBody>,
 ) -> Result<axum::Json<DeviceTokenResponse>> {
-    let (token, session_id) = device::poll(&state, &body.device_code).await?;
+    let (token, session_id) = device_grant::poll(&state, &body.device_code).await?;
     Ok(axum::Json(DeviceTokenResponse { status: "ok", token: token.expose().to_owned(), session_id }))
 }
 
@@ -139,7 +139,7 @@ async fn preview(
     SessionAuth(caller): SessionAuth,
     ApiPath(user_code): ApiPath<String>,
 ) -> Result<axum::Json<DevicePreview>> {
-    let g = device::preview(&state, &caller, &ctx, &user_code).await?;
+    let g = device_grant::preview(&state, &caller, &ctx, &user_code).await?;
     Ok(axum::Json(DevicePreview {
         user_code: g.user_code.to_string(),
         client_name: g.client_name,
@@ -167,7 +167,7 @@ async fn approve(
     SessionAuth(caller): SessionAuth,
     ApiPath(user_code): ApiPath<String>,
 ) -> Result<StatusCode> {
-    device::approve(&state, &caller, &ctx, &user_code).await?;
+    device_grant::approve(&state, &caller, &ctx, &user_code).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -186,6 +186,6 @@ async fn deny(
     SessionAuth(caller): SessionAuth,
     ApiPath(user_code): ApiPath<String>,
 ) -> Result<StatusCode> {
-    device::deny(&state, &caller, &ctx, &user_code).await?;
+    device_grant::deny(&state, &caller, &ctx, &user_code).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -11,17 +11,17 @@ use crate::error::Result;
 use crate::state::AppState;
 use crate::store::{LinkPurpose, NewLink};
 
-use super::ClientContext;
+use super::super::ClientContext;
 
-pub(super) const LOCK_LIFETIME: Duration = Duration::days(7);
+pub(in crate::service) const LOCK_LIFETIME: Duration = Duration::days(7);
 
 /// `{public_url}/{page}?token=…`.
-pub(super) fn link(state: &AppState, page: &str, token: &SecretToken) -> String {
+pub(in crate::service) fn link(state: &AppState, page: &str, token: &SecretToken) -> String {
     format!("{}/{page}?token={}", state.config.public_url, token.expose())
 }
 
 /// A lock link for an alert, minted but not stored yet (it goes in with the alert).
-pub(super) struct LockLink {
+pub(in crate::service) struct LockLink {
     hash: TokenHash,
     user_id: String,
     email: String,
@@ -31,13 +31,13 @@ pub(super) struct LockLink {
 
 impl LockLink {
     /// `restores_email`: `email` is the account's old address, which the lock puts back.
-    pub(super) fn mint(state: &AppState, user_id: &str, email: &str, restores_email: bool) -> Result<Self> {
+    pub(in crate::service) fn mint(state: &AppState, user_id: &str, email: &str, restores_email: bool) -> Result<Self> {
         let token = SecretToken::mint(TokenKind::AccountLock)?;
         let url = link(state, "lock", &token);
         Ok(Self { hash: token.hash(), user_id: user_id.to_owned(), email: email.to_owned(), restores_email, url })
     }
 
-    pub(super) fn new_link(&self, state: &AppState) -> NewLink<'_> {
+    pub(in crate::service) fn new_link(&self, state: &AppState) -> NewLink<'_> {
         let now = state.clock.now();
         NewLink {
             token_hash: self.hash.as_str(),
@@ -52,7 +52,7 @@ impl LockLink {
 }
 
 /// Where and from what, for an alert.
-pub(super) fn circumstances(state: &AppState, ctx: Option<&ClientContext>) -> Circumstances {
+pub(in crate::service) fn circumstances(state: &AppState, ctx: Option<&ClientContext>) -> Circumstances {
     Circumstances {
         when: state.clock.now().format("%Y-%m-%d %H:%M UTC").to_string(),
         ip: ctx.map(|c| c.ip.to_string()),

@@ -1,28 +1,24 @@
-//! Enrolling and removing second factors; backup codes.
+//! The authenticator app (TOTP): set up with a QR code, confirmed with a code from it,
+//! replaced or removed while another factor remains.
 
 use qrcode::QrCode;
 use qrcode::render::svg;
 
-use crate::domain::backup_codes::{self, BackupCode};
-use crate::domain::factors::Factors;
-use crate::domain::password::Password;
 use crate::domain::security_event::EventKind;
 use crate::domain::token::random_bytes;
 use crate::domain::totp::{SECRET_BYTES, TotpSecret};
 use crate::error::{Error, Result};
 use crate::state::AppState;
-use crate::store::{FactorRef, Removal, StoredCode};
+use crate::store::FactorRef;
 
-use super::{Caller, ClientContext, account, events};
+use super::super::{Caller, ClientContext, account, events};
+use super::backup_codes::new_backup_codes;
+use super::removed;
 
 pub struct TotpSetup {
     pub secret: TotpSecret,
     pub otpauth_uri: String,
     pub qr_svg: String,
-}
-
-pub async fn status(state: &AppState, caller: &Caller) -> Result<Factors> {
-    Ok(state.store.factors(&caller.user_id).await?)
 }
 
 /// A new pending secret; the account's current authenticator (if any) keeps working
@@ -101,64 +97,6 @@ pub async fn delete_totp(state: &AppState, caller: &Caller, ctx: &ClientContext)
     caller.require_recent_auth(state)?;
     removed(state.store.remove_factor(&caller.user_id, FactorRef::Totp).await?)?;
     events::record(state, &caller.user_id, EventKind::FactorRemoved, Some(ctx), Some("totp".into())).await
-}
-
-pub async fn regenerate_backup_codes(state: &AppState, caller: &Caller, ctx: &ClientContext) -> Result<Vec<String>> {
-    caller.require_recent_auth(state)?;
-    if !state.store.factors(&caller.user_id).await?.enabled() {
-        return Err(Error::TwoFactorNotEnabled);
-    }
-    let (shown, hashes) = new_backup_codes(state).await?;
-    state.store.replace_backup_codes(&caller.user_id, &hashes, state.clock.now()).await?;
-    events::record(state, &caller.user_id, EventKind::BackupCodesRegenerated, Some(ctx), None).await?;
-    Ok(shown)
-}
-
-/// Turns 2FA off: every factor, backup code and pending setup goes, in one transaction.
-pub async fn disable(state: &AppState, caller: &Caller, ctx: &ClientContext, password: Option<Password>) -> Result<()> {
-    caller.require_recent_auth(state)?;
-    let user = account::me(state, caller).await?;
-    account::confirm_password(state, &user, password.as_ref()).await?;
-    if !state.store.factors(&user.id).await?.enabled() {
-        return Err(Error::TwoFactorNotEnabled);
-    }
-    removed(state.store.remove_second_factors(&user.id, false).await?)?;
-    events::record(state, &user.id, EventKind::TwoFactorDisabled, Some(ctx), None).await
-}
-
-/// `latchkey user reset-2fa`: an administrator's recovery for someone locked out.
-pub async fn admin_reset(state: &AppState, user_id: &str) -> Result<()> {
-    removed(state.store.remove_second_factors(user_id, true).await?)?;
-    events::record(state, user_id, EventKind::TwoFactorDisabled, None, Some("reset by an administrator".into())).await
-}
-
-/// The answer for a factor removal refused by the store.
-pub(super) fn removed(removal: Removal) -> Result<()> {
-    match removal {
-        Removal::Removed => Ok(()),
-        Removal::NotFound => Err(Error::NotFound),
-        Removal::LastFactor => Err(Error::LastFactor),
-        Removal::LastSignInMethod => Err(Error::LastSignInMethod),
-    }
-}
-
-/// Ten fresh codes: as shown (`xxxxx-xxxxx`) and as stored (salted Argon2id, with a hint
-/// that no two of them share, so that checking a typed code costs one slow hash at most:
-/// see `BackupCode::hint`).
-pub(super) async fn new_backup_codes(state: &AppState) -> Result<(Vec<String>, Vec<StoredCode>)> {
-    let mut shown = Vec::with_capacity(backup_codes::COUNT);
-    let mut stored: Vec<StoredCode> = Vec::with_capacity(backup_codes::COUNT);
-    while shown.len() < backup_codes::COUNT {
-        let code = BackupCode::from_random(random_bytes()?);
-        let hint = code.hint().to_owned();
-        if stored.iter().any(|s| s.hint == hint) {
-            continue;
-        }
-        let hash = state.hasher.hash_code(code.normalized()).await?;
-        shown.push(code.display());
-        stored.push(StoredCode { hint, hash });
-    }
-    Ok((shown, stored))
 }
 
 pub fn unix_seconds(t: chrono::DateTime<chrono::Utc>) -> u64 {

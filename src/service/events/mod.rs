@@ -1,12 +1,16 @@
-//! Security events: what changed the account's protection, when, and from where.
+//! Security events: what changed the account's protection, when, and from where; and the
+//! alert mails some of them send (`alerts`: the "this wasn't me" link and the
+//! circumstances every alert carries).
 
+pub(in crate::service) mod alerts;
+
+use crate::domain::mail;
 use crate::error::{Error, Result};
 use crate::state::AppState;
 use crate::store::{SecurityEvent, SecurityEventRecord};
 
-use super::alerts::{LockLink, circumstances};
 use super::{Caller, ClientContext};
-use crate::domain::mail;
+use alerts::{LockLink, circumstances};
 
 pub use crate::domain::security_event::EventKind;
 

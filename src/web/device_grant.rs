@@ -13,7 +13,7 @@ use crate::domain::device_grant::UserCode;
 use crate::error::Error;
 use crate::http::cookies::{self, DEVICE_COOKIE};
 use crate::http::extract::Client;
-use crate::service::{Caller, ClientContext, Credential, auth, device};
+use crate::service::{Caller, ClientContext, Credential, auth, device_grant};
 use crate::state::AppState;
 
 use super::{Browser, CheckedForm, CsrfField, fail, render, when};
@@ -134,7 +134,7 @@ async fn show_grant(
     typed: &str,
     error: Option<String>,
 ) -> Response {
-    match device::preview(state, caller, ctx, typed).await {
+    match device_grant::preview(state, caller, ctx, typed).await {
         Ok(g) => {
             let mut page = DevicePage::new(state, caller);
             page.error = error;
@@ -197,7 +197,7 @@ pub async fn approve(
             Err(e) => return fail(&state, Some(&caller), e),
         }
     }
-    match device::approve(&state, &caller, &ctx, &form.user_code).await {
+    match device_grant::approve(&state, &caller, &ctx, &form.user_code).await {
         Ok(g) => {
             let mut page = DevicePage::new(&state, &caller);
             page.done = Some(format!("Approved: {} is signed in. You can go back to it now.", g.client_name));
@@ -216,7 +216,7 @@ pub async fn deny(
     Client(ctx): Client,
     CheckedForm(caller, form): CheckedForm<CodeForm>,
 ) -> Response {
-    match device::deny(&state, &caller, &ctx, &form.user_code).await {
+    match device_grant::deny(&state, &caller, &ctx, &form.user_code).await {
         Ok(()) => {
             let mut page = DevicePage::new(&state, &caller);
             page.done = Some("Denied: that device is not signed in.".to_owned());

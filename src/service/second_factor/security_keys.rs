@@ -20,9 +20,9 @@ use crate::error::{Error, Result};
 use crate::state::AppState;
 use crate::store::{FactorRef, NewWebauthnKey, StoreError, WebauthnKeyRecord};
 
-use super::{Caller, ClientContext, account, events, two_factor, workspaces};
+use super::super::{Caller, ClientContext, account, events, workspaces};
 
-pub(super) const CEREMONY_LIFETIME: Duration = Duration::minutes(5);
+pub(in crate::service) const CEREMONY_LIFETIME: Duration = Duration::minutes(5);
 const REGISTER_KEY: &str = "register";
 const REGISTER_PASSKEY: &str = "register_passkey";
 const MAX_NAME: usize = 100;
@@ -53,7 +53,7 @@ pub fn relying_party(public_url: &str) -> Option<Webauthn> {
     built
 }
 
-pub(super) fn rp(state: &AppState) -> Result<&Webauthn> {
+pub(in crate::service) fn rp(state: &AppState) -> Result<&Webauthn> {
     state.webauthn.as_deref().ok_or(Error::WebauthnUnavailable)
 }
 
@@ -96,16 +96,16 @@ fn base64url(bytes: &[u8]) -> String {
 
 /// Every credential is stored in webauthn-rs's `SecurityKey` form (a passkey's is the same
 /// shape), so the second step can offer keys and passkeys alike.
-pub(super) fn parse_credential(record: &WebauthnKeyRecord) -> Result<Credential> {
+pub(in crate::service) fn parse_credential(record: &WebauthnKeyRecord) -> Result<Credential> {
     let key: SecurityKey = serde_json::from_str(&record.credential).map_err(Error::internal)?;
     Ok(key.into())
 }
 
-pub(super) fn save_credential(credential: Credential) -> Result<String> {
+pub(in crate::service) fn save_credential(credential: Credential) -> Result<String> {
     serde_json::to_string(&SecurityKey::from(credential)).map_err(Error::internal)
 }
 
-pub(super) fn credential_id(id: &[u8]) -> String {
+pub(in crate::service) fn credential_id(id: &[u8]) -> String {
     hex::encode(id)
 }
 
@@ -184,7 +184,7 @@ pub async fn finish_registration(
         rp.finish_securitykey_registration(credential, &registration).map_err(refused)?.into()
     };
     let turning_on = !state.store.factors(&caller.user_id).await?.enabled();
-    let codes = if turning_on { Some(two_factor::new_backup_codes(state).await?) } else { None };
+    let codes = if turning_on { Some(super::backup_codes::new_backup_codes(state).await?) } else { None };
     let name = ceremony.name.unwrap_or_else(|| if passkey { "Passkey" } else { "Security key" }.to_owned());
     let cred_id = credential_id(&key.cred_id);
     let saved = save_credential(key)?;
@@ -225,7 +225,7 @@ pub async fn delete(state: &AppState, caller: &Caller, ctx: &ClientContext, id: 
     caller.require_recent_auth(state)?;
     let keys = state.store.webauthn_keys(&caller.user_id).await?;
     let key = keys.iter().find(|k| k.id == id).ok_or(Error::NotFound)?;
-    two_factor::removed(state.store.remove_factor(&caller.user_id, FactorRef::WebauthnKey(id)).await?)?;
+    super::removed(state.store.remove_factor(&caller.user_id, FactorRef::WebauthnKey(id)).await?)?;
     let detail = Some(describe(key.passkey, &key.name));
     events::record(state, &caller.user_id, EventKind::FactorRemoved, Some(ctx), detail).await?;
     KeySummary::of(key)

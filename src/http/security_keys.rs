@@ -10,7 +10,7 @@ use utoipa_axum::routes;
 use webauthn_rs::prelude::RegisterPublicKeyCredential;
 
 use crate::error::{Error, Result};
-use crate::service::webauthn;
+use crate::service::second_factor::security_keys;
 use crate::state::AppState;
 
 use super::error::ErrorBody;
@@ -57,7 +57,7 @@ async fn register_start(
     SessionAuth(caller): SessionAuth,
     ApiJson(body): ApiJson<StartBody>,
 ) -> Result<axum::Json<StartResponse>> {
-    let (challenge_id, options) = webauthn::start_registration(&state, &caller, &body.name, body.passkey).await?;
+    let (challenge_id, options) = security_keys::start_registration(&state, &caller, &body.name, body.passkey).await?;
     Ok(axum::Json(StartResponse { challenge_id, options: serde_json::to_value(options).map_err(Error::internal)? }))
 }
 
@@ -101,7 +101,7 @@ async fn register_finish(
     let credential: RegisterPublicKeyCredential =
         serde_json::from_value(body.credential).map_err(|e| Error::InvalidRequest(format!("credential: {e}")))?;
     let (key, backup_codes) =
-        webauthn::finish_registration(&state, &caller, &ctx, &body.challenge_id, &credential).await?;
+        security_keys::finish_registration(&state, &caller, &ctx, &body.challenge_id, &credential).await?;
     let view = NewKey {
         id: key.id,
         name: key.name,
@@ -130,7 +130,7 @@ pub struct KeyView {
     (status = 200, body = [KeyView]), (status = 401, body = ErrorBody),
 ))]
 async fn list(State(state): State<AppState>, Auth(caller): Auth) -> Result<axum::Json<Vec<KeyView>>> {
-    let keys = webauthn::list(&state, &caller).await?;
+    let keys = security_keys::list(&state, &caller).await?;
     Ok(axum::Json(
         keys.into_iter()
             .map(|k| KeyView {
@@ -160,6 +160,6 @@ async fn delete(
     Client(ctx): Client,
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode> {
-    webauthn::delete(&state, &caller, &ctx, &id).await?;
+    security_keys::delete(&state, &caller, &ctx, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

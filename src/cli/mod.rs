@@ -4,6 +4,7 @@
 mod client;
 mod mail;
 mod show;
+mod workspace;
 
 use mail::{MailCommand, mail_test};
 
@@ -16,7 +17,6 @@ use crate::clock::Clock;
 use crate::config::{self, Config, FileConfig, Given};
 use crate::domain::email::Email;
 use crate::domain::password::Password;
-use crate::domain::workspace::Plan;
 use crate::error::Error;
 use crate::server;
 use crate::service;
@@ -45,7 +45,7 @@ enum Command {
     User(UserCommand),
     /// Manage workspaces
     #[command(subcommand)]
-    Workspace(WorkspaceCommand),
+    Workspace(workspace::WorkspaceCommand),
     /// Mail delivery
     #[command(subcommand)]
     Mail(MailCommand),
@@ -81,28 +81,6 @@ enum BreachedCommand {
 enum SecretKeyCommand {
     /// Seal again with the first key everything the other keys sealed; then they can go
     Reencrypt,
-}
-
-#[derive(Debug, Subcommand)]
-enum WorkspaceCommand {
-    /// Create a workspace with its first owner
-    Add {
-        name: String,
-        #[arg(long)]
-        owner: String,
-        #[arg(long, default_value = "free", value_parser = ["free", "team"])]
-        plan: String,
-    },
-    /// Id, name, plan and owner of each workspace
-    List,
-    /// Make an account an owner: the recovery for a workspace whose owners are gone or locked out
-    AddOwner { workspace_id: String, email: String },
-    /// Change a workspace's plan (the API cannot)
-    SetPlan {
-        workspace_id: String,
-        #[arg(value_parser = ["free", "team"])]
-        plan: String,
-    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -208,47 +186,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
         }
+        Command::Workspace(cmd) => {
+            let state = server::build_state(config, Clock::default()).await?;
+            workspace::run(&state, cmd).await
+        }
         Command::Client(cmd) => {
             let state = server::build_state(config, Clock::default()).await?;
             client::run(&state, cmd).await
-        }
-        Command::Workspace(WorkspaceCommand::List) => {
-            let state = server::build_state(config, Clock::default()).await?;
-            let all = service::workspaces::list_all(&state).await.map_err(describe)?;
-            println!("{:<34} {:<30} {:<6} OWNER", "ID", "NAME", "PLAN");
-            for (w, owner) in all {
-                println!("{:<34} {:<30} {:<6} {}", w.id, w.name, w.plan.as_str(), owner.as_deref().unwrap_or("-"));
-            }
-            Ok(())
-        }
-        Command::Workspace(WorkspaceCommand::SetPlan { workspace_id, plan }) => {
-            let state = server::build_state(config, Clock::default()).await?;
-            let plan = Plan::parse(&plan).ok_or_else(|| anyhow::anyhow!("plan must be free or team"))?;
-            service::workspaces::set_plan(&state, &workspace_id, plan).await.map_err(describe)?;
-            println!("workspace {workspace_id} is on the {} plan", plan.as_str());
-            Ok(())
-        }
-        Command::Workspace(WorkspaceCommand::AddOwner { workspace_id, email }) => {
-            let state = server::build_state(config, Clock::default()).await?;
-            let email = parse_email(&email)?;
-            let user = account_of(&state, &email).await?;
-            service::workspaces::add_owner(&state, &workspace_id, &user.id, &user.email).await.map_err(
-                |e| match e {
-                    Error::NotFound => anyhow::anyhow!("no workspace has the id {workspace_id}"),
-                    other => describe(other),
-                },
-            )?;
-            println!("{email} is an owner of workspace {workspace_id}");
-            Ok(())
-        }
-        Command::Workspace(WorkspaceCommand::Add { name, owner, plan }) => {
-            let state = server::build_state(config, Clock::default()).await?;
-            let email = parse_email(&owner)?;
-            let user = account_of(&state, &email).await?;
-            let plan = Plan::parse(&plan).ok_or_else(|| anyhow::anyhow!("plan must be free or team"))?;
-            let w = service::workspaces::create(&state, &user.id, &name, plan).await.map_err(describe)?;
-            println!("created workspace {} ({}) on the {} plan, owned by {email}", w.name, w.id, w.plan.as_str());
-            Ok(())
         }
         Command::Backup { path } => {
             let state = server::build_state(config, Clock::default()).await?;

@@ -36,6 +36,7 @@ mod users;
 mod webauthn;
 mod workspace_events;
 mod workspace_invitations;
+mod workspace_members;
 mod workspaces;
 
 use std::path::{Path, PathBuf};
@@ -64,7 +65,8 @@ pub use two_factor::{FactorRef, Removal, StoredCode, TotpRecord};
 pub use users::Welcome;
 pub use webauthn::{Ceremony, NewWebauthnKey, PasskeyOwner, WebauthnKeyRecord};
 pub use workspace_invitations::NewInvitation;
-pub use workspaces::{MemberChanged, PolicyUpdate};
+pub use workspace_members::MemberChanged;
+pub use workspaces::PolicyUpdate;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -8,7 +8,6 @@ use super::workspace_events::insert_event;
 use super::{Store, StoreError, StoreResult, flag, from_millis, new_id, to_millis};
 use crate::domain::mail::Letter;
 use crate::domain::workspace::events::{Detail, EventKind, NewEvent};
-use crate::domain::workspace::roles::{self, MemberChange, Refusal};
 use crate::domain::workspace::{AcceptedMethods, Membership, Plan, Role, Workspace, WorkspaceMember, WorkspacePolicy};
 
 pub(super) type Tx<'t, 'c> = &'t mut sqlx::Transaction<'c, sqlx::Any>;
@@ -90,14 +89,6 @@ pub struct PolicyUpdate {
     pub notices: Vec<Letter>,
 }
 
-/// What became of a member change.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum MemberChanged {
-    Done { email: String, from: Role },
-    NotAMember,
-    Refused(Refusal),
-}
-
 impl Store {
     /// Creates a workspace with its first owner, in one transaction.
     pub async fn create_workspace(
@@ -177,140 +168,6 @@ impl Store {
     /// The members with their factors, by email.
     pub async fn members(&self, workspace_id: &str) -> StoreResult<Vec<WorkspaceMember>> {
         members_with(&self.pool, workspace_id).await
-    }
-
-    /// Adds a member and records who did it; `Conflict` when they already are one.
-    pub async fn add_member(
-        &self,
-        workspace_id: &str,
-        user_id: &str,
-        role: Role,
-        event: NewEvent<'_>,
-    ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("INSERT INTO workspace_members (workspace_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(workspace_id)
-            .bind(user_id)
-            .bind(role.as_str())
-            .bind(to_millis(event.at))
-            .execute(&mut *tx)
-            .await?;
-        insert_event(&mut tx, &event).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Changes a member's role or removes them, under the workspace's lock: the actor's
-    /// role, the target's and the owner count are read inside it, so two racing demotions
-    /// of the last two owners leave exactly one.
-    pub async fn change_member(
-        &self,
-        workspace_id: &str,
-        actor_id: &str,
-        target_id: &str,
-        change: MemberChange,
-        now: DateTime<Utc>,
-    ) -> StoreResult<MemberChanged> {
-        let mut tx = self.pool.begin().await?;
-        if !lock_workspace(&mut tx, workspace_id).await? {
-            return Ok(MemberChanged::NotAMember);
-        }
-        let Some(actor_role) = role_in(&mut tx, workspace_id, actor_id).await? else {
-            return Ok(MemberChanged::Refused(Refusal::Forbidden));
-        };
-        let target = sqlx::query(
-            "SELECT m.role, u.email FROM workspace_members m JOIN users u ON u.id = m.user_id
-             WHERE m.workspace_id = $1 AND m.user_id = $2",
-        )
-        .bind(workspace_id)
-        .bind(target_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(target) = target else {
-            return Ok(MemberChanged::NotAMember);
-        };
-        let from = role_from(target.try_get("role")?)?;
-        let email: String = target.try_get("email")?;
-        let owners: i64 =
-            sqlx::query("SELECT COUNT(*) AS n FROM workspace_members WHERE workspace_id = $1 AND role = 'owner'")
-                .bind(workspace_id)
-                .fetch_one(&mut *tx)
-                .await?
-                .try_get("n")?;
-        if let Err(refusal) =
-            roles::check(actor_role, actor_id == target_id, from, change, owners.try_into().unwrap_or(0))
-        {
-            return Ok(MemberChanged::Refused(refusal));
-        }
-        let (kind, detail) = match change {
-            MemberChange::SetRole(role) => {
-                sqlx::query("UPDATE workspace_members SET role = $1 WHERE workspace_id = $2 AND user_id = $3")
-                    .bind(role.as_str())
-                    .bind(workspace_id)
-                    .bind(target_id)
-                    .execute(&mut *tx)
-                    .await?;
-                (EventKind::RoleChanged, Detail { from_role: Some(from), ..Detail::member(&email, role) })
-            }
-            MemberChange::Remove => {
-                sqlx::query("DELETE FROM workspace_members WHERE workspace_id = $1 AND user_id = $2")
-                    .bind(workspace_id)
-                    .bind(target_id)
-                    .execute(&mut *tx)
-                    .await?;
-                (EventKind::MemberRemoved, Detail::member(&email, from))
-            }
-        };
-        let unchanged = change == MemberChange::SetRole(from);
-        if !unchanged {
-            let event = NewEvent { workspace_id, actor_id: Some(actor_id), kind, detail, at: now };
-            insert_event(&mut tx, &event).await?;
-        }
-        tx.commit().await?;
-        Ok(MemberChanged::Done { email, from })
-    }
-
-    /// `latchkey workspace add-owner`: makes the account an owner, a member or not yet.
-    /// False when there is no such workspace.
-    pub async fn make_owner(
-        &self,
-        workspace_id: &str,
-        user_id: &str,
-        email: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await?;
-        if !lock_workspace(&mut tx, workspace_id).await? {
-            return Ok(false);
-        }
-        let from = role_in(&mut tx, workspace_id, user_id).await?;
-        if from == Some(Role::Owner) {
-            return Ok(true);
-        }
-        let (kind, detail) = match from {
-            Some(from) => {
-                sqlx::query("UPDATE workspace_members SET role = 'owner' WHERE workspace_id = $1 AND user_id = $2")
-                    .bind(workspace_id)
-                    .bind(user_id)
-                    .execute(&mut *tx)
-                    .await?;
-                (EventKind::RoleChanged, Detail { from_role: Some(from), ..Detail::member(email, Role::Owner) })
-            }
-            None => {
-                sqlx::query(
-                    "INSERT INTO workspace_members (workspace_id, user_id, role, created_at) VALUES ($1, $2, 'owner', $3)",
-                )
-                .bind(workspace_id)
-                .bind(user_id)
-                .bind(to_millis(now))
-                .execute(&mut *tx)
-                .await?;
-                (EventKind::MemberAdded, Detail::member(email, Role::Owner))
-            }
-        };
-        insert_event(&mut tx, &NewEvent { workspace_id, actor_id: None, kind, detail, at: now }).await?;
-        tx.commit().await?;
-        Ok(true)
     }
 
     /// Changes the policy as `decide` says, given the current policy and the members with

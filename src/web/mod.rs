@@ -8,12 +8,14 @@ mod device_grant;
 mod email;
 mod invitation;
 mod oauth;
+mod reauth;
 mod security;
 mod security_keys;
 mod security_page;
 mod sign_in;
 mod step_up;
 mod tokens;
+mod workspace_actions;
 mod workspace_console;
 
 use askama::Template;
@@ -62,18 +64,18 @@ pub fn router() -> Router<AppState> {
         .route("/security/keys/{id}/remove", post(security_keys::remove_key))
         .route("/security/providers/{provider}/unlink", post(security::unlink_provider))
         .route("/security/providers/{provider}/link", post(security::link_provider))
-        .route("/security/reauth", post(security::reauth))
+        .route("/security/reauth", post(reauth::reauth))
         .route("/device", get(device_grant::page).post(device_grant::lookup))
         .route("/device/approve", post(device_grant::approve))
         .route("/device/deny", post(device_grant::deny))
         .route("/tokens", get(tokens::page).post(tokens::create))
         .route("/tokens/{id}/delete", post(tokens::delete))
         .route("/workspaces/{id}", get(workspace_console::page))
-        .route("/workspaces/{id}/invitations", post(workspace_console::invite))
-        .route("/workspaces/{id}/invitations/{invitation}/revoke", post(workspace_console::revoke))
-        .route("/workspaces/{id}/members/{user}/role", post(workspace_console::set_role))
-        .route("/workspaces/{id}/members/{user}/remove", post(workspace_console::remove))
-        .route("/workspaces/{id}/policy", post(workspace_console::set_policy))
+        .route("/workspaces/{id}/invitations", post(workspace_actions::invite))
+        .route("/workspaces/{id}/invitations/{invitation}/revoke", post(workspace_actions::revoke))
+        .route("/workspaces/{id}/members/{user}/role", post(workspace_actions::set_role))
+        .route("/workspaces/{id}/members/{user}/remove", post(workspace_actions::remove))
+        .route("/workspaces/{id}/policy", post(workspace_actions::set_policy))
         .route("/invite", get(invitation::page).post(invitation::accept))
         .route(
             "/static/app.css",
@@ -103,7 +105,7 @@ fn fail(state: &AppState, caller: Option<&Caller>, e: Error) -> Response {
         Error::CsrfFailed => refused_form(state, caller.is_some()),
         Error::Unauthenticated => Redirect::to("/").into_response(),
         Error::ReauthRequired => match caller {
-            Some(c) => security::reauth_prompt(state, c, None),
+            Some(c) => reauth::reauth_prompt(state, c, None),
             None => Redirect::to("/").into_response(),
         },
         other => other.into_response(),

@@ -16,7 +16,7 @@ use crate::helpers::{PASSWORD, spawn_app_with};
 use crate::load_balancer::{Processes, start_nginx, wait_until_up};
 
 /// The app behind nginx: it answers with the identity headers nginx passed on.
-async fn start_app() -> std::net::SocketAddr {
+pub async fn start_app() -> std::net::SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let echo = |headers: HeaderMap| async move {

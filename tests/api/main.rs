@@ -18,6 +18,7 @@ mod device_grant;
 mod email;
 mod errors;
 mod forward_auth;
+mod forward_auth_caddy;
 mod forward_auth_nginx;
 mod history;
 mod instances;

@@ -2,22 +2,14 @@
 // server that mails a real SMTP server (tests/smtp/sink.py, aiosmtpd).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { ROOT, PASSWORD, startServer, launchBrowser, assertAccessible, assertFitsPhone } from "./lib.mjs";
+import { PASSWORD, startServer, startMailSink, mailsTo, launchBrowser, assertAccessible, assertFitsPhone } from "./lib.mjs";
 
 let sink, mailDir, server, base, browser;
 
 before(async () => {
-  mailDir = mkdtempSync(join(tmpdir(), "latchkey-mail-"));
-  sink = spawn("python3", [join(ROOT, "tests/smtp/sink.py"), "--dir", mailDir, "--port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
-  const port = await new Promise((ok, fail) => {
-    sink.stdout.on("data", (d) => { const m = d.toString().match(/listening (\d+)/); if (m) ok(m[1]); });
-    sink.on("exit", (code) => fail(new Error(`the SMTP sink exited with ${code} (pip install aiosmtpd)`)));
-  });
-  ({ server, base } = await startServer(["--smtp-url", `smtp://127.0.0.1:${port}`]));
+  let smtpUrl;
+  ({ sink, mailDir, smtpUrl } = await startMailSink());
+  ({ server, base } = await startServer(["--smtp-url", smtpUrl]));
   browser = await launchBrowser();
 });
 
@@ -31,9 +23,7 @@ after(async () => {
 async function mailedLink(to, subject, page, after = 0) {
   for (let i = 0; i < 200; i++) {
     // The sink names files by arrival: sorted, the last is the newest.
-    const found = readdirSync(mailDir).filter((f) => f.endsWith(".json")).sort()
-      .map((f) => JSON.parse(readFileSync(join(mailDir, f), "utf8")))
-      .filter((m) => m.headers.to === to && m.headers.subject === subject);
+    const found = mailsTo(mailDir, to, subject);
     if (found.length > after) {
       const text = found[found.length - 1].text;
       const m = text.match(new RegExp(`(https?://\\S+/${page}\\?token=\\S+)`));

@@ -2,7 +2,7 @@
 // the axe-core accessibility check (WCAG 2 A and AA, and best practices).
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createRequire } from "node:module";
@@ -78,4 +78,39 @@ export async function assertAccessible(page, what) {
 export async function assertFitsPhone(page, what) {
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth + 1);
   assert.equal(overflow, false, `${what}: no sideways scrolling at a phone's width`);
+}
+
+/**
+ * A real SMTP server (tests/smtp/sink.py, aiosmtpd) that writes each message it receives
+ * as JSON into `mailDir`; `smtpUrl` is what `--smtp-url` takes.
+ */
+export async function startMailSink() {
+  const mailDir = mkdtempSync(join(tmpdir(), "latchkey-mail-"));
+  const sink = spawn("python3", [join(ROOT, "tests/smtp/sink.py"), "--dir", mailDir, "--port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
+  const port = await new Promise((ok, fail) => {
+    sink.stdout.on("data", (d) => { const m = d.toString().match(/listening (\d+)/); if (m) ok(m[1]); });
+    sink.on("exit", (code) => fail(new Error(`the SMTP sink exited with ${code} (pip install aiosmtpd)`)));
+  });
+  return { sink, mailDir, smtpUrl: `smtp://127.0.0.1:${port}` };
+}
+
+/** The messages in `mailDir` to `to` with `subject`, oldest first. */
+export function mailsTo(mailDir, to, subject) {
+  return readdirSync(mailDir).filter((f) => f.endsWith(".json")).sort()
+    .map((f) => JSON.parse(readFileSync(join(mailDir, f), "utf8")))
+    .filter((m) => m.headers.to === to && m.headers.subject === subject);
+}
+
+/** The token of the `page` link in the newest message to `to` with `subject`, waiting for it. */
+export async function mailedToken(mailDir, to, subject, page) {
+  for (let i = 0; i < 200; i++) {
+    const found = mailsTo(mailDir, to, subject);
+    if (found.length) {
+      const m = found[found.length - 1].text.match(new RegExp(`/${page}\\?token=(\\S+)`));
+      assert.ok(m, `no /${page} link`);
+      return m[1];
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail(`no message "${subject}" to ${to}`);
 }

@@ -3,23 +3,15 @@
 // not the public URL getting a page that says where Latchkey lives.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { ROOT, PASSWORD, startServer, launchBrowser, signIn, api as apiAt, assertAccessible, assertFitsPhone } from "./lib.mjs";
+import { PASSWORD, startServer, startMailSink, mailedToken as mailedTokenIn, launchBrowser, signIn, api as apiAt, assertAccessible, assertFitsPhone } from "./lib.mjs";
 
 let sink, mailDir, server, base, browser;
 const api = (path, options) => apiAt(base, path, options);
 
 before(async () => {
-  mailDir = mkdtempSync(join(tmpdir(), "latchkey-mail-"));
-  sink = spawn("python3", [join(ROOT, "tests/smtp/sink.py"), "--dir", mailDir, "--port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
-  const port = await new Promise((ok, fail) => {
-    sink.stdout.on("data", (d) => { const m = d.toString().match(/listening (\d+)/); if (m) ok(m[1]); });
-    sink.on("exit", (code) => fail(new Error(`the SMTP sink exited with ${code} (pip install aiosmtpd)`)));
-  });
-  ({ server, base } = await startServer(["--smtp-url", `smtp://127.0.0.1:${port}`, "--webauthn-plans", "all"]));
+  let smtpUrl;
+  ({ sink, mailDir, smtpUrl } = await startMailSink());
+  ({ server, base } = await startServer(["--smtp-url", smtpUrl, "--webauthn-plans", "all"]));
   browser = await launchBrowser();
 });
 
@@ -29,21 +21,7 @@ after(async () => {
   sink?.kill();
 });
 
-/** The token of the `page` link in the newest message to `to` with `subject`. */
-async function mailedToken(to, subject, page) {
-  for (let i = 0; i < 200; i++) {
-    const found = readdirSync(mailDir).filter((f) => f.endsWith(".json")).sort()
-      .map((f) => JSON.parse(readFileSync(join(mailDir, f), "utf8")))
-      .filter((m) => m.headers.to === to && m.headers.subject === subject);
-    if (found.length) {
-      const m = found[found.length - 1].text.match(new RegExp(`/${page}\\?token=(\\S+)`));
-      assert.ok(m, `no /${page} link`);
-      return m[1];
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.fail(`no message "${subject}" to ${to}`);
-}
+const mailedToken = (to, subject, page) => mailedTokenIn(mailDir, to, subject, page);
 
 test("an account whose only factor is a security key resets its password with that key", async () => {
   const email = "kim@example.com";

@@ -26,10 +26,11 @@ pub const VOIDED_TABLES: &[&str] = &[
     "backup_codes",
     "oauth_identities",
     "password_history",
+    "workspace_invitations",
 ];
 
 /// The account's record, which no voiding touches: what happened stays on file.
-pub const KEPT_TABLES: &[&str] = &["login_history", "security_events", "workspace_members"];
+pub const KEPT_TABLES: &[&str] = &["login_history", "security_events", "workspace_members", "workspace_events"];
 
 /// What signing an account out everywhere removed.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -69,6 +70,9 @@ pub(super) async fn void(tx: Tx<'_, '_>, user_id: &str, voids: &Voids, now: Date
     .bind(to_millis(now))
     .execute(&mut **tx)
     .await?;
+    // Invitations the account sent: a stolen session could have invited its thief.
+    let sent = "UPDATE workspace_invitations SET ended_at = $2 WHERE invited_by = $1 AND ended_at IS NULL";
+    run_since(tx, sent, user_id, now).await?;
     // A pending grant names no account yet; an approved one not yet collected does.
     run(tx, "UPDATE device_grants SET status = 'denied' WHERE user_id = $1 AND status = 'approved'", user_id).await?;
     if voids.api_tokens {

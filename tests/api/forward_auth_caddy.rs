@@ -56,7 +56,8 @@ async fn caddy_forward_auth_lets_signed_in_sessions_through_and_sends_the_rest_t
         .build()
         .unwrap();
     wait_until_up(&client, &format!("{base}/livez")).await;
-    let rd = |path: &str| -> String { url::form_urlencoded::byte_serialize(format!("{base}{path}").as_bytes()).collect() };
+    let rd =
+        |path: &str| -> String { url::form_urlencoded::byte_serialize(format!("{base}{path}").as_bytes()).collect() };
 
     // Signed out: to the sign-in page, with rd naming the page asked for.
     let r = client.get(format!("{base}/app/hello?x=1&y=2")).send().await.unwrap();

@@ -168,3 +168,26 @@ async fn invitation_mails_are_capped_per_address_and_invitations_per_workspace()
         "rate_limited",
     );
 }
+
+#[tokio::test]
+async fn a_reset_voids_the_invitations_a_stolen_session_sent_to_its_thief() {
+    let sink = SmtpSink::start();
+    let app = app_mailing_to(&sink, None).await;
+    let owner = verified_user(&app, &sink, "ada@example.com").await;
+    let ws = workspace(&app, &owner, "Engines").await;
+    // The thief, holding the owner's session, invites an address of their own...
+    let stolen = app.token_for("ada@example.com", crate::helpers::PASSWORD).await;
+    assert_eq!(invite(&app, &stolen, &ws, "mallory@evil.example", "admin").await.status, StatusCode::ACCEPTED);
+    let link = link_token(&sink.message("mallory@evil.example", SUBJECT).await, "invite");
+    let mallory = verified_user(&app, &sink, "mallory@evil.example").await;
+    // ...and the owner takes the account back with a password reset (a lock, a reclaim,
+    // the operator's sign-out or disable void the same list).
+    app.post("/api/v1/auth/password/forgot", None, json!({"email": "ada@example.com"})).await;
+    let reset = link_token(&sink.message("ada@example.com", "Reset your password").await, "reset-password");
+    let body = json!({"token": reset, "new_password": "Another-Long-Phrase-42"});
+    let r = app.post("/api/v1/auth/password/reset", None, body).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert_error(&accept(&app, &mallory, &link).await, StatusCode::BAD_REQUEST, "invalid_token");
+    let owner_again = app.state.store.members(&ws).await.unwrap();
+    assert_eq!(owner_again.len(), 1, "the thief never joined");
+}

@@ -108,6 +108,10 @@ pub async fn remove(
         return match workspaces::membership(&state, &caller, &id).await {
             Ok(by) => match members::change(&state, &caller, &by, &user, MemberChange::Remove).await {
                 Ok(()) => Redirect::to("/security#workspaces-h").into_response(),
+                Err(e @ Error::LastOwner) => {
+                    let message = e.to_string();
+                    show(&state, &caller, &id, StatusCode::CONFLICT, None, |p| p.error = Some(message)).await
+                }
                 Err(e) => problem(&state, &caller, e),
             },
             Err(e) => problem(&state, &caller, e),

@@ -80,6 +80,9 @@ test("an owner invites from the console and the invitee accepts in the browser",
   await page.getByRole("row", { name: /bob@example\.com/ }).getByRole("button", { name: "Remove" }).click();
   await page.getByText("Member removed.").waitFor();
   assert.doesNotMatch(await page.getByRole("table").first().textContent(), /bob@example\.com/);
+  // The last owner cannot leave: the console says why.
+  await page.getByRole("row", { name: /ada@example\.com/ }).getByRole("button", { name: "Remove" }).click();
+  await page.getByText("a workspace must keep at least one owner").waitFor();
   await assertAccessible(page, "the console after changes");
 
   // A member who is not an owner or admin gets a page, not the console.

@@ -64,7 +64,7 @@ async fn show(
         workspace,
         role: invite.role.as_str(),
         email: invite.email,
-        return_here: url::form_urlencoded::byte_serialize(here.as_bytes()).collect(),
+        return_here: here,
         error,
     };
     render(status, &page)

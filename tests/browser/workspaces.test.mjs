@@ -54,13 +54,19 @@ test("an owner invites from the console and the invitee accepts in the browser",
   await assertAccessible(page, "the workspace console");
   await assertFitsPhone(page, "the workspace console");
 
+  // The invitee opens the mailed link signed out: accepting leads through the sign-in
+  // page and back.
   const invitee = await browser.newContext({ viewport: { width: 390, height: 844 } });
   const other = await invitee.newPage();
-  await signIn(other, base, "bob@example.com");
-  await other.waitForURL(/\/security/);
   const token = await mailedToken("bob@example.com", "You are invited to join Engines", "invite");
   await other.goto(`${base}/invite?token=${token}`);
   await other.getByRole("heading", { name: "Join Engines" }).waitFor();
+  await assertAccessible(other, "the invitation page, signed out");
+  await other.getByRole("button", { name: "Accept invitation" }).click();
+  await other.getByLabel("Email").fill("bob@example.com");
+  await other.getByLabel("Password", { exact: true }).fill(PASSWORD);
+  await other.getByRole("button", { name: "Sign in", exact: true }).click();
+  await other.waitForURL(/\/invite\?token=/);
   await assertAccessible(other, "the invitation page");
   await assertFitsPhone(other, "the invitation page");
   await other.getByRole("button", { name: "Accept invitation" }).click();

@@ -86,6 +86,9 @@ pub const DEVICE_START: Policy = Policy::Window { max: 60, window: Duration::min
 pub const USER_CODE: Policy = Policy::Window { max: 5, window: Duration::minutes(15) };
 /// Invitations sent per workspace and day.
 pub const WORKSPACE_INVITATIONS: Policy = Policy::Window { max: 50, window: Duration::days(1) };
+/// Policy tightenings a workspace mails its members about, per day (beyond that the
+/// policy still changes, unannounced).
+pub const POLICY_NOTICES: Policy = Policy::Window { max: 5, window: Duration::days(1) };
 /// Messages of one kind (confirmation, reset, invitation) an address gets per hour.
 pub const MAILS_PER_RECIPIENT: Policy = Policy::Window { max: 5, window: Duration::hours(1) };
 

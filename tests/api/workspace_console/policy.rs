@@ -163,3 +163,25 @@ async fn turning_the_policy_on_or_narrowing_it_mails_those_who_do_not_qualify() 
     assert!(sink.with_subject("bob@example.com", SUBJECT).is_empty(), "bob qualifies");
     assert!(sink.with_subject("ada@example.com", SUBJECT).is_empty());
 }
+
+#[tokio::test]
+async fn switching_the_policy_off_and_on_cannot_flood_the_members() {
+    let sink = SmtpSink::start();
+    let app = app_mailing_to(&sink, None).await;
+    let owner = app.signed_in_user("ada@example.com").await;
+    app.enable_totp(&owner).await;
+    app.signed_in_user("cy@example.com").await;
+    let ws = workspace(&app, &owner, "Engines").await;
+    add(&app, &owner, &ws, "cy@example.com", "member").await;
+    for _ in 0..7 {
+        assert_eq!(set_policy(&app, &owner, &ws, json!({"require_2fa": true})).await.status, StatusCode::OK);
+        assert_eq!(set_policy(&app, &owner, &ws, json!({"require_2fa": false})).await.status, StatusCode::OK);
+    }
+    sink.wait_for_subject("cy@example.com", "Engines requires two-factor authentication", 5).await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(sink.with_subject("cy@example.com", "Engines requires two-factor authentication").len(), 5);
+    // The policy itself still changed every time.
+    let log = app.get(&format!("/api/v1/workspaces/{ws}/events?limit=200"), &owner).await.body;
+    let changes = log.as_array().unwrap().iter().filter(|e| e["kind"] == "policy_changed").count();
+    assert_eq!(changes, 14);
+}

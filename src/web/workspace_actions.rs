@@ -35,6 +35,9 @@ where
             show(state, caller, id, StatusCode::CONFLICT, None, |p| p.error = Some(message)).await
         }
         Err(Error::Forbidden) => problem(state, caller, Error::Forbidden),
+        Err(Error::ReauthRequired) => {
+            super::reauth::reauth_prompt_back(state, caller, None, &format!("/workspaces/{id}"))
+        }
         Err(e) => fail(state, Some(caller), e),
     }
 }

@@ -3,6 +3,7 @@
 
 mod invitations;
 mod members;
+mod pages;
 mod policy;
 
 use reqwest::{Method, StatusCode};

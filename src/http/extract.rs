@@ -150,8 +150,6 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
 }
 
-/// A request cookie's value, parsed by `cookie`'s rules (quoted values, several `Cookie`
-/// lines) rather than by hand.
 fn is_safe(method: &Method) -> bool {
     matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }

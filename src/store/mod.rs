@@ -300,11 +300,6 @@ pub fn new_ceremony_id() -> String {
     new_id()
 }
 
-/// The id of a new invitation, known before it is stored (the answer carries it).
-pub fn new_invitation_id() -> String {
-    new_id()
-}
-
 pub(crate) fn new_id() -> String {
     uuid::Uuid::now_v7().simple().to_string()
 }

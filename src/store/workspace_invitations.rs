@@ -7,14 +7,13 @@ use sqlx::Row;
 
 use super::workspace_events::insert_event;
 use super::workspaces::{lock_workspace, role_from, role_in};
-use super::{Store, StoreResult, from_millis, to_millis};
+use super::{Store, StoreResult, from_millis, new_id, to_millis};
 use crate::domain::mail::Letter;
 use crate::domain::workspace::events::{Detail, EventKind, NewEvent};
 use crate::domain::workspace::{Invitation, Role};
 
 /// An invitation as it is written.
 pub struct NewInvitation<'a> {
-    pub id: &'a str,
     pub workspace_id: &'a str,
     pub email: &'a str,
     pub role: Role,
@@ -39,14 +38,15 @@ const COLUMNS: &str = "i.id, i.workspace_id, i.email, i.role, i.created_at, i.ex
 
 impl Store {
     /// Stores the invitation, records it and queues its mail (none when the address had
-    /// its hour's worth), in one transaction.
-    pub async fn create_invitation(&self, new: NewInvitation<'_>, letter: Option<&Letter>) -> StoreResult<()> {
+    /// its hour's worth), in one transaction; returns its id.
+    pub async fn create_invitation(&self, new: NewInvitation<'_>, letter: Option<&Letter>) -> StoreResult<String> {
+        let id = new_id();
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO workspace_invitations (id, workspace_id, email, role, token_hash, invited_by, created_at, expires_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
-        .bind(new.id)
+        .bind(&id)
         .bind(new.workspace_id)
         .bind(new.email)
         .bind(new.role.as_str())
@@ -68,7 +68,7 @@ impl Store {
             super::outbox::queue_mail(&mut tx, letter, new.now).await?;
         }
         tx.commit().await?;
-        Ok(())
+        Ok(id)
     }
 
     /// The invitations still open, newest first.

@@ -7,14 +7,10 @@
 
 use std::net::TcpListener;
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
-use reqwest::StatusCode;
-use serde_json::{Value, json};
-
-use crate::forward_auth_nginx::start_app;
-use crate::helpers::{PASSWORD, spawn_app_with};
-use crate::load_balancer::{Processes, wait_until_up};
+use crate::forward_auth_nginx::{start_app, through_the_proxy};
+use crate::helpers::spawn_app_with;
+use crate::load_balancer::Processes;
 
 #[tokio::test]
 async fn caddy_forward_auth_lets_signed_in_sessions_through_and_sends_the_rest_to_sign_in_or_step_up() {
@@ -50,48 +46,5 @@ async fn caddy_forward_auth_lets_signed_in_sessions_through_and_sends_the_rest_t
         .spawn()
         .expect("caddy (apt install caddy; scripts/test installs it)");
     let _children = Processes(vec![caddy]);
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    wait_until_up(&client, &format!("{base}/livez")).await;
-    let rd =
-        |path: &str| -> String { url::form_urlencoded::byte_serialize(format!("{base}{path}").as_bytes()).collect() };
-
-    // Signed out: to the sign-in page, with rd naming the page asked for.
-    let r = client.get(format!("{base}/app/hello?x=1&y=2")).send().await.unwrap();
-    assert_eq!(r.status(), StatusCode::FOUND);
-    assert_eq!(r.headers()["location"].to_str().unwrap(), format!("{base}/?rd={}", rd("/app/hello?x=1&y=2")));
-
-    // Signed in through Caddy: the app sees who it is.
-    let body = json!({"email": "ada@example.com", "password": PASSWORD});
-    assert_eq!(client.post(format!("{base}/api/v1/auth/signup")).json(&body).send().await.unwrap().status(), 201);
-    let login: Value =
-        client.post(format!("{base}/api/v1/auth/login")).json(&body).send().await.unwrap().json().await.unwrap();
-    let token = login["token"].as_str().unwrap().to_owned();
-    let cookie = format!("latchkey_session={token}");
-    let id = app.get("/api/v1/me", &token).await.body["id"].as_str().unwrap().to_owned();
-    let r = client.get(format!("{base}/app/hello")).header("cookie", &cookie).send().await.unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    assert_eq!(r.text().await.unwrap(), format!("user={id} email=ada@example.com amr=pwd"));
-
-    // /app/admin/ needs a second factor: a password-only session goes to /step-up...
-    let (auth, _) = app.enable_totp(&token).await;
-    let r = client.get(format!("{base}/app/admin/users")).header("cookie", &cookie).send().await.unwrap();
-    assert_eq!(r.status(), StatusCode::FOUND);
-    assert_eq!(r.headers()["location"].to_str().unwrap(), format!("{base}/step-up?rd={}", rd("/app/admin/users")));
-    // ...and is let through once it proved one.
-    let r = app.post("/api/v1/auth/reauth", Some(&token), json!({"code": app.next_code(&auth)})).await;
-    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
-    let r = client.get(format!("{base}/app/admin/users")).header("cookie", &cookie).send().await.unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    assert_eq!(r.text().await.unwrap(), format!("user={id} email=ada@example.com amr=pwd,otp,mfa"));
-
-    // Signed out: away at the very next request.
-    let out = client.post(format!("{base}/api/v1/auth/logout")).bearer_auth(&token).send().await.unwrap();
-    assert_eq!(out.status(), StatusCode::NO_CONTENT);
-    let r = client.get(format!("{base}/app/hello")).header("cookie", &cookie).send().await.unwrap();
-    assert_eq!(r.status(), StatusCode::FOUND);
-    assert_eq!(r.headers()["location"].to_str().unwrap(), format!("{base}/?rd={}", rd("/app/hello")));
+    through_the_proxy(&app, &base).await;
 }

@@ -51,6 +51,13 @@ async fn nginx_auth_request_lets_signed_in_sessions_through_and_sends_the_rest_t
         .replace("server 127.0.0.1:9000;", &format!("server {protected};"));
     let tmp = tempfile::tempdir().unwrap();
     let _children = Processes(vec![start_nginx(tmp.path(), &site, &edge)]);
+    through_the_proxy(&app, &base).await;
+}
+
+/// What a browser meets through a proxy at `base` that asks Latchkey (`app`, whose public
+/// URL is `base`) about `/app/` and, with a second factor, `/app/admin/`: the same steps
+/// for every proxy configuration shipped in deploy/.
+pub async fn through_the_proxy(app: &crate::helpers::TestApp, base: &str) {
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .redirect(reqwest::redirect::Policy::none())

@@ -35,11 +35,9 @@ pub async fn send(state: &AppState, caller: &Caller, by: &Membership, email: &st
         Err(Error::RateLimited { .. }) => None,
         Err(e) => return Err(e),
     };
-    let id = crate::store::new_invitation_id();
     let now = state.clock.now();
     let hash = token.hash();
     let new = NewInvitation {
-        id: &id,
         workspace_id: &by.workspace.id,
         email: email.as_str(),
         role,
@@ -48,7 +46,7 @@ pub async fn send(state: &AppState, caller: &Caller, by: &Membership, email: &st
         now,
         expires_at: now + INVITATION_LIFETIME,
     };
-    state.store.create_invitation(new, letter.as_ref()).await?;
+    let id = state.store.create_invitation(new, letter.as_ref()).await?;
     state.mail_wake.notify_one();
     Ok(id)
 }

@@ -1,6 +1,7 @@
 //! The workspace console (CONTRACT §3 Workspaces): members and roles under the last-owner
 //! rule, the policy's deadline and tier, invitations by email, and the activity log.
 
+mod attacks;
 mod invitations;
 mod members;
 mod pages;
@@ -16,6 +17,10 @@ async fn workspace(app: &TestApp, token: &str, name: &str) -> String {
     let r = app.post("/api/v1/workspaces", Some(token), json!({"name": name})).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     r.body["id"].as_str().unwrap().to_owned()
+}
+
+fn invite_path(ws: &str) -> String {
+    format!("/api/v1/workspaces/{ws}/invitations")
 }
 
 async fn add(app: &TestApp, token: &str, ws: &str, email: &str, role: &str) -> String {

@@ -1,9 +1,10 @@
-//! Real Caddy (Debian's `caddy`) in front of a small app, asking Latchkey with
-//! `forward_auth`, configured by deploy/caddy/Caddyfile as shipped (only the ports
-//! changed): signed out, the browser goes to the sign-in page with `rd`; signed in, the
-//! app sees who it is; `/app/admin/` sends a password-only session to /step-up and lets it
-//! through once the session proved a second factor; a revoked session is sent away on its
-//! very next request.
+//! Real Caddy (Debian's `caddy`, 2.6) in front of a small app, asking Latchkey about each
+//! request (what `forward_auth` expands to, written out), configured by
+//! deploy/caddy/Caddyfile as shipped (only the ports changed): signed out, the browser goes
+//! to the sign-in page with `rd`; signed in, the app sees who it is and never the identity
+//! headers the browser made up; `/app/admin/` sends a password-only session to /step-up
+//! and lets it through once the session proved a second factor; a revoked session is sent
+//! away on its very next request.
 
 use std::net::TcpListener;
 use std::process::{Command, Stdio};

@@ -15,13 +15,24 @@ use serde_json::{Value, json};
 use crate::helpers::{PASSWORD, spawn_app_with};
 use crate::load_balancer::{Processes, start_nginx, wait_until_up};
 
-/// The app behind nginx: it answers with the identity headers nginx passed on.
+/// The app behind the proxy: it answers with the identity headers the proxy passed on.
 pub async fn start_app() -> std::net::SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let echo = |headers: HeaderMap| async move {
         let get = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-        format!("user={} email={} amr={}", get("remote-user"), get("remote-email"), get("remote-amr"))
+        format!(
+            "user={} email={} amr={} session={} auth_time={}",
+            get("remote-user"),
+            get("remote-email"),
+            get("remote-amr"),
+            get("remote-session"),
+            // Unix seconds vary: shown as their shape.
+            match get("remote-auth-time") {
+                t if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) => "<unix>".to_owned(),
+                t => t,
+            },
+        )
     };
     tokio::spawn(async move { axum::serve(listener, axum::Router::new().fallback(echo)).await });
     addr
@@ -80,11 +91,30 @@ pub async fn through_the_proxy(app: &crate::helpers::TestApp, base: &str) {
     let login: Value =
         client.post(format!("{base}/api/v1/auth/login")).json(&body).send().await.unwrap().json().await.unwrap();
     let token = login["token"].as_str().unwrap().to_owned();
+    let sid = login["session_id"].as_str().unwrap().to_owned();
     let cookie = format!("latchkey_session={token}");
     let id = app.get("/api/v1/me", &token).await.body["id"].as_str().unwrap().to_owned();
-    let r = client.get(format!("{base}/app/hello")).header("cookie", &cookie).send().await.unwrap();
+    // Identity headers the browser made up never reach the app: the proxy replaces them.
+    let forged = |r: reqwest::RequestBuilder| {
+        r.header("remote-user", "forged-user")
+            .header("remote-email", "boss@example.com")
+            .header("remote-amr", "pwd,otp,mfa")
+            .header("remote-session", "forged-session")
+            .header("remote-auth-time", "forged")
+    };
+    let r = forged(client.get(format!("{base}/app/hello"))).header("cookie", &cookie).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    assert_eq!(r.text().await.unwrap(), format!("user={id} email=ada@example.com amr=pwd"));
+    assert_eq!(
+        r.text().await.unwrap(),
+        format!("user={id} email=ada@example.com amr=pwd session={sid} auth_time=<unix>")
+    );
+    // An API token: no session and no proof, so those headers reach the app empty, never forged.
+    let api = app.post("/api/v1/me/tokens", Some(&token), json!({"name": "deploy bot"})).await;
+    assert_eq!(api.status, StatusCode::CREATED, "{}", api.text);
+    let api_token = api.body["token"].as_str().unwrap();
+    let r = forged(client.get(format!("{base}/app/hello"))).bearer_auth(api_token).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.text().await.unwrap(), format!("user={id} email=ada@example.com amr= session= auth_time="));
 
     // A location that needs a second factor: a password-only session goes to /step-up.
     let (auth, _) = app.enable_totp(&token).await;
@@ -97,7 +127,10 @@ pub async fn through_the_proxy(app: &crate::helpers::TestApp, base: &str) {
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
     let r = client.get(format!("{base}/app/admin/users")).header("cookie", &cookie).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    assert_eq!(r.text().await.unwrap(), format!("user={id} email=ada@example.com amr=pwd,otp,mfa"));
+    assert_eq!(
+        r.text().await.unwrap(),
+        format!("user={id} email=ada@example.com amr=pwd,otp,mfa session={sid} auth_time=<unix>")
+    );
 
     // Signed out: back to the sign-in page at the very next request.
     let out = client.post(format!("{base}/api/v1/auth/logout")).bearer_auth(&token).send().await.unwrap();

@@ -20,6 +20,7 @@ mod errors;
 mod forward_auth;
 mod forward_auth_caddy;
 mod forward_auth_nginx;
+mod forward_auth_traefik;
 mod history;
 mod instances;
 mod introspection;

@@ -41,6 +41,7 @@ pub async fn build_state(config: Config, clock: Clock) -> anyhow::Result<AppStat
         mail_wake: Arc::default(),
         clock,
         refusals: Default::default(),
+        dead_links: Default::default(),
         breached: Default::default(),
     }))
 }

@@ -49,6 +49,10 @@ pub struct Services {
     pub clock: Clock,
     /// Keys this instance saw locked, refused without a database round trip until then.
     pub refusals: crate::refusals::Refusals,
+    /// Reset links the database refused (unknown, used, expired, voided or out of tries):
+    /// none can ever work again, so a flood of them is refused without a round trip. Kept
+    /// apart from `refusals` so that a spray of made-up links cannot crowd out the locks.
+    pub dead_links: crate::refusals::Refusals,
     /// The breached-password list this instance checks against.
     pub breached: crate::domain::breached::LoadedList,
 }

@@ -182,15 +182,25 @@ pub struct ResetInput {
 /// before anything costly (the token's shape, the client address's limit, the link).
 async fn claim_reset_try(state: &AppState, ctx: &ClientContext, token: &str) -> Result<(SecretToken, Account)> {
     let token = parse_link(token, TokenKind::PasswordReset)?;
-    // A read first: a flood of dead or spent links writes nothing at all.
-    let live = state.store.live_link(token.hash().as_str(), LinkPurpose::Reset, state.clock.now()).await?;
-    if live.is_none() {
+    let hash = token.hash();
+    let now = state.clock.now();
+    // A link this instance saw refused is refused again without asking: it cannot come
+    // back (a link is never unused, unexpired or given tries back), and a new one is a
+    // fresh random token that no one held before it was mailed.
+    if state.dead_links.locked_until(&[hash.as_str()], now).is_some() {
         return Err(Error::InvalidToken);
+    }
+    let dead = |state: &AppState| {
+        state.dead_links.remember(hash.as_str(), now + RESET_LIFETIME, now);
+        Error::InvalidToken
+    };
+    // A read first: a flood of dead or spent links writes nothing at all.
+    if state.store.live_link(hash.as_str(), LinkPurpose::Reset, now).await?.is_none() {
+        return Err(dead(state));
     }
     let key = format!("reset-ip:{}", client_ip::limit_key(ctx.ip));
     rate_limit::reserve_one(state, &key, rate_limit::RESET).await?.failed();
-    let link = state.store.claim_reset_try(token.hash().as_str(), state.clock.now()).await?;
-    let link = link.ok_or(Error::InvalidToken)?;
+    let Some(link) = state.store.claim_reset_try(hash.as_str(), now).await? else { return Err(dead(state)) };
     let user = state.store.user_by_id(&link.user_id).await?.filter(|u| u.disabled_at.is_none());
     Ok((token, user.ok_or(Error::InvalidToken)?))
 }

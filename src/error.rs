@@ -125,6 +125,10 @@ impl From<crate::domain::token::RandomUnavailable> for Error {
 
 impl From<StoreError> for Error {
     fn from(e: StoreError) -> Self {
+        if e.is_busy() {
+            tracing::warn!(error = %e, "the database did not answer in time");
+            return Self::Overloaded;
+        }
         Self::Internal(e.into())
     }
 }

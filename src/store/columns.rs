@@ -1,5 +1,6 @@
 //! Reading a row by column name, whichever driver returned it: the hot-path records are
-//! decoded once, from sqlx's rows on PostgreSQL and from rusqlite's on SQLite.
+//! decoded once, from sqlx's rows (PostgreSQL's own on its hot path, `Any` elsewhere) and
+//! from rusqlite's on SQLite.
 
 use sqlx::Row;
 
@@ -12,20 +13,27 @@ pub(super) trait Columns {
     fn opt_int(&self, name: &str) -> StoreResult<Option<i64>>;
 }
 
-impl Columns for sqlx::any::AnyRow {
-    fn text(&self, name: &str) -> StoreResult<String> {
-        Ok(self.try_get(name)?)
-    }
-    fn opt_text(&self, name: &str) -> StoreResult<Option<String>> {
-        Ok(self.try_get(name)?)
-    }
-    fn int(&self, name: &str) -> StoreResult<i64> {
-        Ok(self.try_get(name)?)
-    }
-    fn opt_int(&self, name: &str) -> StoreResult<Option<i64>> {
-        Ok(self.try_get(name)?)
-    }
+/// sqlx's rows: `Any` (every query but the PostgreSQL hot path) and PostgreSQL's own.
+macro_rules! sqlx_columns {
+    ($($row:ty),*) => {$(
+        impl Columns for $row {
+            fn text(&self, name: &str) -> StoreResult<String> {
+                Ok(self.try_get(name)?)
+            }
+            fn opt_text(&self, name: &str) -> StoreResult<Option<String>> {
+                Ok(self.try_get(name)?)
+            }
+            fn int(&self, name: &str) -> StoreResult<i64> {
+                Ok(self.try_get(name)?)
+            }
+            fn opt_int(&self, name: &str) -> StoreResult<Option<i64>> {
+                Ok(self.try_get(name)?)
+            }
+        }
+    )*};
 }
+
+sqlx_columns!(sqlx::any::AnyRow, sqlx::postgres::PgRow);
 
 /// A rusqlite row with its statement's column names, read once per query: rusqlite finds a
 /// column by name by asking SQLite for every name in turn, for every value read.

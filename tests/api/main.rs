@@ -14,6 +14,7 @@ mod asvs;
 mod bursts;
 mod cli;
 mod crash;
+mod database_stall;
 mod device_grant;
 mod email;
 mod errors;

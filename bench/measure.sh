@@ -23,3 +23,29 @@ to_ms() {
 
 # ratio A B: A/B to two places.
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
+# cpu_ticks PID...: the user + system clock ticks these processes have used so far.
+cpu_ticks() {
+  local total=0 pid
+  for pid in "$@"; do
+    [ -r "/proc/$pid/stat" ] && total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$total"
+}
+
+# measure_cpu SERVER_PID NAME URL [wrk args...]: `measure`, then where the CPU went: the
+# server's and PostgreSQL's (every postgres process) microseconds per answered request.
+measure_cpu() {
+  local server=$1; shift
+  local pg s0 p0 s1 p1 hz
+  hz=$(getconf CLK_TCK)
+  pg=$(pgrep -x postgres | tr '\n' ' ')
+  s0=$(cpu_ticks "$server"); p0=$(cpu_ticks $pg)
+  measure "$@"
+  s1=$(cpu_ticks "$server")
+  # Backends that started during the run count too (each once).
+  p1=$(cpu_ticks $(printf '%s\n' $pg $(pgrep -x postgres) | sort -u))
+  awk -v s="$((s1 - s0))" -v p="$((p1 - p0))" -v hz="$hz" -v rps="$RPS" -v secs="$SECS" 'BEGIN {
+    n = rps * secs
+    printf "   CPU per request: server %.1f us, PostgreSQL %.1f us\n", s / hz / n * 1e6, p / hz / n * 1e6 }'
+}

@@ -25,11 +25,11 @@ const MAX_BATCH: usize = 128;
 /// since the in-line reader, one is no faster and no slower).
 const SQLITE_WORKERS: usize = 2;
 
-/// On PostgreSQL, one query in flight per kind of lookup: the batches are twice as large,
-/// and PostgreSQL's fixed cost per query (its round trip, executor start-up) is what
-/// limits the hot path there (`bench/verify`: 36.9k against 32.1k req/s with two, p99
-/// 1.63 against 1.80 ms). A stalled query cannot hold every request for long: the hot
-/// path's connections have a statement timeout.
+/// On PostgreSQL, one query in flight per kind of lookup: the batches are twice as large
+/// (11 requests a query instead of 6 under `/auth/verify` load), and PostgreSQL's fixed
+/// cost per query (its round trip, executor start-up) is what limits the hot path there:
+/// 38.1k against 33.1k req/s with two, in adjacent runs. A stalled query cannot hold
+/// every request for long: the hot path's connections have a statement timeout.
 const POSTGRES_WORKERS: usize = 1;
 
 /// The PostgreSQL connections the workers of both kinds of lookup hold.

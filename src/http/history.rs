@@ -137,7 +137,9 @@ fn to_csv(rows: &[LoginView]) -> Result<Vec<u8>> {
     w.write_record(header).map_err(Error::internal)?;
     for r in rows {
         w.write_record([
-            r.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true).as_str(),
+            // Written as the JSON answer writes it (chrono's serde form), so that a row
+            // of one export reads the same in the other, a whole second included.
+            r.at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true).as_str(),
             if r.success { "true" } else { "false" },
             &r.ip,
             &spreadsheet_safe(r.user_agent.as_deref().unwrap_or("")),
@@ -157,6 +159,16 @@ fn to_csv(rows: &[LoginView]) -> Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::spreadsheet_safe;
+
+    #[test]
+    fn csv_times_are_written_as_the_json_answer_writes_them() {
+        use chrono::{TimeZone, Utc};
+        for at in [Utc.timestamp_millis_opt(1_796_678_000_000), Utc.timestamp_millis_opt(1_796_678_000_120)] {
+            let at = at.unwrap();
+            let json = serde_json::to_value(at).unwrap();
+            assert_eq!(json.as_str().unwrap(), at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true));
+        }
+    }
 
     #[test]
     fn formula_cells_are_neutralised() {

@@ -29,8 +29,8 @@ pub enum Removal {
     All,
 }
 
-/// The lock's window: second factors and provider links added this long before a lock
-/// may be the intruder's.
+/// The lock's window: second factors, provider links and workspace members added this long
+/// before a lock may be the intruder's.
 pub const LOCK_LOOKBACK: Duration = Duration::days(7);
 
 /// What one occasion voids. Sessions, trusted devices, second steps in flight, pending
@@ -43,6 +43,9 @@ pub struct Voids {
     /// left).
     pub factors: Removal,
     pub provider_links: Removal,
+    /// Workspace members the account brought in (added, or by an invitation it sent): a
+    /// stolen session could have brought in its thief.
+    pub members_added: Removal,
     /// The password stops working (a reset sets a new one in the same transaction).
     pub password: bool,
 }
@@ -54,17 +57,30 @@ impl Occasion {
                 api_tokens: true,
                 factors: Removal::AddedSince(now - LOCK_LOOKBACK),
                 provider_links: Removal::AddedSince(now - LOCK_LOOKBACK),
+                members_added: Removal::AddedSince(now - LOCK_LOOKBACK),
                 password: true,
             },
-            Self::Reclaim => {
-                Voids { api_tokens: true, factors: Removal::All, provider_links: Removal::All, password: true }
-            }
-            Self::Disable => {
-                Voids { api_tokens: true, factors: Removal::Keep, provider_links: Removal::Keep, password: false }
-            }
-            Self::Reset | Self::SignOut => {
-                Voids { api_tokens: false, factors: Removal::Keep, provider_links: Removal::Keep, password: false }
-            }
+            Self::Reclaim => Voids {
+                api_tokens: true,
+                factors: Removal::All,
+                provider_links: Removal::All,
+                members_added: Removal::All,
+                password: true,
+            },
+            Self::Disable => Voids {
+                api_tokens: true,
+                factors: Removal::Keep,
+                provider_links: Removal::Keep,
+                members_added: Removal::Keep,
+                password: false,
+            },
+            Self::Reset | Self::SignOut => Voids {
+                api_tokens: false,
+                factors: Removal::Keep,
+                provider_links: Removal::Keep,
+                members_added: Removal::Keep,
+                password: false,
+            },
         }
     }
 }
@@ -79,9 +95,11 @@ mod tests {
         let lock = Occasion::Lock.voids(now);
         assert_eq!(lock.factors, Removal::AddedSince(now - Duration::days(7)));
         assert_eq!(lock.provider_links, lock.factors);
+        assert_eq!(lock.members_added, lock.factors);
         assert!(lock.api_tokens && lock.password);
         let reclaim = Occasion::Reclaim.voids(now);
         assert_eq!((reclaim.factors, reclaim.provider_links), (Removal::All, Removal::All));
+        assert_eq!(reclaim.members_added, Removal::All);
         assert!(reclaim.api_tokens && reclaim.password);
     }
 
@@ -89,9 +107,11 @@ mod tests {
     fn a_reset_and_a_sign_out_keep_the_owners_factors_and_tokens() {
         for occasion in [Occasion::Reset, Occasion::SignOut] {
             let v = occasion.voids(Utc::now());
-            assert_eq!((v.factors, v.provider_links), (Removal::Keep, Removal::Keep));
+            assert_eq!((v.factors, v.provider_links, v.members_added), (Removal::Keep, Removal::Keep, Removal::Keep));
             assert!(!v.api_tokens && !v.password);
         }
-        assert!(Occasion::Disable.voids(Utc::now()).api_tokens);
+        let disable = Occasion::Disable.voids(Utc::now());
+        assert!(disable.api_tokens);
+        assert_eq!(disable.members_added, Removal::Keep);
     }
 }

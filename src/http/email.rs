@@ -153,8 +153,9 @@ async fn reset_webauthn(
 /// on a disabled account too): every session, trusted device and API token of the account
 /// is revoked; every pending link and code is voided (email verification and change,
 /// earlier reset links, device sign-ins approved or not: their poll answers
-/// `access_denied`); second factors, passkeys and provider links added in the 7 days
-/// before are removed; the password stops working (whoever changed something may know
+/// `access_denied`, and workspace invitations the account sent); second factors, passkeys,
+/// provider links and the workspace members the account brought in (added, or by its
+/// invitation) in the 7 days before are removed; the password stops working (whoever changed something may know
 /// it), and a reset link is mailed to set a new one. The lock link of an `email_changed`
 /// alert (sent to the old address) also puts that address back, and the reset link goes
 /// there. Older passkeys and linked providers still sign in.

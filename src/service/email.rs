@@ -276,7 +276,7 @@ pub async fn reset(state: &AppState, ctx: &ClientContext, input: ResetInput) -> 
             events::record(state, &user_id, EventKind::PasswordReset, Some(ctx), Some(what.into())).await
         }
         ResetDone::Reclaimed { user_id } => {
-            let detail = "a reset link proved the mailbox of an address never verified: the password, sessions, API tokens, trusted devices, second factors, provider links and pending links set before were removed";
+            let detail = "a reset link proved the mailbox of an address never verified: the password, sessions, API tokens, trusted devices, second factors, provider links and pending links set before, and the workspace members it brought in, were removed";
             events::record(state, &user_id, EventKind::AccountReclaimed, Some(ctx), Some(detail.into())).await?;
             events::record(state, &user_id, EventKind::PasswordReset, Some(ctx), Some("password set by email".into()))
                 .await
@@ -285,8 +285,8 @@ pub async fn reset(state: &AppState, ctx: &ClientContext, input: ResetInput) -> 
 }
 
 /// `POST /auth/lock`: the "this wasn't me" link. What a lock voids goes (every session,
-/// trusted device, API token, pending link and device sign-in, the factors and provider
-/// links of the last 7 days, the password), the old address comes back when the link was
+/// trusted device, API token, pending link and device sign-in, the factors, provider
+/// links and workspace members brought in of the last 7 days, the password), the old address comes back when the link was
 /// sent to it after a change, and a reset link is sent there, in one transaction.
 pub async fn lock(state: &AppState, ctx: &ClientContext, token: &str) -> Result<()> {
     let token = parse_link(token, TokenKind::AccountLock)?;
@@ -316,7 +316,7 @@ pub async fn lock(state: &AppState, ctx: &ClientContext, token: &str) -> Result<
     };
     state.store.lock_with_link(token.hash().as_str(), restore, new, &letter).await?.ok_or(Error::InvalidToken)?;
     state.mail_wake.notify_one();
-    let mut detail = "every session, trusted device, API token, pending link and device sign-in revoked, and the factors and providers added in the last 7 days removed, from an alert's link".to_owned();
+    let mut detail = "every session, trusted device, API token, pending link and device sign-in revoked, and the factors, providers and workspace members added in the last 7 days removed, from an alert's link".to_owned();
     if let Some(old) = restore {
         detail.push_str(&format!("; the address is {old} again"));
     }

@@ -9,8 +9,9 @@ use super::{StoreResult, to_millis};
 use crate::domain::voiding::{Removal, Voids};
 
 /// Every table that holds something of an account's that a voiding may remove or void.
-/// `tests/api/takeover/devices.rs` checks that every table of the schema with a `user_id` is
-/// named here or in `KEPT_TABLES`: a new kind of pending thing cannot be forgotten.
+/// `tests/api/takeover/devices.rs` checks that every table of the schema with a `user_id`
+/// (or another column naming an account) is named here or in `KEPT_TABLES`: a new kind of
+/// pending thing cannot be forgotten.
 pub const VOIDED_TABLES: &[&str] = &[
     "sessions",
     "trusted_devices",
@@ -27,10 +28,12 @@ pub const VOIDED_TABLES: &[&str] = &[
     "oauth_identities",
     "password_history",
     "workspace_invitations",
+    // The members the account brought in (`added_by`); its own memberships stay.
+    "workspace_members",
 ];
 
 /// The account's record, which no voiding touches: what happened stays on file.
-pub const KEPT_TABLES: &[&str] = &["login_history", "security_events", "workspace_members", "workspace_events"];
+pub const KEPT_TABLES: &[&str] = &["login_history", "security_events", "workspace_events"];
 
 /// What signing an account out everywhere removed.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -73,6 +76,17 @@ pub(super) async fn void(tx: Tx<'_, '_>, user_id: &str, voids: &Voids, now: Date
     // Invitations the account sent: a stolen session could have invited its thief.
     let sent = "UPDATE workspace_invitations SET ended_at = $2 WHERE invited_by = $1 AND ended_at IS NULL";
     run_since(tx, sent, user_id, now).await?;
+    // Members the account brought in, in the lock's window: a stolen session could have
+    // brought in its thief (added directly, or by an invitation the thief accepted).
+    match voids.members_added {
+        Removal::Keep => {}
+        Removal::All => {
+            super::workspace_members::remove_members_added_by(tx, user_id, None, now).await?;
+        }
+        Removal::AddedSince(since) => {
+            super::workspace_members::remove_members_added_by(tx, user_id, Some(since), now).await?;
+        }
+    }
     // A pending grant names no account yet; an approved one not yet collected does.
     run(tx, "UPDATE device_grants SET status = 'denied' WHERE user_id = $1 AND status = 'approved'", user_id).await?;
     if voids.api_tokens {

@@ -162,12 +162,14 @@ impl Store {
             Some(role) => role,
             None => {
                 sqlx::query(
-                    "INSERT INTO workspace_members (workspace_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)",
+                    "INSERT INTO workspace_members (workspace_id, user_id, role, created_at, added_by)
+                     VALUES ($1, $2, $3, $4, (SELECT invited_by FROM workspace_invitations WHERE id = $5))",
                 )
                 .bind(&invite.workspace_id)
                 .bind(user_id)
                 .bind(invite.role.as_str())
                 .bind(to_millis(now))
+                .bind(&invite.id)
                 .execute(&mut *tx)
                 .await?;
                 let event = NewEvent {

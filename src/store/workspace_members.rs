@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use super::workspace_events::insert_event;
-use super::workspaces::{lock_workspace, role_from, role_in};
+use super::workspaces::{Tx, lock_workspace, role_from, role_in};
 use super::{Store, StoreResult, to_millis};
 use crate::domain::workspace::Role;
 use crate::domain::workspace::events::{Detail, EventKind, NewEvent};
@@ -29,13 +29,16 @@ impl Store {
         event: NewEvent<'_>,
     ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("INSERT INTO workspace_members (workspace_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(workspace_id)
-            .bind(user_id)
-            .bind(role.as_str())
-            .bind(to_millis(event.at))
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO workspace_members (workspace_id, user_id, role, created_at, added_by) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(workspace_id)
+        .bind(user_id)
+        .bind(role.as_str())
+        .bind(to_millis(event.at))
+        .bind(event.actor_id)
+        .execute(&mut *tx)
+        .await?;
         insert_event(&mut tx, &event).await?;
         tx.commit().await?;
         Ok(())
@@ -153,4 +156,61 @@ impl Store {
         tx.commit().await?;
         Ok(true)
     }
+}
+
+/// Removes the members `added_by` brought in (added, or by its invitation) at or after
+/// `since` (ever, for `None`), each under its workspace's lock and with a `member_removed`
+/// event by no actor: what a lock or a reclaim does (`domain::voiding`). A member who is
+/// by now the workspace's only owner stays, as every removal keeps one owner; the
+/// operator's `workspace add-owner` and the console remove them then.
+pub(super) async fn remove_members_added_by(
+    tx: Tx<'_, '_>,
+    added_by: &str,
+    since: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> StoreResult<u64> {
+    let rows = sqlx::query(
+        "SELECT m.workspace_id, m.user_id, m.role, u.email FROM workspace_members m JOIN users u ON u.id = m.user_id
+         WHERE m.added_by = $1 AND m.created_at >= $2 ORDER BY m.workspace_id, m.user_id",
+    )
+    .bind(added_by)
+    .bind(since.map_or(i64::MIN, to_millis))
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut removed = 0;
+    for row in rows {
+        let (workspace_id, user_id): (String, String) = (row.try_get("workspace_id")?, row.try_get("user_id")?);
+        let (role, email) = (role_from(&row.try_get::<String, _>("role")?)?, row.try_get::<String, _>("email")?);
+        lock_workspace(tx, &workspace_id).await?;
+        if role == Role::Owner {
+            let owners: i64 =
+                sqlx::query("SELECT COUNT(*) AS n FROM workspace_members WHERE workspace_id = $1 AND role = 'owner'")
+                    .bind(&workspace_id)
+                    .fetch_one(&mut **tx)
+                    .await?
+                    .try_get("n")?;
+            if owners <= 1 {
+                continue;
+            }
+        }
+        let done =
+            sqlx::query("DELETE FROM workspace_members WHERE workspace_id = $1 AND user_id = $2 AND added_by = $3")
+                .bind(&workspace_id)
+                .bind(&user_id)
+                .bind(added_by)
+                .execute(&mut **tx)
+                .await?;
+        if done.rows_affected() == 1 {
+            removed += 1;
+            let event = NewEvent {
+                workspace_id: &workspace_id,
+                actor_id: None,
+                kind: EventKind::MemberRemoved,
+                detail: Detail::member(&email, role),
+                at: now,
+            };
+            insert_event(tx, &event).await?;
+        }
+    }
+    Ok(removed)
 }

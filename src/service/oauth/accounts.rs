@@ -52,7 +52,7 @@ pub(super) async fn account_for(
                 Ok(linked) => {
                     if linked == Linked::Reclaimed {
                         let detail = format!(
-                            "{name} verified this email: the password, sessions, API tokens, trusted devices, second factors, backup codes, provider links, pending links and device sign-ins set before were removed"
+                            "{name} verified this email: the password, sessions, API tokens, trusted devices, second factors, backup codes, provider links, pending links and device sign-ins set before, and the workspace members it brought in, were removed"
                         );
                         events::record(state, &user_id, EventKind::AccountReclaimed, Some(ctx), Some(detail)).await?;
                     }

@@ -107,7 +107,7 @@ async fn every_table_of_an_accounts_things_is_classified_by_the_void_rule() {
         let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
         sqlx::query(
             "SELECT DISTINCT table_name::text AS t FROM information_schema.columns
-             WHERE table_schema = 'public' AND column_name IN ('user_id', 'link_user_id', 'invited_by', 'actor_id')",
+             WHERE table_schema = 'public' AND column_name IN ('user_id', 'link_user_id', 'invited_by', 'added_by', 'actor_id')",
         )
         .fetch_all(&mut conn)
         .await
@@ -119,7 +119,7 @@ async fn every_table_of_an_accounts_things_is_classified_by_the_void_rule() {
         let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
         sqlx::query(
             "SELECT DISTINCT m.name AS t FROM sqlite_master m JOIN pragma_table_info(m.name) p
-             WHERE m.type = 'table' AND p.name IN ('user_id', 'link_user_id', 'invited_by', 'actor_id')",
+             WHERE m.type = 'table' AND p.name IN ('user_id', 'link_user_id', 'invited_by', 'added_by', 'actor_id')",
         )
         .fetch_all(&mut conn)
         .await

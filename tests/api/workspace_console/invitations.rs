@@ -191,3 +191,45 @@ async fn a_reset_voids_the_invitations_a_stolen_session_sent_to_its_thief() {
     let owner_again = app.state.store.members(&ws).await.unwrap();
     assert_eq!(owner_again.len(), 1, "the thief never joined");
 }
+
+#[tokio::test]
+async fn a_lock_removes_the_members_a_stolen_session_brought_in_and_keeps_the_owners_own() {
+    let sink = SmtpSink::start();
+    let app = app_mailing_to(&sink, None).await;
+    let owner = verified_user(&app, &sink, "ada@example.com").await;
+    let ws = workspace(&app, &owner, "Engines").await;
+    // Bob was brought in by the owner long before anything happened: he stays.
+    verified_user(&app, &sink, "bob@example.com").await;
+    add(&app, &owner, &ws, "bob@example.com", "member").await;
+    app.advance_clock(Duration::days(8));
+
+    // The thief, holding a session of the owner's, brings in two accounts of their own:
+    // one added directly, one by an invitation it accepts (as an owner, to stay)...
+    let stolen = app.token_for("ada@example.com", crate::helpers::PASSWORD).await;
+    verified_user(&app, &sink, "mallory@evil.example").await;
+    add(&app, &stolen, &ws, "mallory@evil.example", "admin").await;
+    let trudy = verified_user(&app, &sink, "trudy@evil.example").await;
+    assert_eq!(invite(&app, &stolen, &ws, "trudy@evil.example", "owner").await.status, StatusCode::ACCEPTED);
+    let link = link_token(&sink.message("trudy@evil.example", SUBJECT).await, "invite");
+    assert_eq!(accept(&app, &trudy, &link).await.status, StatusCode::OK);
+    // ...and adds a factor, whose alert reaches the owner with a "this wasn't me" link.
+    app.enable_totp(&stolen).await;
+    let alert = sink.message("ada@example.com", "A sign-in factor was added to your account").await;
+    let r = app.post("/api/v1/auth/lock", None, json!({"token": link_token(&alert, "lock")})).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+
+    let mut left: Vec<String> = app.state.store.members(&ws).await.unwrap().into_iter().map(|m| m.email).collect();
+    left.sort();
+    assert_eq!(left, ["ada@example.com", "bob@example.com"]);
+    let r = app.get(&format!("/api/v1/workspaces/{ws}"), &trudy).await;
+    assert_error(&r, StatusCode::NOT_FOUND, "not_found");
+    // The workspace's log says who went, and that no member did it.
+    let log = app.state.store.workspace_events(&ws, 50, None).await.unwrap();
+    let mut removed: Vec<(String, Option<String>)> = log
+        .iter()
+        .filter(|e| e.kind == "member_removed")
+        .map(|e| (e.detail.email.clone().unwrap_or_default(), e.actor_email.clone()))
+        .collect();
+    removed.sort();
+    assert_eq!(removed, [("mallory@evil.example".into(), None), ("trudy@evil.example".into(), None)]);
+}

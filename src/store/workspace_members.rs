@@ -159,58 +159,94 @@ impl Store {
 }
 
 /// Removes the members `added_by` brought in (added, or by its invitation) at or after
-/// `since` (ever, for `None`), each under its workspace's lock and with a `member_removed`
-/// event by no actor: what a lock or a reclaim does (`domain::voiding`). A member who is
-/// by now the workspace's only owner stays, as every removal keeps one owner; the
-/// operator's `workspace add-owner` and the console remove them then.
+/// `since` (ever, for `None`), and in turn those that each removed member brought into
+/// that workspace, whose pending invitations there end too: what a lock or a reclaim does
+/// (`domain::voiding`), as a thief's own account may have brought in more. Each removal
+/// runs under its workspace's lock and is recorded as `member_removed` by no actor. A
+/// member who is by then the workspace's only owner stays, as every removal keeps one
+/// owner; the operator's `workspace add-owner` and the console remove them then.
 pub(super) async fn remove_members_added_by(
     tx: Tx<'_, '_>,
     added_by: &str,
     since: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> StoreResult<u64> {
-    let rows = sqlx::query(
-        "SELECT m.workspace_id, m.user_id, m.role, u.email FROM workspace_members m JOIN users u ON u.id = m.user_id
-         WHERE m.added_by = $1 AND m.created_at >= $2 ORDER BY m.workspace_id, m.user_id",
-    )
-    .bind(added_by)
-    .bind(since.map_or(i64::MIN, to_millis))
-    .fetch_all(&mut **tx)
-    .await?;
+    let since = since.map_or(i64::MIN, to_millis);
+    // Whose members go next, and in which workspace (the account's own: in every one).
+    let mut next: Vec<(String, Option<String>)> = vec![(added_by.to_owned(), None)];
     let mut removed = 0;
-    for row in rows {
-        let (workspace_id, user_id): (String, String) = (row.try_get("workspace_id")?, row.try_get("user_id")?);
-        let (role, email) = (role_from(&row.try_get::<String, _>("role")?)?, row.try_get::<String, _>("email")?);
-        lock_workspace(tx, &workspace_id).await?;
-        if role == Role::Owner {
-            let owners: i64 =
-                sqlx::query("SELECT COUNT(*) AS n FROM workspace_members WHERE workspace_id = $1 AND role = 'owner'")
-                    .bind(&workspace_id)
-                    .fetch_one(&mut **tx)
-                    .await?
-                    .try_get("n")?;
-            if owners <= 1 {
-                continue;
-            }
+    while let Some((by, only_in)) = next.pop() {
+        let rows = match &only_in {
+            None => sqlx::query(
+                "SELECT m.workspace_id, m.user_id, m.role, u.email FROM workspace_members m JOIN users u ON u.id = m.user_id
+                 WHERE m.added_by = $1 AND m.created_at >= $2 ORDER BY m.workspace_id, m.user_id",
+            )
+            .bind(&by)
+            .bind(since),
+            Some(workspace_id) => sqlx::query(
+                "SELECT m.workspace_id, m.user_id, m.role, u.email FROM workspace_members m JOIN users u ON u.id = m.user_id
+                 WHERE m.added_by = $1 AND m.created_at >= $2 AND m.workspace_id = $3 ORDER BY m.user_id",
+            )
+            .bind(&by)
+            .bind(since)
+            .bind(workspace_id),
         }
-        let done =
-            sqlx::query("DELETE FROM workspace_members WHERE workspace_id = $1 AND user_id = $2 AND added_by = $3")
+        .fetch_all(&mut **tx)
+        .await?;
+        for row in rows {
+            let (workspace_id, user_id): (String, String) = (row.try_get("workspace_id")?, row.try_get("user_id")?);
+            let (role, email) = (role_from(&row.try_get::<String, _>("role")?)?, row.try_get::<String, _>("email")?);
+            if remove_brought_in(tx, &workspace_id, &user_id, &by, role).await? {
+                removed += 1;
+                let event = NewEvent {
+                    workspace_id: &workspace_id,
+                    actor_id: None,
+                    kind: EventKind::MemberRemoved,
+                    detail: Detail::member(&email, role),
+                    at: now,
+                };
+                insert_event(tx, &event).await?;
+                sqlx::query(
+                    "UPDATE workspace_invitations SET ended_at = $3 WHERE workspace_id = $1 AND invited_by = $2 AND ended_at IS NULL",
+                )
                 .bind(&workspace_id)
                 .bind(&user_id)
-                .bind(added_by)
+                .bind(to_millis(now))
                 .execute(&mut **tx)
                 .await?;
-        if done.rows_affected() == 1 {
-            removed += 1;
-            let event = NewEvent {
-                workspace_id: &workspace_id,
-                actor_id: None,
-                kind: EventKind::MemberRemoved,
-                detail: Detail::member(&email, role),
-                at: now,
-            };
-            insert_event(tx, &event).await?;
+                next.push((user_id, Some(workspace_id)));
+            }
         }
     }
     Ok(removed)
+}
+
+/// Removes `user_id`, brought into the workspace by `by`, under the workspace's lock,
+/// unless they are its only owner.
+async fn remove_brought_in(
+    tx: Tx<'_, '_>,
+    workspace_id: &str,
+    user_id: &str,
+    by: &str,
+    role: Role,
+) -> StoreResult<bool> {
+    lock_workspace(tx, workspace_id).await?;
+    if role == Role::Owner {
+        let owners: i64 =
+            sqlx::query("SELECT COUNT(*) AS n FROM workspace_members WHERE workspace_id = $1 AND role = 'owner'")
+                .bind(workspace_id)
+                .fetch_one(&mut **tx)
+                .await?
+                .try_get("n")?;
+        if owners <= 1 {
+            return Ok(false);
+        }
+    }
+    let done = sqlx::query("DELETE FROM workspace_members WHERE workspace_id = $1 AND user_id = $2 AND added_by = $3")
+        .bind(workspace_id)
+        .bind(user_id)
+        .bind(by)
+        .execute(&mut **tx)
+        .await?;
+    Ok(done.rows_affected() == 1)
 }

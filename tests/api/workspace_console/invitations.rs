@@ -193,7 +193,7 @@ async fn a_reset_voids_the_invitations_a_stolen_session_sent_to_its_thief() {
 }
 
 #[tokio::test]
-async fn a_lock_removes_the_members_a_stolen_session_brought_in_and_keeps_the_owners_own() {
+async fn a_lock_removes_the_members_a_stolen_session_brought_in_and_theirs_and_keeps_the_owners_own() {
     let sink = SmtpSink::start();
     let app = app_mailing_to(&sink, None).await;
     let owner = verified_user(&app, &sink, "ada@example.com").await;
@@ -206,8 +206,14 @@ async fn a_lock_removes_the_members_a_stolen_session_brought_in_and_keeps_the_ow
     // The thief, holding a session of the owner's, brings in two accounts of their own:
     // one added directly, one by an invitation it accepts (as an owner, to stay)...
     let stolen = app.token_for("ada@example.com", crate::helpers::PASSWORD).await;
-    verified_user(&app, &sink, "mallory@evil.example").await;
+    let mallory = verified_user(&app, &sink, "mallory@evil.example").await;
     add(&app, &stolen, &ws, "mallory@evil.example", "admin").await;
+    // Mallory, an admin now, brings in more: Eve directly, Oscar by an invitation.
+    verified_user(&app, &sink, "eve@evil.example").await;
+    add(&app, &mallory, &ws, "eve@evil.example", "member").await;
+    let oscar = verified_user(&app, &sink, "oscar@evil.example").await;
+    assert_eq!(invite(&app, &mallory, &ws, "oscar@evil.example", "member").await.status, StatusCode::ACCEPTED);
+    let oscars_link = link_token(&sink.message("oscar@evil.example", SUBJECT).await, "invite");
     let trudy = verified_user(&app, &sink, "trudy@evil.example").await;
     assert_eq!(invite(&app, &stolen, &ws, "trudy@evil.example", "owner").await.status, StatusCode::ACCEPTED);
     let link = link_token(&sink.message("trudy@evil.example", SUBJECT).await, "invite");
@@ -223,6 +229,7 @@ async fn a_lock_removes_the_members_a_stolen_session_brought_in_and_keeps_the_ow
     assert_eq!(left, ["ada@example.com", "bob@example.com"]);
     let r = app.get(&format!("/api/v1/workspaces/{ws}"), &trudy).await;
     assert_error(&r, StatusCode::NOT_FOUND, "not_found");
+    assert_error(&accept(&app, &oscar, &oscars_link).await, StatusCode::BAD_REQUEST, "invalid_token");
     // The workspace's log says who went, and that no member did it.
     let log = app.state.store.workspace_events(&ws, 50, None).await.unwrap();
     let mut removed: Vec<(String, Option<String>)> = log
@@ -231,5 +238,6 @@ async fn a_lock_removes_the_members_a_stolen_session_brought_in_and_keeps_the_ow
         .map(|e| (e.detail.email.clone().unwrap_or_default(), e.actor_email.clone()))
         .collect();
     removed.sort();
-    assert_eq!(removed, [("mallory@evil.example".into(), None), ("trudy@evil.example".into(), None)]);
+    let expected = ["eve@evil.example", "mallory@evil.example", "trudy@evil.example"];
+    assert_eq!(removed, expected.map(|e| (e.to_owned(), None)));
 }

@@ -146,6 +146,20 @@ struct HotPath {
     api_tokens: batch::Batcher<ActiveApiToken>,
 }
 
+/// Before a pooled connection is used: a ping only if it sat idle long enough to have
+/// been cut (a database restart, a firewall's idle timeout), not before every query.
+fn ping_if_idle<C: Connection>(
+    conn: &mut C,
+    meta: sqlx::pool::PoolConnectionMetadata,
+) -> std::pin::Pin<Box<dyn Future<Output = Result<bool, sqlx::Error>> + Send + '_>> {
+    Box::pin(async move {
+        if meta.idle_for > IDLE_BEFORE_PING {
+            conn.ping().await?;
+        }
+        Ok(true)
+    })
+}
+
 /// PostgreSQL's own pool for the hot path's batch workers (one connection each), so that
 /// their lookups skip sqlx's `Any` layer and never wait behind the rest of the service's
 /// queries for a connection. Connected on first use, pinged only after sitting idle.
@@ -165,14 +179,7 @@ fn hot_path_pool(url: &str) -> StoreResult<sqlx::PgPool> {
         .max_connections(batch::POSTGRES_CONNECTIONS)
         .acquire_timeout(Duration::from_secs(10))
         .test_before_acquire(false)
-        .before_acquire(|conn, meta| {
-            Box::pin(async move {
-                if meta.idle_for > IDLE_BEFORE_PING {
-                    conn.ping().await?;
-                }
-                Ok(true)
-            })
-        })
+        .before_acquire(ping_if_idle)
         .connect_lazy_with(options))
 }
 
@@ -221,14 +228,7 @@ impl Store {
             // for every query. Ping only one that sat idle long enough to have been cut
             // (a database restart, a firewall's idle timeout).
             .test_before_acquire(false)
-            .before_acquire(|conn, meta| {
-                Box::pin(async move {
-                    if meta.idle_for > IDLE_BEFORE_PING {
-                        conn.ping().await?;
-                    }
-                    Ok(true)
-                })
-            })
+            .before_acquire(ping_if_idle)
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {

@@ -176,21 +176,14 @@ pub(super) async fn remove_members_added_by(
     let mut next: Vec<(String, Option<String>)> = vec![(added_by.to_owned(), None)];
     let mut removed = 0;
     while let Some((by, only_in)) = next.pop() {
-        let rows = match &only_in {
-            None => sqlx::query(
-                "SELECT m.workspace_id, m.user_id, m.role, u.email FROM workspace_members m JOIN users u ON u.id = m.user_id
-                 WHERE m.added_by = $1 AND m.created_at >= $2 ORDER BY m.workspace_id, m.user_id",
-            )
-            .bind(&by)
-            .bind(since),
-            Some(workspace_id) => sqlx::query(
-                "SELECT m.workspace_id, m.user_id, m.role, u.email FROM workspace_members m JOIN users u ON u.id = m.user_id
-                 WHERE m.added_by = $1 AND m.created_at >= $2 AND m.workspace_id = $3 ORDER BY m.user_id",
-            )
-            .bind(&by)
-            .bind(since)
-            .bind(workspace_id),
-        }
+        let rows = sqlx::query(
+            "SELECT m.workspace_id, m.user_id, m.role, u.email FROM workspace_members m JOIN users u ON u.id = m.user_id
+             WHERE m.added_by = $1 AND m.created_at >= $2 AND ($3 = '' OR m.workspace_id = $3)
+             ORDER BY m.workspace_id, m.user_id",
+        )
+        .bind(&by)
+        .bind(since)
+        .bind(only_in.as_deref().unwrap_or(""))
         .fetch_all(&mut **tx)
         .await?;
         for row in rows {

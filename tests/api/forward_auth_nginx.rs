@@ -43,12 +43,7 @@ async fn nginx_auth_request_lets_signed_in_sessions_through_and_sends_the_rest_t
     let edge = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = edge.local_addr().unwrap().port();
     let base = format!("http://127.0.0.1:{port}");
-    let public = base.clone();
-    let app = spawn_app_with(move |c| {
-        c.public_url = public;
-        c.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
-    })
-    .await;
+    let app = app_behind_proxy(&base).await;
     let protected = start_app().await;
 
     let shipped =
@@ -63,6 +58,24 @@ async fn nginx_auth_request_lets_signed_in_sessions_through_and_sends_the_rest_t
     let tmp = tempfile::tempdir().unwrap();
     let _children = Processes(vec![start_nginx(tmp.path(), &site, &edge)]);
     through_the_proxy(&app, &base).await;
+}
+
+/// Latchkey behind a proxy at `base` on this machine: its public URL, and the proxy's
+/// `X-Forwarded-*` believed.
+pub async fn app_behind_proxy(base: &str) -> crate::helpers::TestApp {
+    let public = base.to_owned();
+    spawn_app_with(move |c| {
+        c.public_url = public;
+        c.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+    })
+    .await
+}
+
+/// A port no one listens on, for a proxy that cannot take a socket handed over (it is
+/// released first, so another process could take it in between; the test would then fail
+/// to start, not pass).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// What a browser meets through a proxy at `base` that asks Latchkey (`app`, whose public

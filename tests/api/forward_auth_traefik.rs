@@ -3,11 +3,9 @@
 //! shipped (only the ports and the path of the routes file changed): the same steps as the
 //! nginx and Caddy tests.
 
-use std::net::TcpListener;
 use std::process::{Command, Stdio};
 
-use crate::forward_auth_nginx::{start_app, through_the_proxy};
-use crate::helpers::spawn_app_with;
+use crate::forward_auth_nginx::{app_behind_proxy, free_port, start_app, through_the_proxy};
 use crate::load_balancer::Processes;
 
 fn shipped(name: &str) -> String {
@@ -16,15 +14,9 @@ fn shipped(name: &str) -> String {
 
 #[tokio::test]
 async fn traefik_forward_auth_lets_signed_in_sessions_through_and_sends_the_rest_to_sign_in_or_step_up() {
-    // Traefik cannot take a socket handed over, so the port is picked and released.
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
-    let public = base.clone();
-    let app = spawn_app_with(move |c| {
-        c.public_url = public;
-        c.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
-    })
-    .await;
+    let app = app_behind_proxy(&base).await;
     let protected = start_app().await;
     let tmp = tempfile::tempdir().unwrap();
     let routes_path = tmp.path().join("latchkey.yml");

@@ -241,3 +241,24 @@ async fn a_lock_removes_the_members_a_stolen_session_brought_in_and_theirs_and_k
     let expected = ["eve@evil.example", "mallory@evil.example", "trudy@evil.example"];
     assert_eq!(removed, expected.map(|e| (e.to_owned(), None)));
 }
+
+#[tokio::test]
+async fn a_reclaim_removes_every_member_the_squatter_brought_in() {
+    let sink = SmtpSink::start();
+    let app = app_mailing_to(&sink, None).await;
+    // The squatter signed up first with the owner's address (never confirmed), made a
+    // workspace and brought in an accomplice, long before the owner noticed.
+    let squatter = app.signed_in_user("ada@example.com").await;
+    let ws = workspace(&app, &squatter, "Engines").await;
+    verified_user(&app, &sink, "mallory@evil.example").await;
+    add(&app, &squatter, &ws, "mallory@evil.example", "admin").await;
+    app.advance_clock(Duration::days(30));
+    // The owner proves the mailbox with a reset link: a reclaim.
+    app.post("/api/v1/auth/password/forgot", None, json!({"email": "ada@example.com"})).await;
+    let reset = link_token(&sink.message("ada@example.com", "Reset your password").await, "reset-password");
+    let body = json!({"token": reset, "new_password": "Another-Long-Phrase-42"});
+    let r = app.post("/api/v1/auth/password/reset", None, body).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let left: Vec<String> = app.state.store.members(&ws).await.unwrap().into_iter().map(|m| m.email).collect();
+    assert_eq!(left, ["ada@example.com"], "the accomplice went, however long ago they came in");
+}

@@ -98,13 +98,13 @@ impl FromRequestParts<AppState> for Client {
     }
 }
 
-/// A signed-in caller, by `Authorization: Bearer` or the session cookie.
-pub struct Auth(pub Caller);
+/// The token a request presents, by `Authorization: Bearer` or the session cookie, not
+/// yet looked up (a cookie-borne write from another site is refused here already).
+pub struct Presented(pub SecretToken);
 
-impl FromRequestParts<AppState> for Auth {
+impl FromRequestParts<AppState> for Presented {
     type Rejection = Error;
 
-    #[tracing::instrument(name = "authenticate", level = "debug", skip_all)]
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let (raw, by_cookie) = match bearer(&parts.headers) {
             Some(t) => (t.to_owned(), false),
@@ -114,6 +114,19 @@ impl FromRequestParts<AppState> for Auth {
         if by_cookie && !is_safe(&parts.method) && !same_origin(&parts.headers, &state.config.public_origin()) {
             return Err(Error::CsrfFailed);
         }
+        Ok(Self(token))
+    }
+}
+
+/// A signed-in caller, by `Authorization: Bearer` or the session cookie.
+pub struct Auth(pub Caller);
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = Error;
+
+    #[tracing::instrument(name = "authenticate", level = "debug", skip_all)]
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let Presented(token) = Presented::from_request_parts(parts, state).await?;
         Ok(Self(sessions::authenticate(state, &token).await?))
     }
 }

@@ -10,11 +10,12 @@ use serde::Deserialize;
 
 use crate::domain::forward_auth::Requirements;
 use crate::domain::return_to;
+use crate::domain::token::SecretToken;
 use crate::error::{Error, Result};
-use crate::service::{Caller, forward_auth};
+use crate::service::forward_auth;
 use crate::state::AppState;
 
-use super::extract::{ApiQuery, Auth};
+use super::extract::{ApiQuery, Presented};
 
 #[derive(Deserialize)]
 pub struct VerifyQuery {
@@ -33,11 +34,11 @@ pub struct VerifyQuery {
 pub async fn verify(
     State(state): State<AppState>,
     headers: HeaderMap,
-    auth: std::result::Result<Auth, Error>,
+    presented: std::result::Result<Presented, Error>,
     ApiQuery(q): ApiQuery<VerifyQuery>,
 ) -> Response {
-    let outcome = match auth {
-        Ok(Auth(caller)) => allow(&state, &caller, &q).await,
+    let outcome = match presented {
+        Ok(Presented(token)) => allow(&state, &token, &q).await,
         Err(e) => Err(e),
     };
     let refusal = match outcome {
@@ -78,13 +79,13 @@ fn requested(headers: &HeaderMap) -> Option<String> {
     get("x-original-url").map(str::to_owned)
 }
 
-async fn allow(state: &AppState, caller: &Caller, q: &VerifyQuery) -> Result<Response> {
+async fn allow(state: &AppState, token: &SecretToken, q: &VerifyQuery) -> Result<Response> {
     let req = Requirements {
         mfa: q.mfa,
         phishing_resistant: q.phishing_resistant,
         max_age: q.max_age.map(|s| Duration::seconds(i64::from(s))),
     };
-    let who = forward_auth::verify(state, caller, &req, q.workspace.as_deref()).await?;
+    let who = forward_auth::verify(state, token, &req, q.workspace.as_deref()).await?;
     let mut response = StatusCode::OK.into_response();
     let headers = response.headers_mut();
     let mut set = |name: &'static str, value: &str| {
@@ -93,10 +94,10 @@ async fn allow(state: &AppState, caller: &Caller, q: &VerifyQuery) -> Result<Res
             headers.insert(HeaderName::from_static(name), v);
         }
     };
-    set("remote-user", who.user_id);
-    set("remote-email", who.email);
+    set("remote-user", &who.user_id);
+    set("remote-email", &who.email);
     set("remote-amr", &who.amr.join(","));
-    if let Some(id) = who.session_id {
+    if let Some(id) = &who.session_id {
         set("remote-session", id);
     }
     if let Some(at) = who.auth_time {

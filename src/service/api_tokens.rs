@@ -3,10 +3,12 @@
 
 use chrono::Duration;
 
+use crate::domain::account::{AccountIdentity, AccountView};
 use crate::domain::api_token::ApiToken;
 use crate::domain::token::{SecretToken, TokenKind};
 use crate::error::{Error, Result};
 use crate::state::AppState;
+use crate::store::ActiveApiToken;
 
 use super::{Caller, ClientContext, Credential, events};
 use crate::domain::security_event::EventKind;
@@ -52,10 +54,20 @@ pub async fn delete(state: &AppState, caller: &Caller, id: &str) -> Result<()> {
 
 /// Bearer authentication with an `lk_pat_` token.
 pub async fn authenticate(state: &AppState, token: &SecretToken) -> Result<Caller> {
-    let active = state.store.api_token_by_hash(&token.hash()).await?.ok_or(Error::Unauthenticated)?;
+    admit(state, state.store.api_token_by_hash(&token.hash()).await?)
+}
+
+/// [`authenticate`] without reading the account's factors (see `sessions::identify`).
+pub async fn identify(state: &AppState, token: &SecretToken) -> Result<Caller<AccountIdentity>> {
+    admit(state, state.store.api_token_identity_by_hash(&token.hash()).await?)
+}
+
+/// The token, if it has not expired and its account is not disabled, as the caller.
+fn admit<A: AccountView>(state: &AppState, active: Option<ActiveApiToken<A>>) -> Result<Caller<A>> {
+    let active = active.ok_or(Error::Unauthenticated)?;
     let record = active.token;
     let now = state.clock.now();
-    if active.account.disabled || record.expires_at.is_some_and(|e| now >= e) {
+    if active.account.disabled() || record.expires_at.is_some_and(|e| now >= e) {
         return Err(Error::Unauthenticated);
     }
     let resolution = state.config.settings.session.activity_resolution;

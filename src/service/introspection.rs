@@ -76,7 +76,7 @@ pub enum Introspection {
 pub async fn introspect(state: &AppState, raw: &str) -> Result<Introspection> {
     let Some(token) = SecretToken::parse(raw) else { return Ok(Introspection::Inactive) };
     if token.is(TokenKind::ApiToken) {
-        let Some(active) = state.store.api_token_by_hash(&token.hash()).await? else {
+        let Some(active) = state.store.api_token_identity_by_hash(&token.hash()).await? else {
             return Ok(Introspection::Inactive);
         };
         let t = active.token;
@@ -97,7 +97,7 @@ pub async fn introspect(state: &AppState, raw: &str) -> Result<Introspection> {
         return Ok(Introspection::Inactive);
     }
     // The same checks as every request (idle and absolute lifetime, a disabled account).
-    let caller = match sessions::authenticate(state, &token).await {
+    let caller = match sessions::identify(state, &token).await {
         Ok(caller) => caller,
         Err(Error::Unauthenticated) => return Ok(Introspection::Inactive),
         Err(e) => return Err(e),

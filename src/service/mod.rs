@@ -62,16 +62,17 @@ pub struct SessionCredential {
     pub amr: crate::domain::proof::Amr,
 }
 
-/// A signed-in caller, as the authentication extractor found them.
+/// A signed-in caller, as the authentication extractor found them: with the whole account
+/// (`AccountSummary`), or only who it is (`AccountIdentity`) for a proxy's question.
 #[derive(Debug, Clone)]
-pub struct Caller {
+pub struct Caller<A = AccountSummary> {
     pub user_id: String,
     pub credential: Credential,
     /// The account, as it was when this request was authenticated.
-    pub account: AccountSummary,
+    pub account: A,
 }
 
-impl Caller {
+impl<A> Caller<A> {
     /// The session, when the caller signed in (not an API token).
     pub fn session(&self) -> Option<&SessionCredential> {
         match &self.credential {
@@ -93,6 +94,18 @@ impl Caller {
         self.session().ok_or(Error::SessionRequired)
     }
 
+    /// 403 `reauth_required` unless the caller is a session that proved a password or a
+    /// second factor within the re-auth window (an API token never has).
+    pub fn require_recent_auth(&self, state: &AppState) -> Result<&SessionCredential> {
+        let session = self.require_session()?;
+        if state.clock.now() - session.auth_at > state.config.settings.reauth_window {
+            return Err(Error::ReauthRequired);
+        }
+        Ok(session)
+    }
+}
+
+impl Caller {
     /// 403 `2fa_enrolment_required` while the operator requires a second factor that the
     /// account has not enrolled (`LATCHKEY_REQUIRE_2FA`): everything but the personal
     /// pages (`/me/*`, `/auth/*`, the Security page) asks this.
@@ -102,15 +115,5 @@ impl Caller {
             return Err(Error::EnrolmentRequired);
         }
         Ok(())
-    }
-
-    /// 403 `reauth_required` unless the caller is a session that proved a password or a
-    /// second factor within the re-auth window (an API token never has).
-    pub fn require_recent_auth(&self, state: &AppState) -> Result<&SessionCredential> {
-        let session = self.require_session()?;
-        if state.clock.now() - session.auth_at > state.config.settings.reauth_window {
-            return Err(Error::ReauthRequired);
-        }
-        Ok(session)
     }
 }

@@ -1,10 +1,12 @@
 //! Validating bearer tokens and managing the account's sessions.
 
+use crate::domain::account::{AccountIdentity, AccountView};
 use crate::domain::security_event::EventKind;
 use crate::domain::session::SessionRecord;
 use crate::domain::token::{SecretToken, TokenKind};
 use crate::error::{Error, Result};
 use crate::state::AppState;
+use crate::store::ActiveSession;
 
 use super::{Caller, ClientContext, Credential, SessionCredential, events};
 
@@ -13,10 +15,26 @@ pub async fn authenticate(state: &AppState, token: &SecretToken) -> Result<Calle
     if token.is(TokenKind::ApiToken) {
         return super::api_tokens::authenticate(state, token).await;
     }
-    let Some(session) = state.store.session_by_token(&token.hash()).await? else {
+    let session = state.store.session_by_token(&token.hash()).await?;
+    admit(state, session).await
+}
+
+/// [`authenticate`] without reading the account's factors: for a proxy's question, which
+/// needs only who the caller is and how the session was proven.
+pub async fn identify(state: &AppState, token: &SecretToken) -> Result<Caller<AccountIdentity>> {
+    if token.is(TokenKind::ApiToken) {
+        return super::api_tokens::identify(state, token).await;
+    }
+    let session = state.store.session_identity_by_token(&token.hash()).await?;
+    admit(state, session).await
+}
+
+/// The session, if it is live and its account is not disabled, as the caller.
+async fn admit<A: AccountView>(state: &AppState, session: Option<ActiveSession<A>>) -> Result<Caller<A>> {
+    let Some(session) = session else {
         return Err(Error::Unauthenticated);
     };
-    if session.account.disabled {
+    if session.account.disabled() {
         return Err(Error::Unauthenticated);
     }
     let now = state.clock.now();

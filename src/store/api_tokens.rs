@@ -6,10 +6,9 @@ use sqlx::Row;
 
 use super::batch::Lookup;
 use super::columns::Columns;
-use super::factors::FACTOR_COLUMNS;
-use super::users::{ACCOUNT_COLUMNS, account_summary};
+use super::users::AccountColumns;
 use super::{Store, StoreResult, from_millis, new_id, to_millis};
-use crate::domain::account::AccountSummary;
+use crate::domain::account::{AccountIdentity, AccountSummary};
 use crate::domain::api_token::ApiToken;
 use crate::domain::token::TokenHash;
 
@@ -26,26 +25,28 @@ impl ApiToken {
     }
 }
 
-/// A bot's token as authentication reads it, with its account.
+/// A bot's token as authentication reads it, with its account (all of it, or only who it
+/// is: see `ActiveSession`).
 #[derive(Debug, Clone)]
-pub struct ActiveApiToken {
+pub struct ActiveApiToken<A = AccountSummary> {
     pub token: ApiToken,
-    pub account: AccountSummary,
+    pub account: A,
 }
 
 /// API tokens by hash, each with its account: one query answers a batch of requests.
-impl Lookup for ActiveApiToken {
+impl<A: AccountColumns> Lookup for ActiveApiToken<A> {
     const KEY: &'static str = "t.token_hash";
 
     fn select() -> String {
         format!(
-            "SELECT t.token_hash AS batch_key, t.id, t.user_id, t.name, t.created_at, t.last_used_at, t.expires_at, {ACCOUNT_COLUMNS}, {FACTOR_COLUMNS}
-             FROM api_tokens t JOIN users ON users.id = t.user_id"
+            "SELECT t.token_hash AS batch_key, t.id, t.user_id, t.name, t.created_at, t.last_used_at, t.expires_at, {}
+             FROM api_tokens t JOIN users ON users.id = t.user_id",
+            A::columns()
         )
     }
 
     fn decode<R: Columns>(row: &R) -> StoreResult<Self> {
-        Ok(Self { token: ApiToken::from_row(row)?, account: account_summary(row)? })
+        Ok(Self { token: ApiToken::from_row(row)?, account: A::decode(row)? })
     }
 }
 
@@ -93,6 +94,14 @@ impl Store {
     /// A bot's every request: coalesced with concurrent lookups, like sessions.
     pub async fn api_token_by_hash(&self, token_hash: &TokenHash) -> StoreResult<Option<ActiveApiToken>> {
         self.hot.api_tokens.get(token_hash.as_str().to_owned()).await
+    }
+
+    /// The same lookup without the factor counts: a proxy's question about a token.
+    pub async fn api_token_identity_by_hash(
+        &self,
+        token_hash: &TokenHash,
+    ) -> StoreResult<Option<ActiveApiToken<AccountIdentity>>> {
+        self.hot.api_token_identities.get(token_hash.as_str().to_owned()).await
     }
 
     pub async fn api_tokens_of(&self, user_id: &str) -> StoreResult<Vec<ApiToken>> {

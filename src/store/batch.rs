@@ -30,10 +30,7 @@ const SQLITE_WORKERS: usize = 2;
 /// cost per query (its round trip, executor start-up) is what limits the hot path there:
 /// 38.1k against 33.1k req/s with two, in adjacent runs. A stalled query cannot hold
 /// every request for long: the hot path's connections have a statement timeout.
-const POSTGRES_WORKERS: usize = 1;
-
-/// The PostgreSQL connections the workers of both kinds of lookup hold.
-pub(super) const POSTGRES_CONNECTIONS: u32 = 2 * POSTGRES_WORKERS as u32;
+pub(super) const POSTGRES_WORKERS: usize = 1;
 
 /// A record the hot path looks up by one key (a token hash), many at a time.
 pub(super) trait Lookup: Clone + Send + 'static {

@@ -47,6 +47,8 @@ use chrono::{DateTime, Utc};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Connection, Executor};
 
+use crate::domain::account::AccountIdentity;
+
 pub use api_tokens::ActiveApiToken;
 pub use breached::BreachedStatus;
 pub use device_grants::{Approval, DeviceGrant, NewDeviceGrant};
@@ -140,10 +142,18 @@ pub struct Store {
     hot: std::sync::Arc<HotPath>,
 }
 
-/// The lookups every authenticated request makes, coalesced (see `batch`).
+/// The lookups every authenticated request makes, coalesced (see `batch`): with the whole
+/// account for Latchkey's own API, and with only who it is for a proxy's question.
 struct HotPath {
     sessions: batch::Batcher<ActiveSession>,
     api_tokens: batch::Batcher<ActiveApiToken>,
+    session_identities: batch::Batcher<ActiveSession<AccountIdentity>>,
+    api_token_identities: batch::Batcher<ActiveApiToken<AccountIdentity>>,
+}
+
+impl HotPath {
+    /// Kinds of lookup, each with its own workers (and on PostgreSQL, their connections).
+    const LOOKUPS: u32 = 4;
 }
 
 /// Before a pooled connection is used: a ping only if it sat idle long enough to have
@@ -176,7 +186,7 @@ fn hot_path_pool(url: &str) -> StoreResult<sqlx::PgPool> {
     let options = sqlx::postgres::PgConnectOptions::from_str(url)?
         .options([("plan_cache_mode", "force_generic_plan"), ("statement_timeout", timeout.as_str())]);
     Ok(sqlx::postgres::PgPoolOptions::new()
-        .max_connections(batch::POSTGRES_CONNECTIONS)
+        .max_connections(HotPath::LOOKUPS * batch::POSTGRES_WORKERS as u32)
         .acquire_timeout(Duration::from_secs(10))
         .test_before_acquire(false)
         .before_acquire(ping_if_idle)
@@ -253,6 +263,8 @@ impl Store {
         let hot = std::sync::Arc::new(HotPath {
             sessions: batch::Batcher::start(source),
             api_tokens: batch::Batcher::start(source),
+            session_identities: batch::Batcher::start(source),
+            api_token_identities: batch::Batcher::start(source),
         });
         Ok(Self { pool, backend, hot })
     }

@@ -7,13 +7,12 @@ use sqlx::{AssertSqlSafe, Row};
 use super::batch::Lookup;
 use super::columns::Columns;
 use super::email_tokens::{NewLink, insert_link};
-use super::factors::FACTOR_COLUMNS;
-use super::users::{ACCOUNT_COLUMNS, account_summary};
+use super::users::AccountColumns;
 use super::{
     LinkPurpose, Store, StoreError, StoreResult, device_from_row, flag, from_millis, location_from_row, new_id,
     to_millis,
 };
-use crate::domain::account::AccountSummary;
+use crate::domain::account::{AccountIdentity, AccountSummary};
 use crate::domain::device::Device;
 use crate::domain::limits::MAX_SESSIONS;
 use crate::domain::location::Location;
@@ -101,9 +100,10 @@ fn session_record(row: &sqlx::any::AnyRow) -> StoreResult<SessionRecord> {
     })
 }
 
-/// A live session as authentication reads it, with its account.
+/// A live session as authentication reads it, with its account: all of it
+/// (`AccountSummary`), or only who it is (`AccountIdentity`) for a proxy's question.
 #[derive(Debug, Clone)]
-pub struct ActiveSession {
+pub struct ActiveSession<A = AccountSummary> {
     pub id: String,
     pub user_id: String,
     pub last_activity_at: DateTime<Utc>,
@@ -111,17 +111,18 @@ pub struct ActiveSession {
     pub auth_at: DateTime<Utc>,
     pub trusted_device_id: Option<String>,
     pub amr: Amr,
-    pub account: AccountSummary,
+    pub account: A,
 }
 
 /// Sessions by token hash, each with its account: one query answers a batch of requests.
-impl Lookup for ActiveSession {
+impl<A: AccountColumns> Lookup for ActiveSession<A> {
     const KEY: &'static str = "s.token_hash";
 
     fn select() -> String {
         format!(
-            "SELECT s.token_hash AS batch_key, s.id, s.user_id, s.last_activity_at, s.expires_at, s.auth_at, s.trusted_device_id, s.amr, {ACCOUNT_COLUMNS}, {FACTOR_COLUMNS}
-             FROM sessions s JOIN users ON users.id = s.user_id"
+            "SELECT s.token_hash AS batch_key, s.id, s.user_id, s.last_activity_at, s.expires_at, s.auth_at, s.trusted_device_id, s.amr, {}
+             FROM sessions s JOIN users ON users.id = s.user_id",
+            A::columns()
         )
     }
 
@@ -134,7 +135,7 @@ impl Lookup for ActiveSession {
             auth_at: from_millis(row.int("auth_at")?)?,
             trusted_device_id: row.opt_text("trusted_device_id")?,
             amr: amr_from(row.text("amr")?)?,
-            account: account_summary(row)?,
+            account: A::decode(row)?,
         })
     }
 }
@@ -238,6 +239,14 @@ impl Store {
     /// The hot path: an indexed lookup by token hash, coalesced with concurrent ones.
     pub async fn session_by_token(&self, token_hash: &TokenHash) -> StoreResult<Option<ActiveSession>> {
         self.hot.sessions.get(token_hash.as_str().to_owned()).await
+    }
+
+    /// The same lookup without the factor counts: a proxy's question about a session.
+    pub async fn session_identity_by_token(
+        &self,
+        token_hash: &TokenHash,
+    ) -> StoreResult<Option<ActiveSession<AccountIdentity>>> {
+        self.hot.session_identities.get(token_hash.as_str().to_owned()).await
     }
 
     pub async fn sessions_of(&self, user_id: &str) -> StoreResult<Vec<SessionRecord>> {

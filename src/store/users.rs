@@ -7,7 +7,7 @@ use super::columns::Columns;
 use super::factors::FACTOR_COLUMNS;
 use super::factors::factors_from_row;
 use super::{Store, StoreResult, flag, from_millis, new_id, to_millis};
-use crate::domain::account::{Account, AccountSummary};
+use crate::domain::account::{Account, AccountIdentity, AccountSummary, AccountView};
 use crate::domain::email::Email;
 use crate::domain::factors::Factors;
 
@@ -42,6 +42,31 @@ pub(super) fn account_summary<R: Columns>(row: &R) -> StoreResult<AccountSummary
         created_at: from_millis(row.int("account_created_at")?)?,
         factors: factors_from_row(row)?,
     })
+}
+
+/// A reading of the account that the hot path's lookups join in (`users` by that name).
+pub(super) trait AccountColumns: AccountView {
+    /// Select-list expressions.
+    fn columns() -> String;
+    fn decode<R: Columns>(row: &R) -> StoreResult<Self>;
+}
+
+impl AccountColumns for AccountSummary {
+    fn columns() -> String {
+        format!("{ACCOUNT_COLUMNS}, {FACTOR_COLUMNS}")
+    }
+    fn decode<R: Columns>(row: &R) -> StoreResult<Self> {
+        account_summary(row)
+    }
+}
+
+impl AccountColumns for AccountIdentity {
+    fn columns() -> String {
+        "users.email, CAST(CASE WHEN users.disabled_at IS NULL THEN 0 ELSE 1 END AS BIGINT) AS disabled".to_owned()
+    }
+    fn decode<R: Columns>(row: &R) -> StoreResult<Self> {
+        Ok(Self { email: row.text("email")?, disabled: flag(row.int("disabled")?)? })
+    }
 }
 
 impl Store {

@@ -31,6 +31,18 @@ fn header<'a>(a: &'a Answer, name: &str) -> Option<&'a str> {
     a.headers.get(name).map(|v| v.to_str().unwrap())
 }
 
+async fn api_token(app: &TestApp, session: &str) -> String {
+    let r = app.post("/api/v1/me/tokens", Some(session), json!({"name": "bot"})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    r.body["token"].as_str().unwrap().to_owned()
+}
+
+async fn workspace(app: &TestApp, owner: &str) -> String {
+    let r = app.post("/api/v1/workspaces", Some(owner), json!({"name": "Engines"})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    r.body["id"].as_str().unwrap().to_owned()
+}
+
 #[tokio::test]
 async fn a_session_passes_with_who_it_is_and_how_it_was_proven() {
     let app = spawn_app().await;
@@ -119,10 +131,7 @@ async fn a_passkey_session_is_phishing_resistant() {
 async fn an_api_token_passes_as_itself_and_meets_no_proof_requirement() {
     let app = spawn_app().await;
     let session = app.signed_in_user(ADA).await;
-    let token = app.post("/api/v1/me/tokens", Some(&session), json!({"name": "bot"})).await.body["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = api_token(&app, &session).await;
     let ok = verify(&app, "", Some(&token)).await;
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.body.text);
     assert_eq!(header(&ok, "remote-email"), Some(ADA));
@@ -139,10 +148,7 @@ async fn a_workspace_requirement_follows_membership_and_its_2fa_policy() {
     let app = spawn_app().await;
     let owner = app.signed_in_user("owner@example.com").await;
     app.enable_totp(&owner).await;
-    let ws = app.post("/api/v1/workspaces", Some(&owner), json!({"name": "Engines"})).await.body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let ws = workspace(&app, &owner).await;
     let member = app.signed_in_user(ADA).await;
     let stranger = app.signed_in_user("stranger@example.com").await;
     let add = json!({"email": ADA, "role": "member"});
@@ -176,6 +182,77 @@ async fn a_revocation_is_seen_on_the_next_request_on_every_instance() {
     let id = app.get("/api/v1/me/sessions", &keep).await.body[0]["id"].as_str().unwrap().to_owned();
     assert_eq!(app.delete(&format!("/api/v1/me/sessions/{id}"), &keep).await.status, StatusCode::NO_CONTENT);
     assert_error(&verify(&other, "", Some(&keep)).await.body, StatusCode::UNAUTHORIZED, "unauthenticated");
+}
+
+/// Without `workspace=` (and without the operator's 2FA requirement) the lookup leaves
+/// out the factor counts; with it, it reads the whole account. Both refuse every dead
+/// token at once.
+#[tokio::test]
+async fn every_dead_token_is_refused_with_or_without_the_factor_counts() {
+    let app = spawn_app().await;
+    let owner = app.signed_in_user(ADA).await;
+    let ws = workspace(&app, &owner).await;
+    let queries = ["".to_owned(), format!("?workspace={ws}")];
+    let refused = |a: Answer| assert_error(&a.body, StatusCode::UNAUTHORIZED, "unauthenticated");
+    // A fresh session, and an API token it makes (which needs a recent sign-in).
+    let new_token = |days: u32| {
+        let app = &app;
+        async move {
+            let session = app.token_for(ADA, PASSWORD).await;
+            let body = json!({"name": format!("bot {days}"), "expires_in_days": days});
+            let r = app.post("/api/v1/me/tokens", Some(&session), body).await;
+            assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+            (session, r.body["id"].as_str().unwrap().to_owned(), r.body["token"].as_str().unwrap().to_owned())
+        }
+    };
+    for query in &queries {
+        let (idle, id, revoked) = new_token(30).await;
+        let (signed_out, _, expiring) = new_token(1).await;
+        for live in [&revoked, &expiring, &signed_out, &idle] {
+            assert_eq!(verify(&app, query, Some(live)).await.status, StatusCode::OK, "{query}");
+        }
+        assert_eq!(app.delete(&format!("/api/v1/me/tokens/{id}"), &idle).await.status, StatusCode::NO_CONTENT);
+        assert_eq!(app.post("/api/v1/auth/logout", Some(&signed_out), json!({})).await.status, StatusCode::NO_CONTENT);
+        for dead in [&revoked, &signed_out, "lk_ses_unknown", "not a token"] {
+            refused(verify(&app, query, Some(dead)).await);
+        }
+        app.advance_clock(Duration::days(2));
+        refused(verify(&app, query, Some(&expiring)).await);
+        app.advance_clock(Duration::days(13));
+        refused(verify(&app, query, Some(&idle)).await);
+    }
+    let (session, _, token) = new_token(30).await;
+    for query in &queries {
+        assert_eq!(verify(&app, query, Some(&token)).await.status, StatusCode::OK, "{query}");
+    }
+    let email = latchkey::domain::email::Email::parse(ADA).unwrap();
+    let operator = latchkey::service::operator::Operator("test".into());
+    latchkey::service::operator::disable(&app.state, &email, &operator).await.unwrap();
+    for query in &queries {
+        refused(verify(&app, query, Some(&session)).await);
+        refused(verify(&app, query, Some(&token)).await);
+    }
+}
+
+/// A disable also ends the account's sessions and tokens; the flag alone must refuse
+/// them too, on every lookup (a disable whose voiding another writer raced, say).
+#[tokio::test]
+async fn a_disabled_account_is_refused_by_the_flag_alone() {
+    let app = spawn_app().await;
+    let session = app.signed_in_user(ADA).await;
+    let token = api_token(&app, &session).await;
+    let ws = workspace(&app, &session).await;
+    let queries = ["".to_owned(), format!("?workspace={ws}")];
+    for (query, live) in queries.iter().flat_map(|q| [(q, &session), (q, &token)]) {
+        assert_eq!(verify(&app, query, Some(live)).await.status, StatusCode::OK, "{query}");
+    }
+    app.execute_sql("UPDATE users SET disabled_at = 1 WHERE email = $1", &[ADA]).await;
+    for (query, live) in queries.iter().flat_map(|q| [(q, &session), (q, &token)]) {
+        assert_error(&verify(&app, query, Some(live)).await.body, StatusCode::UNAUTHORIZED, "unauthenticated");
+    }
+    for live in [&session, &token] {
+        assert_error(&app.get("/api/v1/me", live).await, StatusCode::UNAUTHORIZED, "unauthenticated");
+    }
 }
 
 #[tokio::test]

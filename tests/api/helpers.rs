@@ -127,6 +127,24 @@ impl TestApp {
     pub fn advance_clock(&self, by: chrono::Duration) {
         self.state.clock.advance(by);
     }
+
+    /// Runs one statement on the app's database behind its back (text parameters): for
+    /// states no API call leaves behind.
+    pub async fn execute_sql(&self, sql: &str, params: &[&str]) {
+        use sqlx::Connection;
+        let url = &self.state.config.database_url;
+        macro_rules! run {
+            ($conn:ty) => {{
+                let mut conn = <$conn>::connect(url).await.unwrap();
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for p in params {
+                    query = query.bind(*p);
+                }
+                query.execute(&mut conn).await.unwrap();
+            }};
+        }
+        if url.starts_with("postgres") { run!(sqlx::PgConnection) } else { run!(sqlx::SqliteConnection) }
+    }
 }
 
 pub async fn read(r: reqwest::Response) -> Response {

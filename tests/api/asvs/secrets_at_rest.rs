@@ -27,15 +27,8 @@ async fn codes(app: &TestApp, user_id: &str) -> Vec<(String, Option<String>)> {
 }
 
 async fn insert_legacy(app: &TestApp, user_id: &str, hmac: &str) {
-    let url = app.state.config.database_url.clone();
     let sql = "INSERT INTO backup_codes (id, user_id, code_hash, created_at) VALUES ('legacy', $1, $2, 0)";
-    if url.starts_with("postgres") {
-        let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
-        sqlx::query(sql).bind(user_id).bind(hmac).execute(&mut conn).await.unwrap();
-    } else {
-        let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
-        sqlx::query(sql).bind(user_id).bind(hmac).execute(&mut conn).await.unwrap();
-    }
+    app.execute_sql(sql, &[user_id, hmac]).await;
 }
 
 #[tokio::test]

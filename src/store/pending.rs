@@ -73,6 +73,15 @@ pub(super) async fn void(tx: Tx<'_, '_>, user_id: &str, voids: &Voids, now: Date
     .bind(to_millis(now))
     .execute(&mut **tx)
     .await?;
+    // The workspaces whose invitations and members this touches, locked first and in one
+    // order: an accept takes its workspace's lock before its invitation, so a void that
+    // ended the invitation first and then waited for the workspace would deadlock with it.
+    let members_since = match voids.members_added {
+        Removal::Keep => None,
+        Removal::All => Some(DateTime::<Utc>::MIN_UTC),
+        Removal::AddedSince(since) => Some(since),
+    };
+    super::workspace_members::lock_workspaces_touched_by(tx, user_id, members_since).await?;
     // Invitations the account sent: a stolen session could have invited its thief.
     let sent = "UPDATE workspace_invitations SET ended_at = $2 WHERE invited_by = $1 AND ended_at IS NULL";
     run_since(tx, sent, user_id, now).await?;

@@ -165,6 +165,31 @@ impl Store {
 /// runs under its workspace's lock and is recorded as `member_removed` by no actor. A
 /// member who is by then the workspace's only owner stays, as every removal keeps one
 /// owner; the operator's `workspace add-owner` and the console remove them then.
+/// Takes the lock of every workspace where `user_id` has an invitation out or (with
+/// `members_since`) brought in a member since then, in the order of their ids: the
+/// workspaces a void then changes, locked before any of their rows, as every other
+/// writer does, and in one order, so that two voids cannot wait for each other either.
+pub(super) async fn lock_workspaces_touched_by(
+    tx: Tx<'_, '_>,
+    user_id: &str,
+    members_since: Option<DateTime<Utc>>,
+) -> StoreResult<()> {
+    let rows = sqlx::query(
+        "SELECT workspace_id FROM workspace_invitations WHERE invited_by = $1 AND ended_at IS NULL
+         UNION SELECT workspace_id FROM workspace_members WHERE added_by = $1 AND created_at >= $2
+         ORDER BY workspace_id",
+    )
+    .bind(user_id)
+    // Without `members_since`, a time no member was added at.
+    .bind(members_since.map_or(i64::MAX, to_millis))
+    .fetch_all(&mut **tx)
+    .await?;
+    for row in rows {
+        lock_workspace(tx, &row.try_get::<String, _>("workspace_id")?).await?;
+    }
+    Ok(())
+}
+
 pub(super) async fn remove_members_added_by(
     tx: Tx<'_, '_>,
     added_by: &str,

@@ -262,3 +262,44 @@ async fn a_reclaim_removes_every_member_the_squatter_brought_in() {
     let left: Vec<String> = app.state.store.members(&ws).await.unwrap().into_iter().map(|m| m.email).collect();
     assert_eq!(left, ["ada@example.com"], "the accomplice went, however long ago they came in");
 }
+
+/// A lock racing the thief's accomplices as they accept: each accept either comes first
+/// (and the lock then removes the member it made) or finds its invitation void. Either
+/// way nobody the thief invited is left, and nobody gets a 500 (on PostgreSQL the two
+/// once took the workspace's and the invitations' locks in opposite orders: a deadlock).
+#[tokio::test]
+async fn a_lock_racing_the_accomplices_accepts_leaves_none_of_them() {
+    const ACCOMPLICES: usize = 8;
+    let sink = SmtpSink::start();
+    let app = app_mailing_to(&sink, None).await;
+    // Three rounds, each with its own owner: the interleaving differs from run to run.
+    for round in 0..3 {
+        let owner_email = format!("ada{round}@example.com");
+        let owner = verified_user(&app, &sink, &owner_email).await;
+        let ws = workspace(&app, &owner, "Engines").await;
+        let stolen = app.token_for(&owner_email, crate::helpers::PASSWORD).await;
+        let mut accomplices = Vec::new();
+        for n in 0..ACCOMPLICES {
+            let email = format!("m{round}-{n}@evil.example");
+            let session = verified_user(&app, &sink, &email).await;
+            assert_eq!(invite(&app, &stolen, &ws, &email, "admin").await.status, StatusCode::ACCEPTED);
+            accomplices.push((session, link_token(&sink.message(&email, SUBJECT).await, "invite")));
+        }
+        app.enable_totp(&stolen).await;
+        let alert = sink.message(&owner_email, "A sign-in factor was added to your account").await;
+        let lock = json!({"token": link_token(&alert, "lock")});
+
+        let accepts = futures::future::join_all(accomplices.iter().map(|(session, link)| accept(&app, session, link)));
+        let (locked, accepts) = tokio::join!(app.post("/api/v1/auth/lock", None, lock), accepts);
+        assert_eq!(locked.status, StatusCode::NO_CONTENT, "{}", locked.text);
+        for r in &accepts {
+            match r.status {
+                StatusCode::OK => {}
+                _ => assert_error(r, StatusCode::BAD_REQUEST, "invalid_token"),
+            }
+        }
+        let left: Vec<String> = app.state.store.members(&ws).await.unwrap().into_iter().map(|m| m.email).collect();
+        let first = accepts.iter().filter(|r| r.status.is_success()).count();
+        assert_eq!(left, [owner_email.as_str()], "round {round}, {first} accepted before the lock");
+    }
+}

@@ -24,6 +24,9 @@ to_ms() {
 # ratio A B: A/B to two places.
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
+# median X...: the middle value (the mean of the two middle ones for an even count).
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { printf "%.2f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
 # cpu_ticks PID...: the user + system clock ticks these processes have used so far.
 cpu_ticks() {
   local total=0 pid

@@ -129,6 +129,9 @@ impl From<StoreError> for Error {
             tracing::warn!(error = %e, "the database did not answer in time");
             return Self::Overloaded;
         }
+        if matches!(e, StoreError::CredentialGone) {
+            return Self::Unauthenticated;
+        }
         Self::Internal(e.into())
     }
 }

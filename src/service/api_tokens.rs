@@ -36,7 +36,14 @@ pub async fn create(
     let now = state.clock.now();
     let record = state
         .store
-        .create_api_token(&caller.user_id, name, &token.hash(), now, Some(now + Duration::days(days.into())))
+        .create_api_token(
+            &caller.user_id,
+            caller.acting(),
+            name,
+            &token.hash(),
+            now,
+            Some(now + Duration::days(days.into())),
+        )
         .await?
         .ok_or(Error::TooMany("50 API tokens; delete one first"))?;
     let detail = Some(format!("\"{name}\", expires in {days} days"));

@@ -191,7 +191,11 @@ pub async fn approve(state: &AppState, caller: &Caller, ctx: &ClientContext, typ
     // that did): the device's session counts as having passed it too, as of the same time.
     let approval =
         Some(Approval { mfa_passed: caller.account.factors.enabled(), auth_at: session.auth_at, amr: &session.amr });
-    if !state.store.decide_device_grant(&grant.id, &caller.user_id, approval, state.clock.now()).await? {
+    if !state
+        .store
+        .decide_device_grant(&grant.id, &caller.user_id, caller.acting(), approval, state.clock.now())
+        .await?
+    {
         return Err(Error::UserCodeUsed);
     }
     let detail = format!(
@@ -210,7 +214,7 @@ pub async fn approve(state: &AppState, caller: &Caller, ctx: &ClientContext, typ
 pub async fn deny(state: &AppState, caller: &Caller, ctx: &ClientContext, typed: &str) -> Result<()> {
     caller.require_session()?;
     let grant = find_pending(state, caller, ctx, typed).await?;
-    if !state.store.decide_device_grant(&grant.id, &caller.user_id, None, state.clock.now()).await? {
+    if !state.store.decide_device_grant(&grant.id, &caller.user_id, caller.acting(), None, state.clock.now()).await? {
         return Err(Error::UserCodeUsed);
     }
     Ok(())

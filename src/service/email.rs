@@ -18,7 +18,7 @@ use crate::domain::security_event::EventKind;
 use crate::domain::token::{SecretToken, TokenKind};
 use crate::error::{Error, Result};
 use crate::state::AppState;
-use crate::store::{Issued, LinkPurpose, NewLink, ResetDone, StoreError};
+use crate::store::{Acting, Issued, LinkPurpose, NewLink, ResetDone, StoreError};
 
 use super::events::alerts::{LockLink, link};
 use super::second_factor::codes;
@@ -38,6 +38,7 @@ fn parse_link(token: &str, kind: TokenKind) -> Result<SecretToken> {
 async fn issue(
     state: &AppState,
     user_id: &str,
+    acting: Option<Acting<'_>>,
     purpose: LinkPurpose,
     to: &str,
     compose: impl FnOnce(&str) -> Letter,
@@ -61,7 +62,7 @@ async fn issue(
         expires_at: now + lifetime,
         restores_email: false,
     };
-    let issued = state.store.issue_link(new, &letter, MESSAGES_PER_HOUR, now - Duration::hours(1)).await?;
+    let issued = state.store.issue_link(new, acting, &letter, MESSAGES_PER_HOUR, now - Duration::hours(1)).await?;
     state.mail_wake.notify_one();
     Ok(issued == Issued::Sent)
 }
@@ -77,7 +78,9 @@ pub(super) fn verification(state: &AppState, to: &str) -> Result<(SecretToken, L
 pub async fn resend_verification(state: &AppState, caller: &Caller) -> Result<()> {
     let user = account::me(state, caller).await?;
     if !user.email_verified {
-        issue(state, &user.id, LinkPurpose::Verify, &user.email, |l| mail::verify_email(&user.email, l)).await?;
+        let acting = Some(caller.acting());
+        issue(state, &user.id, acting, LinkPurpose::Verify, &user.email, |l| mail::verify_email(&user.email, l))
+            .await?;
     }
     Ok(())
 }
@@ -91,8 +94,10 @@ pub async fn request_change(state: &AppState, caller: &Caller, new: &str) -> Res
     if new.as_str() == user.email {
         return Err(Error::InvalidRequest("that is the account's address already".into()));
     }
+    let acting = Some(caller.acting());
     let sent =
-        issue(state, &user.id, LinkPurpose::Verify, new.as_str(), |l| mail::verify_email(new.as_str(), l)).await?;
+        issue(state, &user.id, acting, LinkPurpose::Verify, new.as_str(), |l| mail::verify_email(new.as_str(), l))
+            .await?;
     if !sent {
         return Err(Error::RateLimited { retry_after: 3600 });
     }
@@ -142,8 +147,10 @@ async fn send_reset(state: &AppState, email: &Email) -> Result<()> {
         return Ok(());
     }
     let has_password = user.password_hash.is_some();
-    issue(state, &user.id, LinkPurpose::Reset, &user.email, |l| mail::password_reset(&user.email, l, has_password))
-        .await?;
+    issue(state, &user.id, None, LinkPurpose::Reset, &user.email, |l| {
+        mail::password_reset(&user.email, l, has_password)
+    })
+    .await?;
     Ok(())
 }
 

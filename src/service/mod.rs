@@ -89,6 +89,14 @@ impl<A> Caller<A> {
         }
     }
 
+    /// The credential, as a write made with it names it (`store::Acting`).
+    pub fn acting(&self) -> crate::store::Acting<'_> {
+        match &self.credential {
+            Credential::Session(s) => crate::store::Acting::Session(&s.id),
+            Credential::ApiToken(id) => crate::store::Acting::ApiToken(id),
+        }
+    }
+
     /// The session, or 403 `session_required` for an API token.
     pub fn require_session(&self) -> Result<&SessionCredential> {
         self.session().ok_or(Error::SessionRequired)

@@ -10,3 +10,33 @@ pub(super) async fn lock_account(tx: &mut sqlx::Transaction<'_, sqlx::Any>, user
     sqlx::query("UPDATE users SET created_at = created_at WHERE id = $1").bind(user_id).execute(&mut **tx).await?;
     Ok(())
 }
+
+/// The credential a write on an account's behalf is made with.
+#[derive(Debug, Clone, Copy)]
+pub enum Acting<'a> {
+    /// A session's id.
+    Session(&'a str),
+    /// An API token's id.
+    ApiToken(&'a str),
+}
+
+/// [`lock_account`], then the credential the write is made with must still be there. A
+/// lock, reset or reclaim voids credentials under this same lock, so a request that was
+/// authenticated just before it committed (a stolen session's, sent in a stream so that
+/// one is always in flight) makes nothing that outlives it: it waits for the void and then
+/// finds its credential gone (`CredentialGone`, answered as 401).
+pub(super) async fn lock_account_as(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    user_id: &str,
+    acting: Acting<'_>,
+) -> StoreResult<()> {
+    lock_account(tx, user_id).await?;
+    let (sql, id) = match acting {
+        Acting::Session(id) => ("SELECT id FROM sessions WHERE id = $1 AND user_id = $2", id),
+        Acting::ApiToken(id) => ("SELECT id FROM api_tokens WHERE id = $1 AND user_id = $2", id),
+    };
+    match sqlx::query(sql).bind(id).bind(user_id).fetch_optional(&mut **tx).await? {
+        Some(_) => Ok(()),
+        None => Err(super::StoreError::CredentialGone),
+    }
+}

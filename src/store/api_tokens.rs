@@ -54,6 +54,7 @@ impl Store {
     pub async fn create_api_token(
         &self,
         user_id: &str,
+        acting: super::Acting<'_>,
         name: &str,
         token_hash: &TokenHash,
         now: DateTime<Utc>,
@@ -62,7 +63,7 @@ impl Store {
         let id = new_id();
         // Counted and inserted under the account's lock, so racing creations stop at the cap.
         let mut tx = self.pool.begin().await?;
-        super::account_lock::lock_account(&mut tx, user_id).await?;
+        super::account_lock::lock_account_as(&mut tx, user_id, acting).await?;
         let held: i64 = sqlx::query("SELECT COUNT(*) AS n FROM api_tokens WHERE user_id = $1")
             .bind(user_id)
             .fetch_one(&mut *tx)

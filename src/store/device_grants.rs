@@ -154,13 +154,18 @@ impl Store {
     /// Approves or denies a pending, unexpired grant for `user_id`; false when it was
     /// decided already (a code is bound to one approval) or has expired.
     /// `approval` is the approving session's proof, `None` to deny.
+    /// `acting`: the deciding credential, which must still be live under the account's
+    /// lock (a lock denies approved grants under it; an approval made after would stand).
     pub async fn decide_device_grant(
         &self,
         id: &str,
         user_id: &str,
+        acting: super::Acting<'_>,
         approval: Option<Approval<'_>>,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        super::account_lock::lock_account_as(&mut tx, user_id, acting).await?;
         let status = if approval.is_some() { GrantStatus::Approved } else { GrantStatus::Denied };
         let done = sqlx::query(
             "UPDATE device_grants SET status = $1, user_id = $2, mfa_passed = $3, approved_auth_at = $6, approved_amr = $7
@@ -173,8 +178,9 @@ impl Store {
         .bind(to_millis(now))
         .bind(approval.as_ref().map(|a| to_millis(a.auth_at)))
         .bind(approval.as_ref().map(|a| a.amr.stored()))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(done.rows_affected() == 1)
     }
 

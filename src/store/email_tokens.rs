@@ -121,15 +121,21 @@ impl Store {
     /// `window_start`. Counted under the account's lock, so parallel requests cannot each
     /// see room for one more. Links already sent stay good: a flood of requests never
     /// costs the owner the link in their mailbox (using one voids the others).
+    /// `acting`: the credential of a signed-in request (a change of address, another
+    /// confirmation link), which must still be live under the lock.
     pub async fn issue_link(
         &self,
         link: NewLink<'_>,
+        acting: Option<super::Acting<'_>>,
         letter: &Letter,
         max: i64,
         window_start: DateTime<Utc>,
     ) -> StoreResult<Issued> {
         let mut tx = self.pool.begin().await?;
-        super::account_lock::lock_account(&mut tx, link.user_id).await?;
+        match acting {
+            Some(acting) => super::account_lock::lock_account_as(&mut tx, link.user_id, acting).await?,
+            None => super::account_lock::lock_account(&mut tx, link.user_id).await?,
+        }
         let issued: i64 =
             sqlx::query("SELECT COUNT(*) AS n FROM email_tokens WHERE email = $1 AND purpose = $2 AND created_at > $3")
                 .bind(link.email)

@@ -49,6 +49,7 @@ use sqlx::{AnyPool, Connection, Executor};
 
 use crate::domain::account::AccountIdentity;
 
+pub use account_lock::Acting;
 pub use api_tokens::ActiveApiToken;
 pub use breached::BreachedStatus;
 pub use device_grants::{Approval, DeviceGrant, NewDeviceGrant};
@@ -75,6 +76,10 @@ pub enum StoreError {
     /// A unique constraint refused the write (an email already taken, say).
     #[error("conflict with an existing row")]
     Conflict,
+    /// The session or API token a write was made with was voided first (see
+    /// `account_lock::lock_account_as`).
+    #[error("the credential the write was made with is gone")]
+    CredentialGone,
     #[error("database error: {0}")]
     Db(#[source] sqlx::Error),
     /// From the in-line SQLite reader of the hot path.

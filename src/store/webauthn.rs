@@ -20,6 +20,9 @@ pub struct WebauthnKeyRecord {
 /// A credential to store; `credential_id` is hex, unique across all accounts.
 pub struct NewWebauthnKey<'a> {
     pub user_id: &'a str,
+    /// The registering credential: it must still be live under the account's lock (the
+    /// ceremony it finishes was taken before).
+    pub acting: super::Acting<'a>,
     pub name: &'a str,
     pub credential_id: &'a str,
     pub credential: &'a str,
@@ -71,10 +74,10 @@ impl Store {
 
     /// Stores a key and, when this turns 2FA on, the first backup codes, in one transaction.
     pub async fn add_webauthn_key(&self, key: NewWebauthnKey<'_>) -> StoreResult<Option<String>> {
-        let NewWebauthnKey { user_id, name, credential_id, credential, passkey, backup_code_hashes, now } = key;
+        let NewWebauthnKey { user_id, acting, name, credential_id, credential, passkey, backup_code_hashes, now } = key;
         let id = new_id();
         let mut tx = self.pool.begin().await?;
-        super::account_lock::lock_account(&mut tx, user_id).await?;
+        super::account_lock::lock_account_as(&mut tx, user_id, acting).await?;
         let held: i64 = sqlx::query("SELECT COUNT(*) AS n FROM webauthn_credentials WHERE user_id = $1")
             .bind(user_id)
             .fetch_one(&mut *tx)

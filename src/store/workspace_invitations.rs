@@ -19,6 +19,8 @@ pub struct NewInvitation<'a> {
     pub role: Role,
     pub token_hash: &'a str,
     pub invited_by: &'a str,
+    /// The inviter's credential: it must still be live under their account's lock.
+    pub acting: super::Acting<'a>,
     pub now: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
 }
@@ -42,6 +44,7 @@ impl Store {
     pub async fn create_invitation(&self, new: NewInvitation<'_>, letter: Option<&Letter>) -> StoreResult<String> {
         let id = new_id();
         let mut tx = self.pool.begin().await?;
+        super::account_lock::lock_account_as(&mut tx, new.invited_by, new.acting).await?;
         sqlx::query(
             "INSERT INTO workspace_invitations (id, workspace_id, email, role, token_hash, invited_by, created_at, expires_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",

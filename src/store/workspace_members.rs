@@ -20,15 +20,20 @@ pub enum MemberChanged {
 }
 
 impl Store {
-    /// Adds a member and records who did it; `Conflict` when they already are one.
+    /// Adds a member and records who did it: the event's actor, whose credential `acting`
+    /// must still be live under their account's lock; `Conflict` when they already are one.
     pub async fn add_member(
         &self,
         workspace_id: &str,
         user_id: &str,
         role: Role,
         event: NewEvent<'_>,
+        acting: super::Acting<'_>,
     ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
+        if let Some(actor) = event.actor_id {
+            super::account_lock::lock_account_as(&mut tx, actor, acting).await?;
+        }
         sqlx::query(
             "INSERT INTO workspace_members (workspace_id, user_id, role, created_at, added_by) VALUES ($1, $2, $3, $4, $5)",
         )

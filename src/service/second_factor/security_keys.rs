@@ -193,6 +193,7 @@ pub async fn finish_registration(
         .store
         .add_webauthn_key(NewWebauthnKey {
             user_id: &caller.user_id,
+            acting: caller.acting(),
             name: &name,
             credential_id: &cred_id,
             credential: &saved,

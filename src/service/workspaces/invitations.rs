@@ -43,6 +43,7 @@ pub async fn send(state: &AppState, caller: &Caller, by: &Membership, email: &st
         role,
         token_hash: hash.as_str(),
         invited_by: &caller.user_id,
+        acting: caller.acting(),
         now,
         expires_at: now + INVITATION_LIFETIME,
     };

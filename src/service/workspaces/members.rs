@@ -40,7 +40,7 @@ pub async fn add(state: &AppState, caller: &Caller, by: &Membership, email: &str
         detail: Detail::member(&user.email, role),
         at: now,
     };
-    match state.store.add_member(&by.workspace.id, &user.id, role, event).await {
+    match state.store.add_member(&by.workspace.id, &user.id, role, event, caller.acting()).await {
         Err(StoreError::Conflict) => return Err(Error::AlreadyMember),
         other => other?,
     }

@@ -3,9 +3,11 @@
 //! signed up first, a device code), then the assertion that the door is shut.
 //!
 //! `links`: the lock, address changes, disabled accounts and mail caps; `reset`: what a
-//! reset asks and voids; `devices`: device sign-ins, the new-device alert and its switch.
+//! reset asks and voids; `devices`: device sign-ins, the new-device alert and its switch;
+//! `in_flight`: writes by a request that was authenticated before a lock landed.
 
 mod devices;
+mod in_flight;
 mod links;
 mod reset;
 

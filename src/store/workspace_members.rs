@@ -163,13 +163,6 @@ impl Store {
     }
 }
 
-/// Removes the members `added_by` brought in (added, or by its invitation) at or after
-/// `since` (ever, for `None`), and in turn those that each removed member brought into
-/// that workspace, whose pending invitations there end too: what a lock or a reclaim does
-/// (`domain::voiding`), as a thief's own account may have brought in more. Each removal
-/// runs under its workspace's lock and is recorded as `member_removed` by no actor. A
-/// member who is by then the workspace's only owner stays, as every removal keeps one
-/// owner; the operator's `workspace add-owner` and the console remove them then.
 /// Takes the lock of every workspace where `user_id` has an invitation out or (with
 /// `members_since`) brought in a member since then, in the order of their ids: the
 /// workspaces a void then changes, locked before any of their rows, as every other
@@ -195,6 +188,13 @@ pub(super) async fn lock_workspaces_touched_by(
     Ok(())
 }
 
+/// Removes the members `added_by` brought in (added, or by its invitation) at or after
+/// `since` (ever, for `None`), and in turn those that each removed member brought into
+/// that workspace, whose pending invitations there end too: what a lock or a reclaim does
+/// (`domain::voiding`), as a thief's own account may have brought in more. Each removal
+/// runs under its workspace's lock and is recorded as `member_removed` by no actor. A
+/// member who is by then the workspace's only owner stays, as every removal keeps one
+/// owner; the operator's `workspace add-owner` and the console remove them then.
 pub(super) async fn remove_members_added_by(
     tx: Tx<'_, '_>,
     added_by: &str,

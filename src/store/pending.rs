@@ -76,26 +76,13 @@ pub(super) async fn void(tx: Tx<'_, '_>, user_id: &str, voids: &Voids, now: Date
     // The workspaces whose invitations and members this touches, locked first and in one
     // order: an accept takes its workspace's lock before its invitation, so a void that
     // ended the invitation first and then waited for the workspace would deadlock with it.
-    let members_since = match voids.members_added {
-        Removal::Keep => None,
-        Removal::All => Some(DateTime::<Utc>::MIN_UTC),
-        Removal::AddedSince(since) => Some(since),
-    };
-    super::workspace_members::lock_workspaces_touched_by(tx, user_id, members_since).await?;
+    super::workspace_members::lock_workspaces_touched_by(tx, user_id, voids.members_added).await?;
     // Invitations the account sent: a stolen session could have invited its thief.
     let sent = "UPDATE workspace_invitations SET ended_at = $2 WHERE invited_by = $1 AND ended_at IS NULL";
     run_since(tx, sent, user_id, now).await?;
     // Members the account brought in, in the lock's window: a stolen session could have
     // brought in its thief (added directly, or by an invitation the thief accepted).
-    match voids.members_added {
-        Removal::Keep => {}
-        Removal::All => {
-            super::workspace_members::remove_members_added_by(tx, user_id, None, now).await?;
-        }
-        Removal::AddedSince(since) => {
-            super::workspace_members::remove_members_added_by(tx, user_id, Some(since), now).await?;
-        }
-    }
+    super::workspace_members::remove_members_added_by(tx, user_id, voids.members_added, now).await?;
     // A pending grant names no account yet; an approved one not yet collected does.
     run(tx, "UPDATE device_grants SET status = 'denied' WHERE user_id = $1 AND status = 'approved'", user_id).await?;
     if voids.api_tokens {

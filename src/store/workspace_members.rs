@@ -7,6 +7,7 @@ use sqlx::Row;
 use super::workspace_events::insert_event;
 use super::workspaces::{Tx, lock_workspace, role_from, role_in};
 use super::{Store, StoreResult, to_millis};
+use crate::domain::voiding::Removal;
 use crate::domain::workspace::Role;
 use crate::domain::workspace::events::{Detail, EventKind, NewEvent};
 use crate::domain::workspace::roles::{self, MemberChange, Refusal};
@@ -163,23 +164,28 @@ impl Store {
     }
 }
 
-/// Takes the lock of every workspace where `user_id` has an invitation out or (with
-/// `members_since`) brought in a member since then, in the order of their ids: the
-/// workspaces a void then changes, locked before any of their rows, as every other
-/// writer does, and in one order, so that two voids cannot wait for each other either.
-pub(super) async fn lock_workspaces_touched_by(
-    tx: Tx<'_, '_>,
-    user_id: &str,
-    members_since: Option<DateTime<Utc>>,
-) -> StoreResult<()> {
+/// The earliest `created_at` of the members a removal takes; `None` to keep them all.
+fn removed_since(members: Removal) -> Option<i64> {
+    match members {
+        Removal::Keep => None,
+        Removal::All => Some(i64::MIN),
+        Removal::AddedSince(since) => Some(to_millis(since)),
+    }
+}
+
+/// Takes the lock of every workspace where `user_id` has an invitation out or brought in
+/// a member that `members` removes, in the order of their ids: the workspaces a void then
+/// changes, locked before any of their rows, as every other writer does, and in one
+/// order, so that two voids cannot wait for each other either.
+pub(super) async fn lock_workspaces_touched_by(tx: Tx<'_, '_>, user_id: &str, members: Removal) -> StoreResult<()> {
     let rows = sqlx::query(
         "SELECT workspace_id FROM workspace_invitations WHERE invited_by = $1 AND ended_at IS NULL
          UNION SELECT workspace_id FROM workspace_members WHERE added_by = $1 AND created_at >= $2
          ORDER BY workspace_id",
     )
     .bind(user_id)
-    // Without `members_since`, a time no member was added at.
-    .bind(members_since.map_or(i64::MAX, to_millis))
+    // Keeping the members: a time none was added at.
+    .bind(removed_since(members).unwrap_or(i64::MAX))
     .fetch_all(&mut **tx)
     .await?;
     for row in rows {
@@ -188,8 +194,8 @@ pub(super) async fn lock_workspaces_touched_by(
     Ok(())
 }
 
-/// Removes the members `added_by` brought in (added, or by its invitation) at or after
-/// `since` (ever, for `None`), and in turn those that each removed member brought into
+/// Removes the members `added_by` brought in (added, or by its invitation) that `members`
+/// takes, and in turn those that each removed member brought into
 /// that workspace, whose pending invitations there end too: what a lock or a reclaim does
 /// (`domain::voiding`), as a thief's own account may have brought in more. Each removal
 /// runs under its workspace's lock and is recorded as `member_removed` by no actor. A
@@ -198,10 +204,10 @@ pub(super) async fn lock_workspaces_touched_by(
 pub(super) async fn remove_members_added_by(
     tx: Tx<'_, '_>,
     added_by: &str,
-    since: Option<DateTime<Utc>>,
+    members: Removal,
     now: DateTime<Utc>,
 ) -> StoreResult<u64> {
-    let since = since.map_or(i64::MIN, to_millis);
+    let Some(since) = removed_since(members) else { return Ok(0) };
     // Whose members go next, and in which workspace (the account's own: in every one).
     let mut next: Vec<(String, Option<String>)> = vec![(added_by.to_owned(), None)];
     let mut removed = 0;

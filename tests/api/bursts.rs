@@ -178,3 +178,21 @@ async fn ipv6_clients_are_limited_per_64() {
     assert_error(&r, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
     assert_eq!(from("2001:db8:1:3::1".into(), 101).await.status, StatusCode::UNAUTHORIZED, "the next /64 is another");
 }
+
+/// The 50-token cap is counted under the account's lock, with the creating session
+/// re-checked there: 200 creations at once make exactly 50.
+#[tokio::test]
+async fn two_hundred_api_tokens_at_once_stop_at_the_cap_of_fifty() {
+    let app = spawn_app().await;
+    let session = app.signed_in_user("ada@example.com").await;
+    let answers = futures::future::join_all(
+        (0..200).map(|n| app.post("/api/v1/me/tokens", Some(&session), json!({"name": format!("bot {n}")}))),
+    )
+    .await;
+    let created = answers.iter().filter(|r| r.status == StatusCode::CREATED).count();
+    for refused in answers.iter().filter(|r| r.status != StatusCode::CREATED) {
+        assert_error(refused, StatusCode::CONFLICT, "limit_reached");
+    }
+    assert_eq!(created, 50);
+    assert_eq!(app.get("/api/v1/me/tokens", &session).await.body.as_array().unwrap().len(), 50);
+}
